@@ -1,0 +1,92 @@
+"""Stable, machine-readable result codes. Retired codes keep their names; new ones are appended.
+
+Expected failures (a trader without funds) are codes, returned with nothing changed. Broken
+invariants are not codes: they raise `InvariantBroken` and stop the engine.
+"""
+
+OK = "ok"
+
+# Accounts and funds
+UNKNOWN_ACCOUNT = "unknown_account"
+INSUFFICIENT_FUNDS = "insufficient_funds"
+INSUFFICIENT_SHARES = "insufficient_shares"
+INVALID_AMOUNT = "invalid_amount"
+DUPLICATE_ACCOUNT = "duplicate_account"
+
+# Order validation
+INVALID_PRICE = "invalid_price"
+INVALID_TICK = "invalid_tick"
+SIZE_OUT_OF_RANGE = "size_out_of_range"
+INVALID_ORDER = "invalid_order"
+INVALID_EXPIRY = "invalid_expiry"
+CLIENT_ID_TOO_LONG = "client_id_too_long"
+DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+TOO_MANY_ORDERS = "too_many_orders"
+TOO_MANY_TRIGGERS = "too_many_triggers"
+
+# Matching
+POST_ONLY_WOULD_TAKE = "post_only_would_take"
+FOK_NOT_FILLED = "fok_not_filled"
+NO_LIQUIDITY = "no_liquidity"
+NO_POSITION = "no_position"
+SELF_TRADE = "self_trade"
+
+# Order management
+UNKNOWN_ORDER = "unknown_order"
+UNKNOWN_TRIGGER = "unknown_trigger"
+NOT_OWNER = "not_owner"
+
+# Markets
+UNKNOWN_MARKET = "unknown_market"
+UNKNOWN_CONTRACT = "unknown_contract"
+DUPLICATE_MARKET = "duplicate_market"
+MARKET_NOT_OPEN = "market_not_open"
+INVALID_MARKET = "invalid_market"
+INVALID_TRANSITION = "invalid_transition"
+INVALID_OUTCOME = "invalid_outcome"
+
+DESCRIPTIONS: dict[str, str] = {
+    OK: "The command was applied.",
+    UNKNOWN_ACCOUNT: "No such account.",
+    INSUFFICIENT_FUNDS: "Free cash does not cover the worst-case cost plus fee.",
+    INSUFFICIENT_SHARES: "Not enough shares held and not already offered.",
+    INVALID_AMOUNT: "Amount must be a positive integer of micro-USDC within limits.",
+    DUPLICATE_ACCOUNT: "That account already exists.",
+    INVALID_PRICE: "Price must lie between one tick and one USDC minus one tick.",
+    INVALID_TICK: "Price is not a multiple of the market's tick size.",
+    SIZE_OUT_OF_RANGE: "Size must be a whole number of shares between 1 and the market maximum.",
+    INVALID_ORDER: "The combination of order fields is not valid.",
+    INVALID_EXPIRY: "A GTD order needs an expiry time after the command time.",
+    CLIENT_ID_TOO_LONG: "Client order id is too long.",
+    DUPLICATE_CLIENT_ORDER_ID: "This client order id was already used by this account.",
+    TOO_MANY_ORDERS: "The account has the maximum number of resting orders.",
+    TOO_MANY_TRIGGERS: "The account has the maximum number of trigger orders.",
+    POST_ONLY_WOULD_TAKE: "A post-only order would have taken liquidity.",
+    FOK_NOT_FILLED: "A fill-or-kill order could not be filled in full.",
+    NO_LIQUIDITY: "A market order found nothing to trade against.",
+    NO_POSITION: "There is no position to reduce.",
+    SELF_TRADE: "The order would only have traded with the same account.",
+    UNKNOWN_ORDER: "No such live order.",
+    UNKNOWN_TRIGGER: "No such live trigger order.",
+    NOT_OWNER: "The order belongs to another account.",
+    UNKNOWN_MARKET: "No such market.",
+    UNKNOWN_CONTRACT: "No such contract.",
+    DUPLICATE_MARKET: "A market with this id already exists.",
+    MARKET_NOT_OPEN: "The market is not open for trading.",
+    INVALID_MARKET: "The market definition is not valid.",
+    INVALID_TRANSITION: "The market cannot move to that state from its current state.",
+    INVALID_OUTCOME: "No such outcome in this market.",
+}
+
+
+class Reject(Exception):
+    """An expected refusal: the command changes nothing and is answered with `code`."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+class InvariantBroken(AssertionError):
+    """A state the engine must never reach; the engine stops rather than continue from it."""

@@ -1,0 +1,140 @@
+"""Engine commands: immutable, journaled, each with a fixed tag number.
+
+A command carries its own timestamp (`ts_ms`); the engine never reads a clock, so replaying the
+journal rebuilds exactly the same state. Prices in commands are in the terms of the outcome being
+traded (buy NO at 0.40 is `price_micro=400_000`); the engine converts to YES terms for the book.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Command(msgspec.Struct, frozen=True, array_like=True, tag_field="k"):
+    ts_ms: int
+
+
+class Deposit(Command, tag=1):
+    account: int
+    amount_micro: int
+
+
+class Withdraw(Command, tag=2):
+    account: int
+    amount_micro: int
+
+
+class CreateMarket(Command, tag=10):
+    market: int
+    outcomes: int = 2  # 2 = binary (one contract); n > 2 = categorical (n contracts)
+    tick_micro: int = 10_000
+    size_max: int = 1_000_000
+    maker_fee_ppm: int = 1_000
+    taker_fee_ppm: int = 1_000
+    creator: int = 0  # account that receives the creator share of fees; 0 = none
+    creator_share_ppm: int = 0
+    close_ms: int = 0  # 0 = closes only by command
+    void_yes_micro: int = 500_000
+    open_now: bool = True
+
+
+class SetMarketStatus(Command, tag=11):
+    market: int
+    status: int
+    reason: str = ""
+
+
+class SettleMarket(Command, tag=12):
+    market: int
+    winner: int  # outcome index; for a binary market 0 = YES wins, 1 = NO wins
+
+
+class VoidMarket(Command, tag=13):
+    market: int
+    reason: str = ""
+
+
+class PlaceOrder(Command, tag=20):
+    account: int
+    contract: int
+    outcome: int
+    action: int
+    size: int = 0
+    price_micro: int = 0  # limit price, or worst-price protection for a market order (0 = default)
+    order_type: int = 0
+    tif: int = 0
+    expire_ms: int = 0
+    flags: int = 0
+    stp: int = 0
+    spend_micro: int = 0  # market buy by maximum spend (fees on top); size must be 0
+    client_id: str = ""
+
+
+class CancelOrder(Command, tag=21):
+    account: int
+    order: int
+
+
+class CancelAll(Command, tag=22):
+    account: int
+    market: int = 0  # 0 = every market
+    reason: str = "cancelled"
+
+
+class AmendOrder(Command, tag=23):
+    account: int
+    order: int
+    price_micro: int = 0  # 0 = keep
+    size: int = 0  # new remaining size; 0 = keep
+
+
+class PlaceTrigger(Command, tag=30):
+    """Take-profit and/or stop-loss (one-cancels-other when both), or a trailing stop."""
+
+    account: int
+    contract: int
+    outcome: int
+    size: int
+    take_profit_micro: int = 0
+    stop_loss_micro: int = 0
+    trail_micro: int = 0
+    limit_micro: int = 0  # 0 = fire a market sell with protection; else a resting limit sell
+    client_id: str = ""
+
+
+class CancelTrigger(Command, tag=31):
+    account: int
+    trigger: int
+
+
+class Timer(Command, tag=40):
+    """Advances engine time: GTD expiry and scheduled market close happen here."""
+
+
+AnyCommand = (
+    Deposit
+    | Withdraw
+    | CreateMarket
+    | SetMarketStatus
+    | SettleMarket
+    | VoidMarket
+    | PlaceOrder
+    | CancelOrder
+    | CancelAll
+    | AmendOrder
+    | PlaceTrigger
+    | CancelTrigger
+    | Timer
+)
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(AnyCommand)
+
+
+def encode(command: Command) -> bytes:
+    return _encoder.encode(command)
+
+
+def decode(payload: bytes) -> Command:
+    result: Command = _decoder.decode(payload)
+    return result

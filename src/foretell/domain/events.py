@@ -1,0 +1,52 @@
+"""Engine events: plain tuples, first element the event code, then fields in the order below.
+
+Tuples because the engine emits one per fill on the hot path. The projector and publishers turn
+them into rows and messages; `FIELDS` names every position so nobody indexes by guesswork.
+"""
+
+ORDER_ACCEPTED = 1
+ORDER_DONE = 2
+ORDER_AMENDED = 3
+FILL = 4
+NETTED = 5
+TRIGGER_PLACED = 6
+TRIGGER_FIRED = 7
+TRIGGER_DONE = 8
+CASH = 9
+MARKET_STATUS = 10
+PAYOUT = 11
+MARKET_CREATED = 12
+ORDER_REJECTED = 13
+
+FIELDS: dict[int, tuple[str, ...]] = {
+    ORDER_ACCEPTED: (
+        "ts_ms", "order", "account", "contract", "outcome", "action", "order_type",
+        "price_micro", "size", "tif", "flags", "client_id",
+    ),
+    ORDER_DONE: ("ts_ms", "order", "account", "contract", "reason", "filled", "remaining"),
+    ORDER_AMENDED: ("ts_ms", "order", "account", "contract", "price_micro", "remaining", "kept_priority"),
+    FILL: (
+        "ts_ms", "contract", "yes_price_micro", "size", "kind",
+        "taker_order", "taker_account", "taker_outcome", "taker_action", "taker_fee_micro",
+        "maker_order", "maker_account", "maker_outcome", "maker_action", "maker_fee_micro",
+    ),
+    NETTED: ("ts_ms", "account", "contract", "pairs"),
+    TRIGGER_PLACED: (
+        "ts_ms", "trigger", "account", "contract", "outcome", "kind", "trigger_micro",
+        "size", "limit_micro", "oco", "client_id",
+    ),
+    TRIGGER_FIRED: ("ts_ms", "trigger", "account", "contract", "order", "size", "last_yes_micro"),
+    TRIGGER_DONE: ("ts_ms", "trigger", "account", "contract", "reason"),
+    CASH: ("ts_ms", "account", "amount_micro", "reason"),
+    MARKET_STATUS: ("ts_ms", "market", "status", "reason"),
+    PAYOUT: ("ts_ms", "market", "contract", "account", "yes_shares", "no_shares", "amount_micro"),
+    MARKET_CREATED: ("ts_ms", "market", "contracts"),
+    ORDER_REJECTED: ("ts_ms", "account", "contract", "client_id", "code"),
+}
+
+
+def as_dict(event: tuple[object, ...]) -> dict[str, object]:
+    """Name the fields of an event tuple (for tests, logs and the projector)."""
+    code = event[0]
+    assert isinstance(code, int)
+    return {"event": code, **dict(zip(FIELDS[code], event[1:], strict=True))}

@@ -1,0 +1,46 @@
+"""Money, price and size units, and their only conversions to and from text.
+
+Every amount inside Foretell is an int of micro-USDC (`*_micro`). Prices are micro-USDC per share,
+so a price is also an amount: 0.57 USDC is 570_000. Decimal text appears only at the API edge and
+is parsed here, exactly, never through float.
+"""
+
+from __future__ import annotations
+
+import re
+
+MICRO = 1_000_000
+"""micro-USDC in one USDC, and the payout of one winning share."""
+
+_DECIMAL = re.compile(r"^(\d{1,15})(?:\.(\d{1,6}))?$")
+
+
+class UnitError(ValueError):
+    """Text that is not a valid non-negative decimal amount with at most 6 places."""
+
+
+def parse_micro(text: str) -> int:
+    """Parse "12.5" or "0.570000" to micro-USDC without floating point."""
+    match = _DECIMAL.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise UnitError(f"not a decimal amount with at most 6 places: {text!r}")
+    whole, frac = match.group(1), match.group(2) or ""
+    return int(whole) * MICRO + int(frac.ljust(6, "0"))
+
+
+def format_micro(amount_micro: int, places: int = 6) -> str:
+    """Format micro-USDC as decimal text ("-1.250000"), exact."""
+    sign = "-" if amount_micro < 0 else ""
+    whole, frac = divmod(abs(amount_micro), MICRO)
+    text = f"{sign}{whole}.{frac:06d}"
+    return text if places == 6 else text[: len(text) - (6 - places)]
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """Integer division rounding up (towards +infinity) for non-negative operands."""
+    return -(-numerator // denominator)
+
+
+def fee_micro(notional_micro: int, rate_ppm: int) -> int:
+    """Fee on a notional at a rate in parts per million, rounded up to the micro-USDC."""
+    return ceil_div(notional_micro * rate_ppm, MICRO)

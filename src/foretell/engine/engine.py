@@ -1,0 +1,589 @@
+"""The engine: a deterministic state machine, `apply(command) -> (code, value)` plus events.
+
+Owns the pipeline inside one process, in order:
+  # 1 validate   (nothing changes on a refusal: every check runs before the first mutation)
+  # 2 reserve    (ledger: cash for buys, shares for sells)
+  # 3 match      (matching: price-time priority in the unified book)
+  # 4 settle     (ledger: transfer, mint or merge per fill; fees; netting)
+  # 5 rest/finish (book link, or release what the order still holds)
+  # 6 triggers   (take-profit, stop-loss, trailing stops fired by the trades above, in sequence)
+Time comes only from `command.ts_ms`. Events accumulate in `self.events` for the caller to drain.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+from foretell.domain import codes, limits
+from foretell.domain import commands as cmd
+from foretell.domain import events as ev
+from foretell.domain import markets as mk
+from foretell.domain.codes import Reject
+from foretell.domain.orders import (
+    ASK,
+    BID,
+    BUY,
+    DONE_CLOSED,
+    DONE_EXPIRED,
+    DONE_FILLED,
+    DONE_HALTED,
+    DONE_IOC,
+    DONE_SETTLED,
+    FLAG_POST_ONLY,
+    FLAG_REDUCE_ONLY,
+    FOK,
+    GTD,
+    IOC,
+    LIMIT,
+    MARKET,
+    NO,
+    SELL,
+    STP_CANCEL_MAKER,
+    YES,
+)
+from foretell.domain.units import MICRO
+from foretell.engine import book, ledger, triggers
+from foretell.engine.book import link
+from foretell.engine.matching import match
+from foretell.engine.state import Account, Contract, Market, Order, Trigger
+
+Result = tuple[str, Any]
+
+
+class Engine:
+    def __init__(self) -> None:
+        self.accounts: dict[int, Account] = {}
+        self.markets: dict[int, Market] = {}
+        self.contracts: dict[int, Contract] = {}
+        self.orders: dict[int, Order] = {}  # resting orders only
+        self.triggers: dict[int, Trigger] = {}
+        self.next_id = 1  # orders and triggers share one id sequence
+        self.next_contract = 1
+        self.fees_micro = 0  # the exchange's fee account
+        self.deposits_micro = 0  # net deposits: what conservation is checked against
+        self.now_ms = 0
+        self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
+        self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
+        self.events: list[tuple[Any, ...]] = []
+        self._moves: list[tuple[Contract, int, int]] = []
+        self._handlers: dict[type, Callable[[Any], Any]] = {
+            cmd.Deposit: self._deposit,
+            cmd.Withdraw: self._withdraw,
+            cmd.CreateMarket: self._create_market,
+            cmd.SetMarketStatus: self._set_status,
+            cmd.SettleMarket: self._settle_market,
+            cmd.VoidMarket: self._void_market,
+            cmd.PlaceOrder: self._place,
+            cmd.CancelOrder: self._cancel,
+            cmd.CancelAll: self._cancel_all,
+            cmd.AmendOrder: self._amend,
+            cmd.PlaceTrigger: self._place_trigger,
+            cmd.CancelTrigger: self._cancel_trigger,
+            cmd.Timer: self._timer,
+        }
+
+    # -- entry point --------------------------------------------------------------------------
+
+    def apply(self, command: cmd.Command) -> Result:
+        if command.ts_ms > self.now_ms:
+            self.now_ms = command.ts_ms
+        try:
+            value = self._handlers[type(command)](command)
+        except Reject as refusal:
+            if type(command) is cmd.PlaceOrder:
+                self.events.append((ev.ORDER_REJECTED, self.now_ms, command.account,
+                                    command.contract, command.client_id, refusal.code))
+            return refusal.code, refusal.detail
+        if self._moves:
+            self._run_triggers()
+        return codes.OK, value
+
+    def take_events(self) -> list[tuple[Any, ...]]:
+        out = self.events
+        self.events = []
+        return out
+
+    def next_deadline_ms(self) -> int:
+        """When the next Timer command has work to do (0 = nothing scheduled)."""
+        times = [heap[0][0] for heap in (self.expiries, self.closes) if heap]
+        return min(times) if times else 0
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def _deposit(self, c: cmd.Deposit) -> int:
+        _check_amount(c.amount_micro)
+        a = self.accounts.get(c.account)
+        if a is None:
+            if c.account <= 0:
+                raise Reject(codes.UNKNOWN_ACCOUNT)
+            a = self.accounts[c.account] = Account(c.account)
+        a.free += c.amount_micro
+        self.deposits_micro += c.amount_micro
+        self.events.append((ev.CASH, self.now_ms, a.id, c.amount_micro, "deposit"))
+        return a.free
+
+    def _withdraw(self, c: cmd.Withdraw) -> int:
+        _check_amount(c.amount_micro)
+        a = self.account(c.account)
+        if a.free < c.amount_micro:
+            raise Reject(codes.INSUFFICIENT_FUNDS)
+        a.free -= c.amount_micro
+        self.deposits_micro -= c.amount_micro
+        self.events.append((ev.CASH, self.now_ms, a.id, -c.amount_micro, "withdrawal"))
+        return a.free
+
+    def account(self, account_id: int) -> Account:
+        a = self.accounts.get(account_id)
+        if a is None:
+            raise Reject(codes.UNKNOWN_ACCOUNT)
+        return a
+
+    # -- markets ------------------------------------------------------------------------------
+
+    def _create_market(self, c: cmd.CreateMarket) -> list[int]:
+        if c.market in self.markets:
+            raise Reject(codes.DUPLICATE_MARKET)
+        valid = (
+            c.market > 0
+            and 2 <= c.outcomes <= limits.outcomes_max
+            and c.tick_micro in limits.tick_micro_allowed
+            and 1 <= c.size_max <= limits.size_shares_max_default * 100
+            and 0 <= c.maker_fee_ppm <= limits.fee_ppm_max
+            and 0 <= c.taker_fee_ppm <= limits.fee_ppm_max
+            and 0 <= c.creator_share_ppm <= limits.creator_share_ppm_max
+            and 0 <= c.void_yes_micro <= MICRO
+            and c.close_ms >= 0
+        )
+        if not valid:
+            raise Reject(codes.INVALID_MARKET)
+        status = mk.OPEN if c.open_now else mk.PENDING
+        m = Market(c.market, status, c.tick_micro, c.size_max, c.maker_fee_ppm, c.taker_fee_ppm,
+                   c.creator, c.creator_share_ppm, c.close_ms, c.void_yes_micro)
+        for index in range(1 if c.outcomes == 2 else c.outcomes):
+            contract = Contract(self.next_contract, m, index)
+            self.next_contract += 1
+            m.contracts.append(contract)
+            self.contracts[contract.id] = contract
+        self.markets[m.id] = m
+        if c.close_ms:
+            heapq.heappush(self.closes, (c.close_ms, m.id))
+        ids = [k.id for k in m.contracts]
+        self.events.append((ev.MARKET_CREATED, self.now_ms, m.id, tuple(ids)))
+        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, "created"))
+        return ids
+
+    def _market(self, market_id: int) -> Market:
+        m = self.markets.get(market_id)
+        if m is None:
+            raise Reject(codes.UNKNOWN_MARKET)
+        return m
+
+    def _set_status(self, c: cmd.SetMarketStatus) -> int:
+        m = self._market(c.market)
+        if c.status not in (mk.OPEN, mk.HALTED, mk.CLOSED):
+            raise Reject(codes.INVALID_TRANSITION)
+        self._transition(m, c.status, c.reason)
+        return m.status
+
+    def _transition(self, m: Market, status: int, reason: str) -> None:
+        if status not in mk.TRANSITIONS[m.status]:
+            raise Reject(codes.INVALID_TRANSITION)
+        m.status = status
+        if status == mk.HALTED:
+            self._cancel_market_orders(m, DONE_HALTED)
+        elif status in (mk.CLOSED, mk.SETTLED, mk.VOIDED):
+            why = DONE_CLOSED if status == mk.CLOSED else DONE_SETTLED
+            self._cancel_market_orders(m, why)
+            for contract in m.contracts:
+                triggers.cancel_all(self, contract, why)
+        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, reason))
+
+    def _cancel_market_orders(self, m: Market, reason: str) -> None:
+        for contract in m.contracts:
+            for i in range(1, contract.levels):
+                for head in (contract.bid_head, contract.ask_head):
+                    while head[i] is not None:
+                        o = head[i]
+                        assert o is not None
+                        self.cancel_resting(o, reason)
+
+    def _settle_market(self, c: cmd.SettleMarket) -> int:
+        m = self._market(c.market)
+        count = 2 if len(m.contracts) == 1 else len(m.contracts)
+        if not 0 <= c.winner < count:
+            raise Reject(codes.INVALID_OUTCOME)
+        if mk.SETTLED not in mk.TRANSITIONS[m.status]:
+            raise Reject(codes.INVALID_TRANSITION)
+        self._transition(m, mk.SETTLED, f"outcome {c.winner}")
+        for contract in m.contracts:
+            if len(m.contracts) == 1:
+                yes_wins = c.winner == 0
+            else:
+                yes_wins = contract.index == c.winner
+            self._pay_out(contract, MICRO if yes_wins else 0)
+        return c.winner
+
+    def _void_market(self, c: cmd.VoidMarket) -> int:
+        m = self._market(c.market)
+        self._transition(m, mk.VOIDED, c.reason)
+        for contract in m.contracts:
+            self._pay_out(contract, m.void_yes_micro)
+        return m.void_yes_micro
+
+    def _pay_out(self, contract: Contract, yes_micro: int) -> None:
+        """Pay every holder and release the contract's collateral to zero."""
+        no_micro = MICRO - yes_micro
+        for account_id in sorted(contract.positions):
+            pos = contract.positions[account_id]
+            a = self.accounts[account_id]
+            amount = pos[YES] * yes_micro + pos[NO] * no_micro
+            a.free += amount
+            self.events.append((ev.PAYOUT, self.now_ms, contract.market.id, contract.id,
+                                account_id, pos[YES], pos[NO], amount))
+            del a.positions[contract.id]
+        contract.positions.clear()
+        contract.collateral = contract.yes_out = contract.no_out = 0
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def _place(self, c: cmd.PlaceOrder) -> int:
+        a = self.accounts.get(c.account)
+        if a is None:
+            raise Reject(codes.UNKNOWN_ACCOUNT)
+        contract = self.contracts.get(c.contract)
+        if contract is None:
+            raise Reject(codes.UNKNOWN_CONTRACT)
+        return self.submit(a, contract, c.outcome, c.action, c.size, c.price_micro, c.order_type,
+                           c.tif, c.expire_ms, c.flags, c.stp, c.spend_micro, c.client_id)
+
+    def submit(self, a: Account, c: Contract, outcome: int, action: int, size: int,
+               price_micro: int, order_type: int, tif: int, expire_ms: int, flags: int, stp: int,
+               spend_micro: int, client_id: str) -> int:
+        """Validate, reserve, match and rest or finish one order. The hot path: checks inline."""
+        m = c.market
+        if m.status != 1:  # mk.OPEN
+            raise Reject(codes.MARKET_NOT_OPEN)
+        if client_id:
+            _check_client_id(a, client_id)
+        if (outcome != 0 and outcome != 1) or (action != 0 and action != 1) or not (
+                0 <= tif <= 3 and 0 <= stp <= 2 and 0 <= flags <= 3 and 0 <= order_type <= 1):
+            raise Reject(codes.INVALID_ORDER)
+        if spend_micro or order_type or flags:
+            size, tif = _check_special(self, m, action, size, order_type, tif, flags,
+                                       spend_micro)
+        elif not 1 <= size <= m.size_max:
+            raise Reject(codes.SIZE_OUT_OF_RANGE)
+        if tif == GTD and expire_ms <= self.now_ms:
+            raise Reject(codes.INVALID_EXPIRY)
+        side = 0 if outcome == action else 1
+        tick = c.tick
+        if order_type == LIMIT or price_micro:
+            if not tick <= price_micro <= MICRO - tick:
+                raise Reject(codes.INVALID_PRICE)
+            if price_micro % tick:
+                raise Reject(codes.INVALID_TICK)
+            price_i = (price_micro if outcome == 0 else MICRO - price_micro) // tick
+        else:
+            price_i = _protection_index(c, side)
+        if flags & FLAG_REDUCE_ONLY:
+            if action == BUY:
+                # Buying one outcome to reduce a holding of the other is the same trade as
+                # selling that holding at the same YES price, on the same side of the book.
+                outcome, action = 1 - outcome, SELL
+            size = min(size, ledger.free_shares(a, c, outcome))
+            if size <= 0:
+                raise Reject(codes.NO_POSITION)
+        yes_price = price_i * tick
+        out_price = yes_price if outcome == 0 else MICRO - yes_price
+        reserve = 0
+        if action == 0:
+            cap = spend_micro or out_price * size
+            reserve = cap + -(-cap * m.fee_max_ppm // MICRO)
+            if a.free < reserve:
+                raise Reject(codes.INSUFFICIENT_FUNDS)
+        else:
+            pos = a.positions.get(c.id)
+            if pos is None or pos[outcome] - pos[2 + outcome] < size:
+                raise Reject(codes.INSUFFICIENT_SHARES)
+        crosses = c.best_ask <= price_i if side == 0 else c.best_bid >= price_i
+        if crosses and flags & FLAG_POST_ONLY:
+            raise Reject(codes.POST_ONLY_WOULD_TAKE)
+        if len(a.orders) >= limits.orders_per_account_max:
+            raise Reject(codes.TOO_MANY_ORDERS)
+        o = Order(self.next_id, a, c, side, outcome, action, price_i, size, order_type, tif,
+                  expire_ms, flags, stp, client_id, self.now_ms)
+        if tif == FOK and not _fok_fillable(c, o):
+            raise Reject(codes.FOK_NOT_FILLED)
+        # -- nothing above changed state; from here on the order exists --
+        self.next_id += 1
+        if action == 0:
+            a.free -= reserve
+            a.reserved += reserve
+            o.reserved = reserve
+            if spend_micro:
+                o.spend_rem = spend_micro
+        else:
+            pos[2 + outcome] += size
+        if client_id:
+            a.client_ids[client_id] = o.id
+        self.events.append((ev.ORDER_ACCEPTED, self.now_ms, o.id, a.id, c.id, outcome, action,
+                            order_type, out_price, size, tif, flags, client_id))
+        stop = match(self, o) if crosses else ""
+        if o.remaining == 0:
+            self._finish(o, DONE_FILLED)
+        elif stop or tif >= IOC or order_type == MARKET:
+            self._finish(o, stop if stop and stop != "spent" else DONE_IOC)
+        else:
+            link(c, o)
+            self.orders[o.id] = o
+            a.orders[o.id] = o
+            if tif == GTD:
+                heapq.heappush(self.expiries, (expire_ms, o.id))
+        return o.id
+
+    def _finish(self, o: Order, reason: str) -> None:
+        """Forget an order that has left (or never joined) the book; release what it holds."""
+        ledger.release(o)
+        a = o.account
+        if a.orders.pop(o.id, None) is not None:
+            del self.orders[o.id]
+        if o.client_id:
+            del a.client_ids[o.client_id]
+            recent = a.recent_client_ids
+            recent[o.client_id] = o.id
+            if len(recent) > limits.client_ids_recent_max:
+                del recent[next(iter(recent))]
+        remaining = 0 if o.spend_rem >= 0 else o.remaining
+        self.events.append((ev.ORDER_DONE, self.now_ms, o.id, a.id, o.contract.id, reason,
+                            o.filled, remaining))
+
+    def finish_filled(self, o: Order) -> None:
+        """A resting order filled in full (already taken off its level by the matcher)."""
+        self._finish(o, DONE_FILLED)
+
+    def cancel_resting(self, o: Order, reason: str) -> None:
+        book.unlink(o.contract, o)
+        self._finish(o, reason)
+
+    def collect_fees(self, m: Market, fee_micro: int) -> None:
+        if m.creator and m.creator_share_ppm:
+            cut = fee_micro * m.creator_share_ppm // MICRO
+            creator = self.accounts.get(m.creator)
+            if creator is not None and cut:
+                creator.free += cut
+                m.creator_fees_micro += cut
+                fee_micro -= cut
+        m.fees_micro += fee_micro
+        self.fees_micro += fee_micro
+
+    def moved(self, c: Contract, first_i: int, last_i: int) -> None:
+        self._moves.append((c, first_i, last_i))
+
+    def _owned_order(self, account_id: int, order_id: int) -> Order:
+        o = self.orders.get(order_id)
+        if o is None:
+            raise Reject(codes.UNKNOWN_ORDER)
+        if o.account.id != account_id:
+            raise Reject(codes.NOT_OWNER)
+        return o
+
+    def _cancel(self, c: cmd.CancelOrder) -> int:
+        o = self._owned_order(c.account, c.order)
+        self.cancel_resting(o, "cancelled")
+        return o.remaining
+
+    def _cancel_all(self, c: cmd.CancelAll) -> int:
+        a = self.account(c.account)
+        doomed = [o for o in a.orders.values() if not c.market or o.contract.market.id == c.market]
+        for o in doomed:
+            self.cancel_resting(o, c.reason or "cancelled")
+        return len(doomed)
+
+    def _amend(self, c: cmd.AmendOrder) -> int:
+        o = self._owned_order(c.account, c.order)
+        contract = o.contract
+        m = contract.market
+        if m.status != mk.OPEN:
+            raise Reject(codes.MARKET_NOT_OPEN)
+        price_i = o.price_i
+        if c.price_micro:
+            price_i = _limit_index(contract, o.outcome, c.price_micro)
+        size = c.size or o.remaining
+        if not 1 <= size <= m.size_max:
+            raise Reject(codes.SIZE_OUT_OF_RANGE)
+        if price_i == o.price_i and size <= o.remaining:
+            return self._shrink(o, size)
+        return self._replace(o, price_i, size)
+
+    def _shrink(self, o: Order, size: int) -> int:
+        """A size decrease at the same price keeps the order's place in the queue."""
+        a = o.account
+        cut = o.remaining - size
+        book.shrink(o.contract, o, cut)
+        if o.action == BUY:
+            need = ledger.buy_reservation(ledger.remaining_cap(o), o.fee_basis, o.fee_charged,
+                                          o.contract.market.fee_max_ppm)
+            a.free += o.reserved - need
+            a.reserved -= o.reserved - need
+            o.reserved = need
+        else:
+            a.positions[o.contract.id][2 + o.outcome] -= cut
+            ledger.net(a, o.contract)
+        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, o.contract.id,
+                            o.out_price, o.remaining, True))
+        return o.id
+
+    def _replace(self, o: Order, price_i: int, size: int) -> int:
+        """Any other amend: new price and/or size, back of the queue, may trade on arrival."""
+        c = o.contract
+        a = o.account
+        yes_price = price_i * c.tick
+        out_price = yes_price if o.outcome == YES else MICRO - yes_price
+        crosses = c.best_ask <= price_i if o.side == BID else c.best_bid >= price_i
+        if crosses and o.flags & FLAG_POST_ONLY:
+            raise Reject(codes.POST_ONLY_WOULD_TAKE)
+        need = 0
+        if o.action == BUY:
+            need = ledger.buy_reservation(out_price * size, o.fee_basis, o.fee_charged,
+                                          c.market.fee_max_ppm)
+            if need - o.reserved > a.free:
+                raise Reject(codes.INSUFFICIENT_FUNDS)
+        elif size - o.remaining > ledger.free_shares(a, c, o.outcome):
+            raise Reject(codes.INSUFFICIENT_SHARES)
+        book.unlink(c, o)
+        if o.action == BUY:
+            a.free -= need - o.reserved
+            a.reserved += need - o.reserved
+            o.reserved = need
+        else:
+            a.positions[c.id][2 + o.outcome] += size - o.remaining
+        o.price_i, o.out_price, o.remaining = price_i, out_price, size
+        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
+                            False))
+        stop = match(self, o) if crosses else ""
+        if o.remaining == 0:
+            self._finish(o, DONE_FILLED)
+        elif stop:
+            self._finish(o, stop)
+        else:
+            book.link(c, o)
+        return o.id
+
+    # -- triggers -----------------------------------------------------------------------------
+
+    def _place_trigger(self, c: cmd.PlaceTrigger) -> list[int]:
+        return triggers.place(self, c)
+
+    def _cancel_trigger(self, c: cmd.CancelTrigger) -> int:
+        t = self.triggers.get(c.trigger)
+        if t is None:
+            raise Reject(codes.UNKNOWN_TRIGGER)
+        if t.account.id != c.account:
+            raise Reject(codes.NOT_OWNER)
+        triggers.kill(self, t, "cancelled")
+        return t.id
+
+    def _run_triggers(self) -> None:
+        while self._moves:
+            moves, self._moves = self._moves, []
+            for contract, first_i, last_i in moves:
+                triggers.fire(self, contract, first_i, last_i)
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def _timer(self, c: cmd.Timer) -> int:
+        now = self.now_ms
+        done = 0
+        while self.closes and self.closes[0][0] <= now:
+            _, market_id = heapq.heappop(self.closes)
+            m = self.markets[market_id]
+            if m.status in (mk.OPEN, mk.HALTED):
+                self._transition(m, mk.CLOSED, "close time reached")
+                done += 1
+        while self.expiries and self.expiries[0][0] <= now:
+            expire_ms, order_id = heapq.heappop(self.expiries)
+            o = self.orders.get(order_id)
+            if o is not None and o.expire_ms == expire_ms:
+                self.cancel_resting(o, DONE_EXPIRED)
+                done += 1
+        return done
+
+
+def _check_amount(amount_micro: int) -> None:
+    if not 0 < amount_micro <= limits.amount_micro_max:
+        raise Reject(codes.INVALID_AMOUNT)
+
+
+def _check_client_id(a: Account, client_id: str) -> None:
+    if len(client_id) > limits.client_id_bytes_max:
+        raise Reject(codes.CLIENT_ID_TOO_LONG)
+    existing = a.client_ids.get(client_id) or a.recent_client_ids.get(client_id)
+    if existing is not None:
+        raise Reject(codes.DUPLICATE_CLIENT_ORDER_ID, existing)
+
+
+def _check_special(e: Engine, m: Market, action: int, size: int, order_type: int, tif: int,
+                   flags: int, spend_micro: int) -> tuple[int, int]:
+    """Checks for market orders, spend orders and flags; returns (size, time in force)."""
+    if spend_micro:
+        if order_type != MARKET or action != BUY or size or flags & FLAG_REDUCE_ONLY:
+            raise Reject(codes.INVALID_ORDER, "spend is for market buys without a size")
+        _check_amount(spend_micro)
+        size = m.size_max
+    elif not 1 <= size <= m.size_max:
+        raise Reject(codes.SIZE_OUT_OF_RANGE)
+    if order_type == MARKET:
+        if flags & FLAG_POST_ONLY:
+            raise Reject(codes.INVALID_ORDER, "a market order cannot be post-only")
+        return size, FOK if tif == FOK else IOC
+    if flags & FLAG_POST_ONLY and tif in (IOC, FOK):
+        raise Reject(codes.INVALID_ORDER, "post-only needs GTC or GTD")
+    return size, tif
+
+
+def _protection_index(c: Contract, side: int) -> int:
+    """Worst price of a market order given none: the best opposite price plus a fixed band."""
+    band = limits.slippage_micro_default // c.tick
+    if side == BID:
+        if c.best_ask >= c.levels:
+            raise Reject(codes.NO_LIQUIDITY)
+        return min(c.levels - 1, c.best_ask + band)
+    if c.best_bid <= 0:
+        raise Reject(codes.NO_LIQUIDITY)
+    return max(1, c.best_bid - band)
+
+
+def _limit_index(c: Contract, outcome: int, price_micro: int) -> int:
+    """YES-terms tick index of a limit price given in the outcome's terms."""
+    if not c.tick <= price_micro <= MICRO - c.tick:
+        raise Reject(codes.INVALID_PRICE)
+    if price_micro % c.tick:
+        raise Reject(codes.INVALID_TICK)
+    return (price_micro if outcome == YES else MICRO - price_micro) // c.tick
+
+
+def _fok_fillable(c: Contract, o: Order) -> bool:
+    """Whether a fill-or-kill order would fill in full, walking the book without changing it."""
+    need = o.remaining
+    if o.side == BID:
+        heads, i, step, ok = c.ask_head, c.best_ask, 1, lambda j: j <= o.price_i and j < c.levels
+    else:
+        heads, i, step, ok = c.bid_head, c.best_bid, -1, lambda j: j >= o.price_i and j > 0
+    while ok(i):
+        maker = heads[i]
+        while maker is not None:
+            if maker.account is o.account:
+                if o.stp != STP_CANCEL_MAKER:
+                    return False
+            else:
+                need -= maker.remaining
+                if need <= 0:
+                    return True
+            maker = maker.next
+        i += step
+    return False
+
+
+__all__ = ["Engine", "Result", "ASK"]

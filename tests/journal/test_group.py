@@ -228,6 +228,27 @@ def test_submit_blocks_when_too_much_is_pending(
     assert committer.close() == 21
 
 
+def test_on_durable_may_submit_but_not_wait(journal: Journal, tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    committer: GroupCommitter
+
+    def on_durable(seq: int) -> None:
+        if seq == 1:
+            committer.submit(b"follow-up")
+            try:
+                committer.wait_durable(2)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+    committer = GroupCommitter(journal, on_durable, max_delay_s=0)
+    committer.submit(b"first")
+    assert committer.wait_durable(1, timeout_s=5)
+    assert committer.wait_durable(2, timeout_s=5)
+    assert committer.close() == 2
+    assert len(errors) == 1
+    assert [payload for _, payload in read_records(tmp_path)] == [b"first", b"follow-up"]
+
+
 def test_invalid_settings_are_rejected(journal: Journal) -> None:
     with pytest.raises(ValueError):
         GroupCommitter(journal, max_batch=0)

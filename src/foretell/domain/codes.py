@@ -4,6 +4,8 @@ Expected failures (a trader without funds) are codes, returned with nothing chan
 invariants are not codes: they raise `InvariantBroken` and stop the engine.
 """
 
+from __future__ import annotations
+
 OK = "ok"
 
 # Accounts and funds
@@ -82,7 +84,7 @@ DESCRIPTIONS: dict[str, str] = {
 class Reject(Exception):
     """An expected refusal: the command changes nothing and is answered with `code`."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: object = "") -> None:
         super().__init__(code, detail)
         self.code = code
         self.detail = detail

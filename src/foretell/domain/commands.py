@@ -14,17 +14,17 @@ class Command(msgspec.Struct, frozen=True, array_like=True, tag_field="k"):
     ts_ms: int
 
 
-class Deposit(Command, tag=1):
+class Deposit(Command, tag=1, frozen=True):
     account: int
     amount_micro: int
 
 
-class Withdraw(Command, tag=2):
+class Withdraw(Command, tag=2, frozen=True):
     account: int
     amount_micro: int
 
 
-class CreateMarket(Command, tag=10):
+class CreateMarket(Command, tag=10, frozen=True):
     market: int
     outcomes: int = 2  # 2 = binary (one contract); n > 2 = categorical (n contracts)
     tick_micro: int = 10_000
@@ -38,23 +38,23 @@ class CreateMarket(Command, tag=10):
     open_now: bool = True
 
 
-class SetMarketStatus(Command, tag=11):
+class SetMarketStatus(Command, tag=11, frozen=True):
     market: int
     status: int
     reason: str = ""
 
 
-class SettleMarket(Command, tag=12):
+class SettleMarket(Command, tag=12, frozen=True):
     market: int
     winner: int  # outcome index; for a binary market 0 = YES wins, 1 = NO wins
 
 
-class VoidMarket(Command, tag=13):
+class VoidMarket(Command, tag=13, frozen=True):
     market: int
     reason: str = ""
 
 
-class PlaceOrder(Command, tag=20):
+class PlaceOrder(Command, tag=20, frozen=True):
     account: int
     contract: int
     outcome: int
@@ -70,25 +70,25 @@ class PlaceOrder(Command, tag=20):
     client_id: str = ""
 
 
-class CancelOrder(Command, tag=21):
+class CancelOrder(Command, tag=21, frozen=True):
     account: int
     order: int
 
 
-class CancelAll(Command, tag=22):
+class CancelAll(Command, tag=22, frozen=True):
     account: int
     market: int = 0  # 0 = every market
     reason: str = "cancelled"
 
 
-class AmendOrder(Command, tag=23):
+class AmendOrder(Command, tag=23, frozen=True):
     account: int
     order: int
     price_micro: int = 0  # 0 = keep
     size: int = 0  # new remaining size; 0 = keep
 
 
-class PlaceTrigger(Command, tag=30):
+class PlaceTrigger(Command, tag=30, frozen=True):
     """Take-profit and/or stop-loss (one-cancels-other when both), or a trailing stop."""
 
     account: int
@@ -102,12 +102,12 @@ class PlaceTrigger(Command, tag=30):
     client_id: str = ""
 
 
-class CancelTrigger(Command, tag=31):
+class CancelTrigger(Command, tag=31, frozen=True):
     account: int
     trigger: int
 
 
-class Timer(Command, tag=40):
+class Timer(Command, tag=40, frozen=True):
     """Advances engine time: GTD expiry and scheduled market close happen here."""
 
 

@@ -325,7 +325,7 @@ class Engine:
             if spend_micro:
                 o.spend_rem = spend_micro
         else:
-            pos[2 + outcome] += size
+            a.positions[c.id][2 + outcome] += size
         if client_id:
             a.client_ids[client_id] = o.id
         self.events.append((ev.ORDER_ACCEPTED, self.now_ms, o.id, a.id, c.id, outcome, action,
@@ -567,11 +567,10 @@ def _limit_index(c: Contract, outcome: int, price_micro: int) -> int:
 def _fok_fillable(c: Contract, o: Order) -> bool:
     """Whether a fill-or-kill order would fill in full, walking the book without changing it."""
     need = o.remaining
-    if o.side == BID:
-        heads, i, step, ok = c.ask_head, c.best_ask, 1, lambda j: j <= o.price_i and j < c.levels
-    else:
-        heads, i, step, ok = c.bid_head, c.best_bid, -1, lambda j: j >= o.price_i and j > 0
-    while ok(i):
+    bid = o.side == BID
+    heads = c.ask_head if bid else c.bid_head
+    i = c.best_ask if bid else c.best_bid
+    while (i <= o.price_i and i < c.levels) if bid else (i >= o.price_i and i > 0):
         maker = heads[i]
         while maker is not None:
             if maker.account is o.account:
@@ -582,7 +581,7 @@ def _fok_fillable(c: Contract, o: Order) -> bool:
                 if need <= 0:
                     return True
             maker = maker.next
-        i += step
+        i += 1 if bid else -1
     return False
 
 

@@ -214,6 +214,7 @@ def _trail_reached(t: Trigger, lo: int, hi: int, rising: bool) -> bool:
 
 def _execute(engine: Engine, t: Trigger) -> None:
     a, c = t.account, t.contract
+    last_micro = c.last_i * c.tick
     partner = t.oco
     kill(engine, t, "")
     if partner is not None:
@@ -233,7 +234,7 @@ def _execute(engine: Engine, t: Trigger) -> None:
         engine.events.append((ev.TRIGGER_DONE, engine.now_ms, t.id, a.id, c.id, refusal.code))
         return
     engine.events.append((ev.TRIGGER_FIRED, engine.now_ms, t.id, a.id, c.id, order_id, size,
-                          c.last_i * c.tick))
+                          last_micro))
 
 
 __all__ = ["place", "kill", "cancel_all", "fire", "NO"]

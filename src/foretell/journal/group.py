@@ -35,6 +35,9 @@ class GroupCommitter:
     record has waited `max_delay_s` (0 means: whenever anything is pending); a batch takes
     everything pending. `submit` blocks once `max_pending_bytes` are buffered and not yet
     taken, so a stalled disk slows producers down instead of exhausting memory.
+
+    `on_durable` runs on the writer thread, outside the lock: keep it short (e.g. hand the
+    seq to an event loop with `call_soon_threadsafe`); it may submit but must not wait.
     """
 
     def __init__(
@@ -71,7 +74,7 @@ class GroupCommitter:
 
     # -- producer side ---------------------------------------------------------------------
 
-    def submit(self, payload: bytes) -> int:
+    def submit(self, payload: bytes | bytearray) -> int:
         """Append a record and return its seq; it is not durable yet."""
         with self._lock:
             self._check_open()
@@ -89,6 +92,7 @@ class GroupCommitter:
 
     def wait_durable(self, seq: int, timeout_s: float | None = None) -> bool:
         """Block until `seq` is durable: True, or False on timeout; raises if the writer failed."""
+        self._check_not_writer("wait_durable")
         with self._lock:
             self._check_assigned(seq)
             self._durable.wait_for(
@@ -118,6 +122,7 @@ class GroupCommitter:
 
     def rotate(self) -> None:
         """Start a new journal segment after everything submitted so far; blocks until done."""
+        self._check_not_writer("rotate")
         with self._lock:
             self._check_open()
             self._rotations_requested += 1
@@ -162,6 +167,11 @@ class GroupCommitter:
             raise self._failure
         if self._closing:
             raise JournalError("group committer is closed")
+
+    def _check_not_writer(self, operation: str) -> None:
+        """Waiting on the writer thread (from `on_durable`) would wait for itself forever."""
+        if threading.get_ident() == self._thread.ident:
+            raise RuntimeError(f"{operation} cannot be called from on_durable")
 
     def _check_assigned(self, seq: int) -> None:
         if seq > self._journal.last_seq:

@@ -170,9 +170,16 @@ def _stop_at_bad_record(
 def _iter_segment(
     f: BinaryIO, segment: Segment, is_last: bool, end: _SegmentEnd
 ) -> Iterator[tuple[int, bytes]]:
-    """Yield every valid record of one segment, checking seq continuity from its name."""
+    """Yield every valid record of one segment, checking seq continuity from its name.
+
+    The loop's first branch is the fast path for a complete, valid record; everything else
+    (refill, clean end, damage) goes through the careful path below it.
+    """
+    unpack_from = record_header.unpack_from
+    crc32 = zlib.crc32
     expected = segment.first_seq
     buf = b""
+    view = memoryview(buf)
     pos = 0
     base = 0  # file offset of buf[0]
     eof = False
@@ -180,11 +187,26 @@ def _iter_segment(
         available = len(buf) - pos
         need = header_bytes
         if available >= header_bytes:
-            need += min(record_header.unpack_from(buf, pos)[1], payload_bytes_max)
+            magic, length, seq, crc = unpack_from(buf, pos)
+            start = pos + header_bytes
+            stop = start + length
+            if (
+                stop <= len(buf)
+                and magic == record_magic
+                and seq == expected
+                and length <= payload_bytes_max
+                and crc32(view[start:stop], crc32(view[pos : pos + _header_crc_bytes])) == crc
+            ):
+                yield seq, buf[start:stop]
+                pos = stop
+                expected += 1
+                continue
+            need += min(length, payload_bytes_max)
         if available < need and not eof:
             chunk = f.read(max(_read_chunk_bytes, need - available))
             eof = not chunk
             buf = buf[pos:] + chunk
+            view = memoryview(buf)
             base += pos
             pos = 0
             continue
@@ -196,15 +218,9 @@ def _iter_segment(
         if found is None:
             _stop_at_bad_record(f, segment, base + pos, expected, is_last)
             return
-        seq, length = found
-        if seq != expected:
-            raise JournalCorrupt(
-                f"{segment.path}: record at offset {base + pos} has seq {seq}, expected {expected}"
-            )
-        start = pos + header_bytes
-        yield seq, buf[start : start + length]
-        pos = start + length
-        expected += 1
+        raise JournalCorrupt(
+            f"{segment.path}: record at offset {base + pos} has seq {found[0]}, expected {expected}"
+        )
 
 
 def _segments_from(segments: list[Segment], after_seq: int) -> list[Segment]:
@@ -358,8 +374,8 @@ class Journal:
     def segment_first_seq(self) -> int:
         return self._segment.first_seq
 
-    def append(self, payload: bytes) -> int:
-        """Assign the next seq and buffer the record; it is durable only after a commit."""
+    def append(self, payload: bytes | bytearray) -> int:
+        """Assign the next seq and buffer a copy of the record; durable only after a commit."""
         self._check_usable()
         length = len(payload)
         if length > payload_bytes_max:

@@ -1,0 +1,39 @@
+"""`python -m foretell.bench engine|journal [--json]`: each prints its figures, JSON last."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m foretell.bench")
+    parser.add_argument("which", choices=["engine", "journal"])
+    parser.add_argument("--json", action="store_true", help="print only the JSON result line")
+    parser.add_argument("--commands", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    result: dict[str, Any]
+    if args.which == "engine":
+        from foretell.bench import engine
+
+        def progress(i: int) -> None:
+            if not args.json:
+                print(f"  {i:,} commands applied", file=sys.stderr)
+
+        result = engine.run(args.commands, seed=args.seed, progress=progress)
+    else:
+        from foretell.bench import journal
+
+        result = journal.run(args.commands)
+    if not args.json:
+        for key, value in result.items():
+            print(f"{key:>26}: {value}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -24,6 +24,7 @@ from typing import Any
 
 from foretell.domain import commands as cmd
 from foretell.engine import snapshot
+from foretell.engine.views import touched_state
 from foretell.journal.group import GroupCommitter
 from foretell.journal.log import Journal
 from foretell.journal.replay import recover
@@ -56,13 +57,23 @@ class Outcome:
 class Pipeline:
     def __init__(self, directory: str | os.PathLike[str],
                  clock: Callable[[], int] = wall_clock_ms,
-                 snapshot_every: int = 200_000, max_delay_s: float = 0.0005) -> None:
+                 snapshot_every: int = 200_000, max_delay_s: float = 0.0005,
+                 project_after: int | None = None,
+                 on_replay: Callable[[Outcome], None] | None = None) -> None:
+        """Recover from `directory`. A read model at seq `project_after` receives the outcomes of
+        every later journaled command through `on_replay` before the pipeline takes new work."""
         self.directory = os.fspath(directory)
         os.makedirs(self.directory, exist_ok=True)
         self.clock = clock
         # Open (lock, truncate any torn tail) before reading, so replay sees a clean journal.
         self.journal = Journal.open(self.directory)
-        self.engine, self.seq = recover(self.directory)
+        def replayed(seq: int, command: cmd.Command, code: str, value: Any,
+                     events: list[Event]) -> None:
+            if on_replay is not None:
+                on_replay(Outcome(seq, command, code, value, events))
+
+        self.engine, self.seq = recover(self.directory, project_after=project_after,
+                                        on_replay=replayed)
         if self.journal.last_seq < self.seq:
             raise RuntimeError(f"journal ends at {self.journal.last_seq}, snapshot at {self.seq}")
         self.snapshot_every = snapshot_every
@@ -87,7 +98,9 @@ class Pipeline:
         code, value = self.engine.apply(command)  # 3 apply
         self.seq = seq
         self._since_snapshot += 1
-        outcome = Outcome(seq, command, code, value, self.engine.take_events())
+        events = self.engine.take_events()
+        events += touched_state(self.engine, events)  # 3b state of what the command touched
+        outcome = Outcome(seq, command, code, value, events)
         if self.listeners:
             self._undurable.append(outcome)
         return outcome

@@ -17,11 +17,13 @@ class Command(msgspec.Struct, frozen=True, array_like=True, tag_field="k"):
 class Deposit(Command, tag=1, frozen=True):
     account: int
     amount_micro: int
+    reason: str = "deposit"
 
 
 class Withdraw(Command, tag=2, frozen=True):
     account: int
     amount_micro: int
+    reason: str = "withdrawal"
 
 
 class CreateMarket(Command, tag=10, frozen=True):
@@ -36,6 +38,7 @@ class CreateMarket(Command, tag=10, frozen=True):
     close_ms: int = 0  # 0 = closes only by command
     void_yes_micro: int = 500_000
     open_now: bool = True
+    meta: str = ""  # JSON: question, outcomes, rules... stored by the projector, unused by the engine
 
 
 class SetMarketStatus(Command, tag=11, frozen=True):

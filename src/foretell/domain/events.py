@@ -17,6 +17,10 @@ MARKET_STATUS = 10
 PAYOUT = 11
 MARKET_CREATED = 12
 ORDER_REJECTED = 13
+# Added by the pipeline after each command (not by the engine's hot loop): the state of every
+# account and position the command touched, so read models never recompute ledger rules.
+BALANCE = 14
+POSITION = 15
 
 FIELDS: dict[int, tuple[str, ...]] = {
     ORDER_ACCEPTED: (
@@ -42,6 +46,9 @@ FIELDS: dict[int, tuple[str, ...]] = {
     PAYOUT: ("ts_ms", "market", "contract", "account", "yes_shares", "no_shares", "amount_micro"),
     MARKET_CREATED: ("ts_ms", "market", "contracts"),
     ORDER_REJECTED: ("ts_ms", "account", "contract", "client_id", "code"),
+    BALANCE: ("ts_ms", "account", "free_micro", "reserved_micro"),
+    POSITION: ("ts_ms", "account", "contract", "yes_shares", "no_shares", "yes_reserved",
+               "no_reserved"),
 }
 
 

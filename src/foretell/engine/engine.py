@@ -121,7 +121,7 @@ class Engine:
             a = self.accounts[c.account] = Account(c.account)
         a.free += c.amount_micro
         self.deposits_micro += c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, c.amount_micro, "deposit"))
+        self.events.append((ev.CASH, self.now_ms, a.id, c.amount_micro, c.reason))
         return a.free
 
     def _withdraw(self, c: cmd.Withdraw) -> int:
@@ -131,7 +131,7 @@ class Engine:
             raise Reject(codes.INSUFFICIENT_FUNDS)
         a.free -= c.amount_micro
         self.deposits_micro -= c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, -c.amount_micro, "withdrawal"))
+        self.events.append((ev.CASH, self.now_ms, a.id, -c.amount_micro, c.reason))
         return a.free
 
     def account(self, account_id: int) -> Account:

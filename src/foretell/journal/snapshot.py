@@ -55,9 +55,11 @@ def write_snapshot(directory: PathLike, seq: int, payload: bytes) -> str:
     return path
 
 
-def latest_snapshot(directory: PathLike) -> tuple[int, bytes] | None:
-    """(seq, payload) of the newest valid snapshot, or None if there is none."""
+def latest_snapshot(directory: PathLike, at_most_seq: int | None = None) -> tuple[int, bytes] | None:
+    """(seq, payload) of the newest valid snapshot (no later than `at_most_seq`), or None."""
     for seq, path in sorted(_snapshot_files(directory), reverse=True):
+        if at_most_seq is not None and seq > at_most_seq:
+            continue
         payload = read_snapshot(path, seq)
         if payload is not None:
             return seq, payload

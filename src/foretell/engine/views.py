@@ -1,0 +1,45 @@
+"""Read-only views of engine state for the edges (pipeline, API): never on the matching path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foretell.domain import events as ev
+from foretell.engine.engine import Engine
+
+_ACCOUNT_FIELDS = {
+    ev.ORDER_ACCEPTED: 3, ev.ORDER_DONE: 3, ev.ORDER_AMENDED: 3, ev.NETTED: 2,
+    ev.TRIGGER_FIRED: 3, ev.CASH: 2, ev.PAYOUT: 4,
+}
+_CONTRACT_FIELDS = {
+    ev.ORDER_ACCEPTED: 4, ev.ORDER_DONE: 4, ev.ORDER_AMENDED: 4, ev.NETTED: 3,
+    ev.TRIGGER_FIRED: 4, ev.PAYOUT: 3,
+}
+
+
+def touched_state(engine: Engine, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """BALANCE and POSITION events for every account and position the events touched."""
+    accounts: dict[int, None] = {}
+    positions: dict[tuple[int, int], None] = {}
+    for e in events:
+        code = e[0]
+        if code == ev.FILL:
+            accounts[e[7]] = accounts[e[12]] = None
+            positions[(e[7], e[2])] = positions[(e[12], e[2])] = None
+        elif code in _ACCOUNT_FIELDS:
+            account = e[_ACCOUNT_FIELDS[code]]
+            accounts[account] = None
+            if code in _CONTRACT_FIELDS:
+                positions[(account, e[_CONTRACT_FIELDS[code]])] = None
+    now = engine.now_ms
+    out: list[tuple[Any, ...]] = []
+    for account_id in accounts:
+        a = engine.accounts.get(account_id)
+        if a is not None:
+            out.append((ev.BALANCE, now, account_id, a.free, a.reserved))
+    for account_id, contract_id in positions:
+        a = engine.accounts.get(account_id)
+        pos = a.positions.get(contract_id) if a is not None else None
+        y, n, yr, nr = pos if pos is not None else (0, 0, 0, 0)
+        out.append((ev.POSITION, now, account_id, contract_id, y, n, yr, nr))
+    return out

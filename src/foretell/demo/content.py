@@ -459,7 +459,7 @@ _PROFIT_2028 = DemoMarket(
     outcomes=("Yes", "No"),
     description=(
         "Anthropic was described in May 2026 as loss-making, with break-even not expected before "
-        "2028. It planned to spend about $19B on training and inference compute in 2026, close to "
+        "2028. Its 2026 compute budget, covering both training and inference, was about $19B, close to "
         "its annual revenue, so a profit depends on revenue outrunning large prepaid compute "
         "commitments."
     ),
@@ -765,8 +765,8 @@ NEWS: tuple[NewsItem, ...] = (
     _news(
         "anthropic-compute-bill-margin",
         "A compute bill near $19B leaves Anthropic's gross margin around 40%",
-        "Documents cited in the coverage show Anthropic budgeting about $19B for training and "
-        "inference compute in 2026, roughly equal to a full year of revenue. Inference has cost "
+        "Documents cited in the coverage show Anthropic budgeting about $19B for compute in 2026, "
+        "split between training and inference, roughly equal to a full year of revenue. Inference has cost "
         "23% more than planned, which keeps gross margin near 40%, well under what established "
         "software vendors earn. The company still loses money and is not expected to break even "
         "before 2028.",
@@ -878,9 +878,9 @@ NEWS: tuple[NewsItem, ...] = (
         "deai-compute-geopolitics",
         "Chip curbs and nuclear-powered data centers revive the case for decentralized AI",
         "A MarsBit essay says the contest for compute has turned geopolitical: in May 2026 the US "
-        "shut a route Chinese firms used to buy advanced NVIDIA chips through overseas "
-        "subsidiaries, Kenya halted a $1B geothermal data-center project linked to Microsoft over "
-        "its power needs, and Huawei began mass production of its Ascend AI chip. With four US tech "
+        "tightened export controls by shutting a route Chinese firms used to buy advanced NVIDIA "
+        "chips through overseas subsidiaries, Kenya put a $1B geothermal data-center plan linked to Microsoft on hold over "
+        "its power needs, and Huawei moved its Ascend AI chips into volume output. With four US tech "
         "giants planning about $750B of AI capex in 2026, the author argues for open, "
         "blockchain-coordinated networks of idle GPUs (DeAI) as a check on concentration, while "
         "granting that they still trail on performance.",

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from foretell.domain import commands as cmd
+from foretell.domain.events import BOOK_LEVEL
 from foretell.engine import snapshot
-from foretell.engine.views import touched_state
+from foretell.engine.views import changed_levels, level_sizes, touched_state
 from foretell.journal.group import GroupCommitter
 from foretell.journal.log import Journal
 from foretell.journal.replay import recover
@@ -82,6 +83,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._since_snapshot = 0
         self._undurable: deque[Outcome] = deque()
+        self.book_seq: dict[int, int] = {}  # per contract; restarts at 0 with the process
         self.committer = GroupCommitter(self.journal, on_durable=self._on_durable,
                                         max_delay_s=max_delay_s)
 
@@ -100,10 +102,20 @@ class Pipeline:
         self._since_snapshot += 1
         events = self.engine.take_events()
         events += touched_state(self.engine, events)  # 3b state of what the command touched
+        events += self._book_levels(events)
         outcome = Outcome(seq, command, code, value, events)
         if self.listeners:
             self._undurable.append(outcome)
         return outcome
+
+    def _book_levels(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for contract, prices in changed_levels(self.engine, events).items():
+            seq = self.book_seq.get(contract, 0) + 1
+            self.book_seq[contract] = seq
+            out.append((BOOK_LEVEL, self.engine.now_ms, contract, seq,
+                        level_sizes(self.engine, contract, prices)))
+        return out
 
     def submit(self, command: cmd.Command, stamp: bool = True) -> list[Outcome]:
         """Steps 1-3; returns the outcomes (due timers first, then the command), not yet durable."""

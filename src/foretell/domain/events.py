@@ -21,14 +21,19 @@ ORDER_REJECTED = 13
 # account and position the command touched, so read models never recompute ledger rules.
 BALANCE = 14
 POSITION = 15
+# Added by the pipeline: absolute sizes at every book level a command changed, with the
+# contract's book sequence number (shared by WebSocket deltas and the REST book).
+BOOK_LEVEL = 16
 
 FIELDS: dict[int, tuple[str, ...]] = {
     ORDER_ACCEPTED: (
         "ts_ms", "order", "account", "contract", "outcome", "action", "order_type",
         "price_micro", "size", "tif", "flags", "client_id",
     ),
-    ORDER_DONE: ("ts_ms", "order", "account", "contract", "reason", "filled", "remaining"),
-    ORDER_AMENDED: ("ts_ms", "order", "account", "contract", "price_micro", "remaining", "kept_priority"),
+    ORDER_DONE: ("ts_ms", "order", "account", "contract", "reason", "filled", "remaining",
+                 "yes_price_micro"),
+    ORDER_AMENDED: ("ts_ms", "order", "account", "contract", "price_micro", "remaining",
+                    "kept_priority", "yes_price_micro", "old_yes_price_micro"),
     FILL: (
         "ts_ms", "contract", "yes_price_micro", "size", "kind",
         "taker_order", "taker_account", "taker_outcome", "taker_action", "taker_fee_micro",
@@ -49,6 +54,7 @@ FIELDS: dict[int, tuple[str, ...]] = {
     BALANCE: ("ts_ms", "account", "free_micro", "reserved_micro"),
     POSITION: ("ts_ms", "account", "contract", "yes_shares", "no_shares", "yes_reserved",
                "no_reserved"),
+    BOOK_LEVEL: ("ts_ms", "contract", "book_seq", "levels"),  # levels: ((yes_price, bid, ask), ...)
 }
 
 

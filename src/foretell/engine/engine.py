@@ -357,7 +357,7 @@ class Engine:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
         self.events.append((ev.ORDER_DONE, self.now_ms, o.id, a.id, o.contract.id, reason,
-                            o.filled, remaining))
+                            o.filled, remaining, o.price_i * o.contract.tick))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -431,8 +431,9 @@ class Engine:
         else:
             a.positions[o.contract.id][2 + o.outcome] -= cut
             ledger.net(a, o.contract)
+        yes_price = o.price_i * o.contract.tick
         self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, o.contract.id,
-                            o.out_price, o.remaining, True))
+                            o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 
     def _replace(self, o: Order, price_i: int, size: int) -> int:
@@ -459,9 +460,10 @@ class Engine:
             o.reserved = need
         else:
             a.positions[c.id][2 + o.outcome] += size - o.remaining
+        old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
         self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
-                            False))
+                            False, yes_price, old_yes_price))
         stop = match(self, o) if crosses else ""
         if o.remaining == 0:
             self._finish(o, DONE_FILLED)

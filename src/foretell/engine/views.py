@@ -43,3 +43,38 @@ def touched_state(engine: Engine, events: list[tuple[Any, ...]]) -> list[tuple[A
         y, n, yr, nr = pos if pos is not None else (0, 0, 0, 0)
         out.append((ev.POSITION, now, account_id, contract_id, y, n, yr, nr))
     return out
+
+
+def changed_levels(engine: Engine, events: list[tuple[Any, ...]]) -> dict[int, list[int]]:
+    """YES-price levels (micro) per contract that the events may have changed."""
+    touched: dict[int, dict[int, None]] = {}
+    for e in events:
+        code = e[0]
+        if code == ev.FILL:
+            touched.setdefault(e[2], {})[e[3]] = None
+        elif code == ev.ORDER_ACCEPTED:
+            yes_price = e[8] if e[5] == 0 else 1_000_000 - e[8]
+            touched.setdefault(e[4], {})[yes_price] = None
+        elif code == ev.ORDER_DONE:
+            touched.setdefault(e[4], {})[e[8]] = None
+        elif code == ev.ORDER_AMENDED:
+            levels = touched.setdefault(e[4], {})
+            levels[e[8]] = levels[e[9]] = None
+    return {contract: list(levels) for contract, levels in touched.items()}
+
+
+def level_sizes(engine: Engine, contract_id: int,
+                yes_prices: list[int]) -> tuple[tuple[int, int, int], ...]:
+    """(yes_price_micro, bid size, ask size) at the given levels, from the live book."""
+    c = engine.contracts[contract_id]
+    return tuple((p, c.bid_qty[p // c.tick], c.ask_qty[p // c.tick])
+                 for p in sorted(yes_prices) if 0 < p < 1_000_000)
+
+
+def book_depth(engine: Engine, contract_id: int) -> tuple[list[tuple[int, int]],
+                                                          list[tuple[int, int]]]:
+    """Whole aggregated book: bids best first, asks best first, (yes_price_micro, size)."""
+    from foretell.engine.book import depth
+
+    c = engine.contracts[contract_id]
+    return depth(c, 0), depth(c, 1)

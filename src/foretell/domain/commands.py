@@ -39,6 +39,10 @@ class CreateMarket(Command, tag=10, frozen=True):
     void_yes_micro: int = 500_000
     open_now: bool = True
     meta: str = ""  # JSON: question, outcomes, rules... stored by the projector, unused by the engine
+    actor: int = 0
+    dispute_window_ms: int = 86_400_000
+    dispute_bond_micro: int = 100_000_000
+    dispute_reward_ppm: int = 500_000  # share of the proposer's bond paid to upheld disputers
 
 
 class SetMarketStatus(Command, tag=11, frozen=True):
@@ -55,6 +59,41 @@ class SettleMarket(Command, tag=12, frozen=True):
 class VoidMarket(Command, tag=13, frozen=True):
     market: int
     reason: str = ""
+
+
+class MarketAction(Command, tag=14, frozen=True):
+    """A non-money lifecycle step (submit, request_changes, approve, halt, resume, close,
+    update_draft, clarify), journaled with who did it and why; `text` carries new draft meta
+    JSON or a clarification."""
+
+    market: int
+    action: str
+    actor: int
+    reason: str = ""
+    text: str = ""
+
+
+class ProposeResolution(Command, tag=15, frozen=True):
+    market: int
+    winner: int
+    actor: int
+    bond_micro: int = 0  # the proposer's stake, from the actor's free cash
+    evidence: str = ""
+
+
+class Dispute(Command, tag=16, frozen=True):
+    market: int
+    account: int
+    bond_micro: int
+    reason: str
+
+
+class DecideDispute(Command, tag=17, frozen=True):
+    market: int
+    uphold: bool
+    winner: int  # the outcome that settles the market (the proposed one when rejecting)
+    actor: int
+    reason: str
 
 
 class PlaceOrder(Command, tag=20, frozen=True):
@@ -121,6 +160,10 @@ AnyCommand = (
     | SetMarketStatus
     | SettleMarket
     | VoidMarket
+    | MarketAction
+    | ProposeResolution
+    | Dispute
+    | DecideDispute
     | PlaceOrder
     | CancelOrder
     | CancelAll

@@ -24,6 +24,9 @@ POSITION = 15
 # Added by the pipeline: absolute sizes at every book level a command changed, with the
 # contract's book sequence number (shared by WebSocket deltas and the REST book).
 BOOK_LEVEL = 16
+MARKET_ACTION = 17
+BOND = 18
+RESOLUTION = 19
 
 FIELDS: dict[int, tuple[str, ...]] = {
     ORDER_ACCEPTED: (
@@ -47,7 +50,7 @@ FIELDS: dict[int, tuple[str, ...]] = {
     TRIGGER_FIRED: ("ts_ms", "trigger", "account", "contract", "order", "size", "last_yes_micro"),
     TRIGGER_DONE: ("ts_ms", "trigger", "account", "contract", "reason"),
     CASH: ("ts_ms", "account", "amount_micro", "reason"),
-    MARKET_STATUS: ("ts_ms", "market", "status", "reason"),
+    MARKET_STATUS: ("ts_ms", "market", "status", "reason", "actor"),
     PAYOUT: ("ts_ms", "market", "contract", "account", "yes_shares", "no_shares", "amount_micro"),
     MARKET_CREATED: ("ts_ms", "market", "contracts"),
     ORDER_REJECTED: ("ts_ms", "account", "contract", "client_id", "code"),
@@ -55,6 +58,11 @@ FIELDS: dict[int, tuple[str, ...]] = {
     POSITION: ("ts_ms", "account", "contract", "yes_shares", "no_shares", "yes_reserved",
                "no_reserved"),
     BOOK_LEVEL: ("ts_ms", "contract", "book_seq", "levels"),  # levels: ((yes_price, bid, ask), ...)
+    MARKET_ACTION: ("ts_ms", "market", "action", "actor", "reason", "text"),
+    # amount > 0 locks cash of `account` in the market's bond pool; < 0 pays it out to `account`
+    # (account 0 = the exchange's fee account, where forfeited bonds go).
+    BOND: ("ts_ms", "market", "account", "amount_micro", "kind"),
+    RESOLUTION: ("ts_ms", "market", "winner", "actor", "evidence", "dispute_deadline_ms"),
 }
 
 

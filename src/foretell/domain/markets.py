@@ -1,13 +1,41 @@
-"""Market states and their allowed transitions (the engine's part of the lifecycle)."""
+"""Market states and their allowed transitions.
 
-PENDING, OPEN, HALTED, CLOSED, SETTLED, VOIDED = 0, 1, 2, 3, 4, 5
-STATUS_NAMES = ("pending", "open", "halted", "closed", "settled", "voided")
+draft -> in_review -> (changes_requested -> in_review) -> open -> (halted <-> open) -> closed
+-> resolution_proposed -> (disputed) -> settled, or voided at any point before settlement.
+A supervisor may also settle an open, halted or closed market directly (the last word).
+"""
+
+DRAFT, OPEN, HALTED, CLOSED, SETTLED, VOIDED = 0, 1, 2, 3, 4, 5
+IN_REVIEW, CHANGES_REQUESTED, PROPOSED, DISPUTED = 6, 7, 8, 9
+PENDING = DRAFT  # the engine's older name for a market that is not yet open
+
+STATUS_NAMES = ("draft", "open", "halted", "closed", "settled", "voided", "in_review",
+                "changes_requested", "resolution_proposed", "disputed")
 
 TRANSITIONS: dict[int, frozenset[int]] = {
-    PENDING: frozenset({OPEN, VOIDED}),
+    DRAFT: frozenset({IN_REVIEW, VOIDED}),
+    IN_REVIEW: frozenset({CHANGES_REQUESTED, OPEN, VOIDED}),
+    CHANGES_REQUESTED: frozenset({IN_REVIEW, VOIDED}),
     OPEN: frozenset({HALTED, CLOSED, SETTLED, VOIDED}),
     HALTED: frozenset({OPEN, CLOSED, SETTLED, VOIDED}),
-    CLOSED: frozenset({SETTLED, VOIDED}),
+    CLOSED: frozenset({PROPOSED, SETTLED, VOIDED}),
+    PROPOSED: frozenset({DISPUTED, SETTLED, VOIDED}),
+    DISPUTED: frozenset({SETTLED, VOIDED}),
     SETTLED: frozenset(),
     VOIDED: frozenset(),
 }
+
+# Non-money actions on a market, with the status each one moves to (None: status unchanged).
+ACTIONS: dict[str, int | None] = {
+    "submit": IN_REVIEW,
+    "request_changes": CHANGES_REQUESTED,
+    "approve": OPEN,
+    "halt": HALTED,
+    "resume": OPEN,
+    "close": CLOSED,
+    "update_draft": None,
+    "clarify": None,
+}
+EDITABLE = frozenset({DRAFT, CHANGES_REQUESTED})
+CLARIFIABLE = frozenset({OPEN, HALTED, CLOSED, PROPOSED, DISPUTED})
+dispute_window_ms_default = 24 * 3600 * 1000

@@ -21,6 +21,7 @@ class Report:
     cash_free_micro: int = 0
     cash_reserved_micro: int = 0
     collateral_micro: int = 0
+    bonds_micro: int = 0
     fees_micro: int = 0
     deposits_micro: int = 0
     resting_orders: int = 0
@@ -41,11 +42,19 @@ def audit(engine: Engine) -> Report:
     _check_books(engine, bad)
     _check_accounts(engine, r, bad)
     _check_contracts(engine, r, bad)
-    total = r.cash_free_micro + r.cash_reserved_micro + r.collateral_micro + r.fees_micro
+    r.bonds_micro = sum(m.bonds_micro for m in engine.markets.values())
+    bond_sums = {m.id: m.proposal_bond_micro + sum(d[1] for d in m.disputes)
+                 for m in engine.markets.values()}
+    for m in engine.markets.values():
+        if m.bonds_micro != bond_sums[m.id] or m.bonds_micro < 0:
+            bad.append(f"market {m.id}: bond pool {m.bonds_micro} != bonds posted "
+                       f"{bond_sums[m.id]}")
+    total = (r.cash_free_micro + r.cash_reserved_micro + r.collateral_micro + r.bonds_micro
+             + r.fees_micro)
     if total != r.deposits_micro:
         bad.append(f"conservation: cash {r.cash_free_micro}+{r.cash_reserved_micro} + collateral "
-                   f"{r.collateral_micro} + fees {r.fees_micro} = {total} != deposits "
-                   f"{r.deposits_micro}")
+                   f"{r.collateral_micro} + bonds {r.bonds_micro} + fees {r.fees_micro} = "
+                   f"{total} != deposits {r.deposits_micro}")
     return r
 
 

@@ -44,7 +44,7 @@ from foretell.domain.orders import (
     YES,
 )
 from foretell.domain.units import MICRO
-from foretell.engine import book, ledger, triggers
+from foretell.engine import book, ledger, lifecycle, triggers
 from foretell.engine.book import link
 from foretell.engine.matching import match
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
@@ -66,6 +66,7 @@ class Engine:
         self.now_ms = 0
         self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
         self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
+        self.resolutions: list[tuple[int, int]] = []  # (dispute deadline ms, market id)
         self.events: list[tuple[Any, ...]] = []
         self._moves: list[tuple[Contract, int, int]] = []
         self._handlers: dict[type, Callable[[Any], Any]] = {
@@ -82,6 +83,10 @@ class Engine:
             cmd.PlaceTrigger: self._place_trigger,
             cmd.CancelTrigger: self._cancel_trigger,
             cmd.Timer: self._timer,
+            cmd.MarketAction: lambda c: lifecycle.market_action(self, c),
+            cmd.ProposeResolution: lambda c: lifecycle.propose(self, c),
+            cmd.Dispute: lambda c: lifecycle.dispute(self, c),
+            cmd.DecideDispute: lambda c: lifecycle.decide(self, c),
         }
 
     # -- entry point --------------------------------------------------------------------------
@@ -107,7 +112,7 @@ class Engine:
 
     def next_deadline_ms(self) -> int:
         """When the next Timer command has work to do (0 = nothing scheduled)."""
-        times = [heap[0][0] for heap in (self.expiries, self.closes) if heap]
+        times = [heap[0][0] for heap in (self.expiries, self.closes, self.resolutions) if heap]
         return min(times) if times else 0
 
     # -- accounts -----------------------------------------------------------------------------
@@ -158,39 +163,47 @@ class Engine:
         )
         if not valid:
             raise Reject(codes.INVALID_MARKET)
-        status = mk.OPEN if c.open_now else mk.PENDING
+        if not (0 < c.dispute_window_ms <= 30 * 86_400_000 and 0 <= c.dispute_bond_micro
+                <= limits.amount_micro_max and 0 <= c.dispute_reward_ppm <= MICRO):
+            raise Reject(codes.INVALID_MARKET)
+        status = mk.OPEN if c.open_now else mk.DRAFT
         m = Market(c.market, status, c.tick_micro, c.size_max, c.maker_fee_ppm, c.taker_fee_ppm,
                    c.creator, c.creator_share_ppm, c.close_ms, c.void_yes_micro)
+        m.dispute_window_ms = c.dispute_window_ms
+        m.dispute_bond_micro = c.dispute_bond_micro
+        m.dispute_reward_ppm = c.dispute_reward_ppm
         for index in range(1 if c.outcomes == 2 else c.outcomes):
             contract = Contract(self.next_contract, m, index)
             self.next_contract += 1
             m.contracts.append(contract)
             self.contracts[contract.id] = contract
         self.markets[m.id] = m
-        if c.close_ms:
+        if c.close_ms and status == mk.OPEN:
             heapq.heappush(self.closes, (c.close_ms, m.id))
         ids = [k.id for k in m.contracts]
         self.events.append((ev.MARKET_CREATED, self.now_ms, m.id, tuple(ids)))
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, "created"))
+        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, "created", c.actor))
         return ids
 
-    def _market(self, market_id: int) -> Market:
+    def market(self, market_id: int) -> Market:
         m = self.markets.get(market_id)
         if m is None:
             raise Reject(codes.UNKNOWN_MARKET)
         return m
 
     def _set_status(self, c: cmd.SetMarketStatus) -> int:
-        m = self._market(c.market)
+        m = self.market(c.market)
         if c.status not in (mk.OPEN, mk.HALTED, mk.CLOSED):
             raise Reject(codes.INVALID_TRANSITION)
-        self._transition(m, c.status, c.reason)
+        self.transition(m, c.status, c.reason)
         return m.status
 
-    def _transition(self, m: Market, status: int, reason: str) -> None:
+    def transition(self, m: Market, status: int, reason: str, actor: int = 0) -> None:
         if status not in mk.TRANSITIONS[m.status]:
             raise Reject(codes.INVALID_TRANSITION)
         m.status = status
+        if status == mk.OPEN and m.close_ms:
+            heapq.heappush(self.closes, (m.close_ms, m.id))  # due ones close on the next Timer
         if status == mk.HALTED:
             self._cancel_market_orders(m, DONE_HALTED)
         elif status in (mk.CLOSED, mk.SETTLED, mk.VOIDED):
@@ -198,7 +211,7 @@ class Engine:
             self._cancel_market_orders(m, why)
             for contract in m.contracts:
                 triggers.cancel_all(self, contract, why)
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, reason))
+        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, reason, actor))
 
     def _cancel_market_orders(self, m: Market, reason: str) -> None:
         for contract in m.contracts:
@@ -210,29 +223,25 @@ class Engine:
                         self.cancel_resting(o, reason)
 
     def _settle_market(self, c: cmd.SettleMarket) -> int:
-        m = self._market(c.market)
-        count = 2 if len(m.contracts) == 1 else len(m.contracts)
-        if not 0 <= c.winner < count:
-            raise Reject(codes.INVALID_OUTCOME)
+        m = self.market(c.market)
+        lifecycle.check_winner(m, c.winner)
         if mk.SETTLED not in mk.TRANSITIONS[m.status]:
             raise Reject(codes.INVALID_TRANSITION)
-        self._transition(m, mk.SETTLED, f"outcome {c.winner}")
-        for contract in m.contracts:
-            if len(m.contracts) == 1:
-                yes_wins = c.winner == 0
-            else:
-                yes_wins = contract.index == c.winner
-            self._pay_out(contract, MICRO if yes_wins else 0)
+        lifecycle.return_bonds(self, m)
+        lifecycle.settle(self, m, c.winner, "settled by a supervisor", 0)
         return c.winner
 
     def _void_market(self, c: cmd.VoidMarket) -> int:
-        m = self._market(c.market)
-        self._transition(m, mk.VOIDED, c.reason)
+        m = self.market(c.market)
+        if mk.VOIDED not in mk.TRANSITIONS[m.status]:
+            raise Reject(codes.INVALID_TRANSITION)
+        lifecycle.return_bonds(self, m)
+        self.transition(m, mk.VOIDED, c.reason)
         for contract in m.contracts:
-            self._pay_out(contract, m.void_yes_micro)
+            self.pay_out(contract, m.void_yes_micro)
         return m.void_yes_micro
 
-    def _pay_out(self, contract: Contract, yes_micro: int) -> None:
+    def pay_out(self, contract: Contract, yes_micro: int) -> None:
         """Pay every holder and release the contract's collateral to zero."""
         no_micro = MICRO - yes_micro
         for account_id in sorted(contract.positions):
@@ -345,8 +354,10 @@ class Engine:
 
     def _finish(self, o: Order, reason: str) -> None:
         """Forget an order that has left (or never joined) the book; release what it holds."""
-        ledger.release(o)
         a = o.account
+        pairs = ledger.release(o)
+        if pairs:
+            self.events.append((ev.NETTED, self.now_ms, a.id, o.contract.id, pairs))
         if a.orders.pop(o.id, None) is not None:
             del self.orders[o.id]
         if o.client_id:
@@ -358,6 +369,11 @@ class Engine:
         remaining = 0 if o.spend_rem >= 0 else o.remaining
         self.events.append((ev.ORDER_DONE, self.now_ms, o.id, a.id, o.contract.id, reason,
                             o.filled, remaining, o.price_i * o.contract.tick))
+
+    def _net(self, a: Account, c: Contract) -> None:
+        pairs = ledger.net(a, c)
+        if pairs:
+            self.events.append((ev.NETTED, self.now_ms, a.id, c.id, pairs))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -430,7 +446,7 @@ class Engine:
             o.reserved = need
         else:
             a.positions[o.contract.id][2 + o.outcome] -= cut
-            ledger.net(a, o.contract)
+            self._net(a, o.contract)
         yes_price = o.price_i * o.contract.tick
         self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, o.contract.id,
                             o.out_price, o.remaining, True, yes_price, yes_price))
@@ -460,6 +476,8 @@ class Engine:
             o.reserved = need
         else:
             a.positions[c.id][2 + o.outcome] += size - o.remaining
+            if size < o.remaining:
+                self._net(a, c)
         old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
         self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
@@ -502,8 +520,9 @@ class Engine:
             _, market_id = heapq.heappop(self.closes)
             m = self.markets[market_id]
             if m.status in (mk.OPEN, mk.HALTED):
-                self._transition(m, mk.CLOSED, "close time reached")
+                self.transition(m, mk.CLOSED, "close time reached")
                 done += 1
+        done += lifecycle.finalize_due(self, now)
         while self.expiries and self.expiries[0][0] <= now:
             expire_ms, order_id = heapq.heappop(self.expiries)
             o = self.orders.get(order_id)

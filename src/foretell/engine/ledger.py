@@ -98,19 +98,23 @@ def net(a: Account, c: Contract) -> int:
     return pairs
 
 
-def release(o: Order) -> None:
-    """Give back what a departing order still holds: cash for a buy, shares for a sell."""
+def release(o: Order) -> int:
+    """Give back what a departing order still holds: cash for a buy, shares for a sell.
+
+    Returns the YES/NO pairs merged because shares came free (0 for a buy)."""
     a = o.account
     if o.action == BUY:
         a.reserved -= o.reserved
         a.free += o.reserved
         o.reserved = 0
-    else:
-        c = o.contract
-        pos = a.positions[c.id]
-        pos[2 + o.outcome] -= o.remaining
-        if not net(a, c):
-            drop_if_empty(a, c, pos)
+        return 0
+    c = o.contract
+    pos = a.positions[c.id]
+    pos[2 + o.outcome] -= o.remaining
+    pairs = net(a, c)
+    if not pairs:
+        drop_if_empty(a, c, pos)
+    return pairs
 
 
 def free_shares(a: Account, c: Contract, outcome: int) -> int:

@@ -19,7 +19,7 @@ from foretell.engine import book
 from foretell.engine.engine import Engine
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _ORDER_FIELDS = ("id", "side", "outcome", "action", "price_i", "size", "remaining", "filled",
                  "reserved", "fee_basis", "fee_charged", "notional", "spend_rem", "order_type",
@@ -45,7 +45,10 @@ def _account(a: Account) -> list[Any]:
 def _market(m: Market) -> list[Any]:
     return [m.id, m.status, m.tick, m.size_max, m.maker_ppm, m.taker_ppm, m.creator,
             m.creator_share_ppm, m.close_ms, m.void_yes_micro, m.fees_micro,
-            m.creator_fees_micro, [c.id for c in m.contracts]]
+            m.creator_fees_micro, [c.id for c in m.contracts],
+            [m.dispute_window_ms, m.dispute_bond_micro, m.dispute_reward_ppm, m.proposer,
+             m.proposed_winner, m.proposal_bond_micro, m.dispute_deadline_ms, m.bonds_micro,
+             m.disputes]]
 
 
 def _contract(c: Contract) -> list[Any]:
@@ -77,9 +80,15 @@ def from_plain(data: dict[str, Any]) -> Engine:
     for row in data["markets"]:
         m = Market(*row[:10])
         m.fees_micro, m.creator_fees_micro = row[10], row[11]
+        (m.dispute_window_ms, m.dispute_bond_micro, m.dispute_reward_ppm, m.proposer,
+         m.proposed_winner, m.proposal_bond_micro, m.dispute_deadline_ms, m.bonds_micro,
+         disputes) = row[13]
+        m.disputes = [list(d) for d in disputes]
         e.markets[m.id] = m
-        if m.close_ms and m.status in (mk.PENDING, mk.OPEN, mk.HALTED):
+        if m.close_ms and m.status in (mk.OPEN, mk.HALTED):
             heapq.heappush(e.closes, (m.close_ms, m.id))
+        if m.status == mk.PROPOSED:
+            heapq.heappush(e.resolutions, (m.dispute_deadline_ms, m.id))
     for row in data["contracts"]:
         _restore_contract(e, row)
     for row in data["triggers"]:

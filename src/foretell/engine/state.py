@@ -32,7 +32,9 @@ class Account:
 class Market:
     __slots__ = ("id", "status", "contracts", "tick", "size_max", "maker_ppm", "taker_ppm",
                  "fee_max_ppm", "creator", "creator_share_ppm", "close_ms", "void_yes_micro",
-                 "fees_micro", "creator_fees_micro")
+                 "fees_micro", "creator_fees_micro", "dispute_window_ms", "dispute_bond_micro",
+                 "dispute_reward_ppm", "proposer", "proposed_winner", "proposal_bond_micro",
+                 "dispute_deadline_ms", "disputes", "bonds_micro")
 
     def __init__(self, market_id: int, status: int, tick: int, size_max: int, maker_ppm: int,
                  taker_ppm: int, creator: int, creator_share_ppm: int, close_ms: int,
@@ -51,6 +53,15 @@ class Market:
         self.void_yes_micro = void_yes_micro
         self.fees_micro = 0
         self.creator_fees_micro = 0
+        self.dispute_window_ms = 86_400_000
+        self.dispute_bond_micro = 100 * MICRO
+        self.dispute_reward_ppm = 500_000
+        self.proposer = 0
+        self.proposed_winner = -1
+        self.proposal_bond_micro = 0
+        self.dispute_deadline_ms = 0
+        self.disputes: list[list[int]] = []  # [account, bond_micro], in the order posted
+        self.bonds_micro = 0  # proposal + dispute bonds held by the market
 
 
 class Contract:

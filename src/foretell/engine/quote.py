@@ -1,0 +1,84 @@
+"""Dry-run quote: what an order would fill now, at what average price and fee, without placing it.
+
+Walks the opposite side of the book from the best price (own resting orders are skipped, as
+self-trade prevention would) and stops at the order's limit, size or spend. Read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foretell.domain import commands as cmd
+from foretell.domain.orders import BID, BUY, MARKET, book_side
+from foretell.domain.units import MICRO, ceil_div, format_micro
+from foretell.engine.engine import Engine
+
+
+def quote(engine: Engine, c: cmd.PlaceOrder) -> dict[str, Any]:
+    contract = engine.contracts[c.contract]
+    m = contract.market
+    side = book_side(c.outcome, c.action)
+    limit_i = _limit(contract, c, side)
+    size_left = c.size or m.size_max
+    spend_left = c.spend_micro if c.spend_micro else -1
+    heads = contract.ask_head if side == BID else contract.bid_head
+    i = contract.best_ask if side == BID else contract.best_bid
+    step = 1 if side == BID else -1
+    fills: list[tuple[int, int]] = []
+    while size_left > 0 and 0 < i < contract.levels and (
+            (side == BID and i <= limit_i) or (side != BID and i >= limit_i)):
+        yes_price = i * contract.tick
+        own = yes_price if c.outcome == 0 else MICRO - yes_price
+        maker = heads[i]
+        available = 0
+        while maker is not None:
+            if maker.account.id != c.account:
+                available += maker.remaining
+            maker = maker.next
+        take = min(available, size_left)
+        if spend_left >= 0:
+            take = min(take, spend_left // own)
+            spend_left -= take * own
+        if take:
+            fills.append((own, take))
+            size_left -= take
+        if spend_left == 0 or (spend_left > 0 and spend_left < own):
+            break
+        i += step
+    filled = sum(s for _, s in fills)
+    notional = sum(p * s for p, s in fills)
+    fee = ceil_div(notional * m.taker_ppm, MICRO)
+    limit_price = limit_i * contract.tick if c.outcome == 0 else MICRO - limit_i * contract.tick
+    cap = c.spend_micro or limit_price * (c.size or 0)
+    out: dict[str, Any] = {
+        "contract_id": contract.id,
+        "fills": [{"price": _p(p), "size": s} for p, s in fills],
+        "filled": filled,
+        "unfilled": (c.size - filled) if c.size else None,
+        "avg_price": _p(notional // filled) if filled else None,
+        "notional": format_micro(notional),
+        "fee": format_micro(fee),
+        "fee_rate_ppm": m.taker_ppm,
+    }
+    if c.action == BUY:
+        out["max_cost"] = format_micro(cap + ceil_div(cap * m.fee_max_ppm, MICRO))
+        out["cost_now"] = format_micro(notional + fee)
+        out["potential_payout"] = format_micro(filled * MICRO)
+        out["payout_if_all_filled"] = format_micro((c.size or filled) * MICRO)
+    else:
+        out["proceeds_now"] = format_micro(notional - fee)
+    return out
+
+
+def _limit(contract: Any, c: cmd.PlaceOrder, side: int) -> int:
+    if c.price_micro:
+        yes = c.price_micro if c.outcome == 0 else MICRO - c.price_micro
+        return int(yes // contract.tick)
+    if c.order_type != MARKET:
+        return 0
+    return contract.levels - 1 if side == BID else 1
+
+
+def _p(micro: int) -> str:
+    whole, frac = format_micro(micro).split(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -71,6 +72,121 @@ def bench(which: str = typer.Argument("engine", help="engine | journal"),
 
     args = [which, "--commands", str(commands)] + (["--json"] if as_json else [])
     raise typer.Exit(bench_main(args))
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.1"),
+          port: int = typer.Option(None, help="default FORETELL_PORT or 8000"),
+          data: Path = typer.Option(None, help="default FORETELL_DATA or ./var")) -> None:
+    """Start the exchange (REST, WebSocket, web UI); loads the demo on first start."""
+    import uvicorn
+
+    from foretell.app import create_app
+    from foretell.config import Settings
+
+    overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
+                 if v is not None}
+    settings = Settings.from_env(**overrides)
+    console.print(f"Foretell on [bold]http://{settings.host}:{settings.port}[/bold] "
+                  f"(data in {settings.data.resolve()})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", ws_max_size=65_536)
+
+
+def _offline(data: Path | None) -> Any:
+    """The service on a data directory, for offline admin work (the server must be stopped)."""
+    from foretell.config import Settings
+    from foretell.journal.log import JournalLocked
+    from foretell.service import Service
+
+    settings = Settings.from_env(**({"data": data} if data else {}))
+    try:
+        return Service(settings)
+    except JournalLocked:
+        console.print("[red]The exchange is running on this data directory: stop it, or use "
+                      "the admin API.[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(data: Path = typer.Option(None, help="default FORETELL_DATA or ./var"),
+         yes: bool = typer.Option(False, "--yes", help="do not ask before deleting")) -> None:
+    """Delete the data directory and load the demo afresh."""
+    import asyncio
+    import shutil
+
+    from foretell.config import Settings
+    from foretell.demo.loader import load_if_empty
+
+    settings = Settings.from_env(**({"data": data} if data else {}))
+    if settings.data.exists():
+        if not yes and not typer.confirm(f"Delete everything in {settings.data}?"):
+            raise typer.Exit(1)
+        shutil.rmtree(settings.data)
+    svc = _offline(settings.data)
+    try:
+        asyncio.run(load_if_empty(svc))
+    finally:
+        svc.close()
+    console.print("[green]demo loaded[/green]; start it with [bold]make run[/bold]")
+
+
+admin = typer.Typer(help="Operator tasks on a stopped exchange's data directory.")
+app.add_typer(admin, name="admin")
+
+
+@admin.command("create-supervisor")
+def create_supervisor(username: str, password: str = typer.Option(..., prompt=True,
+                                                                  hide_input=True),
+                      data: Path = typer.Option(None)) -> None:
+    """Create a supervisor account."""
+    svc = _offline(data)
+    try:
+        user_id = svc.create_user(username, password, "supervisor")
+    finally:
+        svc.close()
+    console.print(f"supervisor [bold]{username}[/bold] has account id {user_id}")
+
+
+@admin.command("credit")
+def credit(account_id: int, amount: str, reason: str = typer.Option(..., "--reason"),
+           data: Path = typer.Option(None)) -> None:
+    """Credit (or debit, with a negative amount) USDC to an account, with a reason."""
+    import asyncio
+
+    from foretell.domain.units import parse_micro
+
+    micro = parse_micro(amount.lstrip("-")) * (-1 if amount.startswith("-") else 1)
+    svc = _offline(data)
+    try:
+        result = asyncio.run(_credit(svc, account_id, micro, reason))
+    finally:
+        svc.close()
+    console.print(result)
+
+
+async def _credit(svc: Any, account_id: int, micro: int, reason: str) -> Any:
+    return await svc.credit(account_id, micro, f"{reason} (cli)", 0)
+
+
+@admin.command("accounts")
+def accounts(data: Path = typer.Option(None)) -> None:
+    """List accounts with their cash."""
+    import sqlalchemy as sa
+
+    from foretell.store import schema as t
+
+    svc = _offline(data)
+    try:
+        table = Table("id", "username", "role", "free", "reserved")
+        with svc.db.connect() as conn:
+            for row in conn.execute(sa.select(t.users.c.id, t.users.c.username,
+                                              t.users.c.role).order_by(t.users.c.id)):
+                bal = svc.balance(row.id)
+                table.add_row(str(row.id), row.username, row.role, bal["free"], bal["reserved"])
+        console.print(table)
+    finally:
+        svc.close()
 
 
 def main() -> None:

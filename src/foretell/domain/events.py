@@ -4,6 +4,8 @@ Tuples because the engine emits one per fill on the hot path. The projector and 
 them into rows and messages; `FIELDS` names every position so nobody indexes by guesswork.
 """
 
+from typing import Any
+
 ORDER_ACCEPTED = 1
 ORDER_DONE = 2
 ORDER_AMENDED = 3
@@ -66,7 +68,7 @@ FIELDS: dict[int, tuple[str, ...]] = {
 }
 
 
-def as_dict(event: tuple[object, ...]) -> dict[str, object]:
+def as_dict(event: tuple[Any, ...]) -> dict[str, Any]:
     """Name the fields of an event tuple (for tests, logs and the projector)."""
     code = event[0]
     assert isinstance(code, int)

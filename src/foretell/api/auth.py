@@ -1,0 +1,153 @@
+"""Who is calling: browser sessions (cookie + CSRF) and API keys (HMAC-signed requests).
+
+API keys are a public `key_id` and a secret shown once. The secret is derived from the server's
+master key (HMAC of the key id), so the database holds only its SHA-256 and no secret can be
+read back from it; the server recomputes it to check signatures. A signed request carries
+FT-Key, FT-Timestamp (ms) and FT-Signature = hex HMAC-SHA256(secret, timestamp + method +
+path_with_query + body); it is refused when the timestamp is more than 30 s off or the same
+signature was already seen. Every principal has a token bucket; exceeding it is a 429.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request
+
+from foretell.api.errors import ApiError
+
+SESSION_COOKIE = "foretell_session"
+CSRF_HEADER = "x-csrf-token"
+SCOPES = ("read", "trade", "admin")
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    role: str
+    scopes: frozenset[str]
+    via: str  # "session" | "key"
+    key_id: str = ""
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_master_key(data_dir: Path) -> bytes:
+    """The server's secret, created once per data directory (0600)."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def derive_secret(master_key: bytes, key_id: str) -> str:
+    raw = hmac.new(master_key, b"api-key:" + key_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def sign(secret: str, ts_ms: int, method: str, path_with_query: str, body: bytes) -> str:
+    message = f"{ts_ms}{method.upper()}{path_with_query}".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+class TokenBucket:
+    """Per-principal rate limit: `rate_per_s` refill, `burst` capacity."""
+
+    def __init__(self, rate_per_s: float, burst: int) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now_s: float | None = None) -> tuple[bool, int, float]:
+        """(allowed, remaining tokens, seconds until one token is back)."""
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now_s))
+            tokens = min(float(self.burst), tokens + (now_s - last) * self.rate_per_s)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now_s)
+                return False, 0, (1.0 - tokens) / self.rate_per_s
+            self._buckets[key] = (tokens - 1.0, now_s)
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+            return True, int(tokens - 1.0), 0.0
+
+    def headers(self, remaining: int, retry_s: float = 0.0) -> dict[str, str]:
+        out = {"X-RateLimit-Limit": str(self.burst), "X-RateLimit-Remaining": str(remaining)}
+        if retry_s:
+            out["Retry-After"] = str(max(1, int(retry_s + 0.999)))
+        return out
+
+
+class ReplayGuard:
+    """Remembers signatures inside the validity window so each can be used once."""
+
+    def __init__(self, window_ms: int) -> None:
+        self.window_ms = window_ms
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def first_use(self, signature: str, now_ms: int) -> bool:
+        with self._lock:
+            if len(self._seen) > 10_000:
+                cutoff = now_ms - 2 * self.window_ms
+                self._seen = {s: t for s, t in self._seen.items() if t > cutoff}
+            if signature in self._seen:
+                return False
+            self._seen[signature] = now_ms
+            return True
+
+
+def check_signature_time(ts_header: str, now_ms: int, window_ms: int) -> int:
+    try:
+        ts_ms = int(ts_header)
+    except ValueError as exc:
+        raise ApiError(401, "unauthenticated", "FT-Timestamp must be integer milliseconds") from exc
+    if abs(now_ms - ts_ms) > window_ms:
+        raise ApiError(401, "stale_timestamp", details={"server_time_ms": now_ms})
+    return ts_ms
+
+
+def path_with_query(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + ("?" + query if query else "")
+
+
+def require_csrf(request: Request, csrf_token: str) -> None:
+    if request.method in _UNSAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, csrf_token):
+            raise ApiError(403, "csrf_failed")

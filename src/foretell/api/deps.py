@@ -1,0 +1,95 @@
+"""Request dependencies: the service, the caller (session or signed key), scopes, rate limits."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, Request
+
+from foretell.api.auth import (
+    SESSION_COOKIE,
+    Principal,
+    check_signature_time,
+    derive_secret,
+    path_with_query,
+    require_csrf,
+    sign,
+)
+from foretell.api.errors import ApiError
+from foretell.service import Service
+
+
+def service(request: Request) -> Service:
+    svc: Service = request.app.state.service
+    return svc
+
+
+async def principal_or_none(request: Request) -> Principal | None:
+    """The authenticated caller, if any; bad credentials are refused, not ignored."""
+    svc = service(request)
+    key_id = request.headers.get("ft-key")
+    found: Principal | None = None
+    if key_id:
+        found = await _signed(request, svc, key_id)
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            session = svc.session(token)
+            if session is not None:
+                user_id, role, csrf = session
+                require_csrf(request, csrf)
+                scopes = {"read", "trade"} | ({"admin"} if role == "supervisor" else set())
+                found = Principal(user_id, role, frozenset(scopes), "session")
+    bucket = (f"k:{found.key_id}" if found and found.key_id else
+              f"u:{found.user_id}" if found else
+              f"ip:{request.client.host if request.client else '-'}")
+    allowed, remaining, retry_s = svc.limiter.take(bucket)
+    headers = svc.limiter.headers(remaining, retry_s)
+    request.state.rate_headers = headers
+    if not allowed:
+        raise ApiError(429, "rate_limited", details={"retry_after_s": retry_s}, headers=headers)
+    return found
+
+
+async def _signed(request: Request, svc: Service, key_id: str) -> Principal:
+    now = svc.clock()
+    ts_ms = check_signature_time(request.headers.get("ft-timestamp", ""), now,
+                                 svc.settings.signature_window_ms)
+    key = svc.key(key_id)
+    signature = request.headers.get("ft-signature", "")
+    if key is None:
+        raise ApiError(401, "unauthenticated", "Unknown or revoked API key.")
+    body = await request.body()
+    expected = sign(derive_secret(svc.master_key, key_id), ts_ms, request.method,
+                    path_with_query(request), body)
+    if not hmac.compare_digest(expected, signature):
+        raise ApiError(401, "bad_signature")
+    if not svc.replays.first_use(signature, now):
+        raise ApiError(401, "replayed_signature")
+    user_id, role, scopes = key
+    if "admin" in scopes and role != "supervisor":
+        scopes = scopes - {"admin"}
+    return Principal(user_id, role, scopes, "key", key_id)
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(p: Principal | None = Depends(principal_or_none)) -> Principal:
+        if p is None:
+            raise ApiError(401, "unauthenticated")
+        if scope not in p.scopes or (scope == "admin" and not p.is_supervisor):
+            raise ApiError(403, "forbidden", f"This needs the '{scope}' scope"
+                           + (" and the supervisor role." if scope == "admin" else "."))
+        return p
+
+    return dependency
+
+
+Reader = Depends(require("read"))
+Trader = Depends(require("trade"))
+Admin = Depends(require("admin"))
+Anyone = Depends(principal_or_none)
+Svc = Depends(service)
+
+__all__ = ["Reader", "Trader", "Admin", "Anyone", "Svc", "Any"]

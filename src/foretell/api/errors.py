@@ -1,0 +1,100 @@
+"""One error shape for every refusal: {"error": {"code", "message", "details"}}.
+
+Engine refusal codes map to HTTP statuses here; nothing from user input becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from foretell.domain import codes
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[str, int] = {
+    codes.UNKNOWN_ACCOUNT: 404,
+    codes.UNKNOWN_ORDER: 404,
+    codes.UNKNOWN_TRIGGER: 404,
+    codes.UNKNOWN_MARKET: 404,
+    codes.UNKNOWN_CONTRACT: 404,
+    codes.NOT_OWNER: 404,  # never confirm that another account's order exists
+    codes.INSUFFICIENT_FUNDS: 409,
+    codes.INSUFFICIENT_SHARES: 409,
+    codes.MARKET_NOT_OPEN: 409,
+    codes.POST_ONLY_WOULD_TAKE: 409,
+    codes.FOK_NOT_FILLED: 409,
+    codes.NO_LIQUIDITY: 409,
+    codes.NO_POSITION: 409,
+    codes.DUPLICATE_CLIENT_ORDER_ID: 409,
+    codes.DUPLICATE_MARKET: 409,
+    codes.INVALID_TRANSITION: 409,
+    codes.TOO_MANY_ORDERS: 429,
+    codes.TOO_MANY_TRIGGERS: 429,
+}
+
+EXTRA_DESCRIPTIONS = {
+    "invalid_request": "The request body or parameters do not match the schema.",
+    "unauthenticated": "Credentials are missing or invalid.",
+    "forbidden": "These credentials may not do that.",
+    "stale_timestamp": "The signed timestamp is too far from the server's clock.",
+    "replayed_signature": "This exact signed request was already used.",
+    "bad_signature": "The request signature does not match.",
+    "csrf_failed": "Missing or wrong CSRF token for a cookie-authenticated change.",
+    "rate_limited": "Too many requests; retry after the given number of seconds.",
+    "not_found": "No such resource.",
+    "conflict": "The request conflicts with the current state.",
+    "internal_error": "An unexpected error; nothing was changed by the failed step.",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str = "",
+                 details: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message or codes.DESCRIPTIONS.get(code) or EXTRA_DESCRIPTIONS.get(code, code)
+        self.details = details
+        self.headers = headers
+
+
+def refusal(code: str, details: Any = None) -> ApiError:
+    """An engine refusal as an API error."""
+    if code == codes.NOT_OWNER:
+        code = codes.UNKNOWN_ORDER
+    return ApiError(_STATUS.get(code, 400), code, details=details)
+
+
+def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(body(exc.code, exc.message, exc.details), exc.status, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+                   for e in exc.errors()]
+        return JSONResponse(body("invalid_request", EXTRA_DESCRIPTIONS["invalid_request"],
+                                 details), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
+                403: "forbidden"}.get(exc.status_code, "http_error")
+        return JSONResponse(body(code, str(exc.detail)), exc.status_code,
+                            getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(body("internal_error", EXTRA_DESCRIPTIONS["internal_error"]), 500)

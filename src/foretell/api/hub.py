@@ -1,0 +1,249 @@
+"""WebSocket fan-out of durable events, and the durable copy of every book.
+
+Runs on the event loop. The pipeline hands it each durable outcome in seq order. Public channels:
+`book:<contract>` (snapshot, then deltas with absolute level sizes and the book seq, heartbeats
+with seq and checksum), `trades:<contract>`, `ticker:<contract>`, `market:<market>` (lifecycle).
+Private channels, bound to the connection's account: `orders`, `fills`, `positions`, `balance`.
+
+Book checksum: CRC-32 of the text "p:s,p:s,...|p:s,..." (bids best first, then asks best first,
+YES prices and sizes as decimal micro-USDC integers). An empty book is "|".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from foretell.api import present
+from foretell.domain import events as ev
+from foretell.domain.orders import ACTION_NAMES, OUTCOME_NAMES
+
+_json = msgspec.json.Encoder()
+PUBLIC_PREFIXES = ("book:", "trades:", "ticker:", "market:", "news")
+PRIVATE_CHANNELS = ("orders", "fills", "positions", "balance")
+queue_messages_max = 10_000
+
+
+@dataclass
+class Book:
+    seq: int = 0
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+
+    def apply(self, seq: int, levels: tuple[tuple[int, int, int], ...]) -> None:
+        for yes_price, bid, ask in levels:
+            for side, size in ((self.bids, bid), (self.asks, ask)):
+                if size:
+                    side[yes_price] = size
+                else:
+                    side.pop(yes_price, None)
+        self.seq = seq
+
+    def sides(self, depth: int = 1_000) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        bids = sorted(self.bids.items(), reverse=True)[:depth]
+        asks = sorted(self.asks.items())[:depth]
+        return bids, asks
+
+    def checksum(self) -> int:
+        bids, asks = self.sides()
+        text = ",".join(f"{p}:{s}" for p, s in bids) + "|" + ",".join(f"{p}:{s}" for p, s in asks)
+        return zlib.crc32(text.encode())
+
+    def snapshot(self, contract: int, depth: int = 1_000) -> dict[str, Any]:
+        bids, asks = self.sides(depth)
+        return {"type": "snapshot", "channel": f"book:{contract}", "contract_id": contract,
+                "seq": self.seq, "checksum": self.checksum(),
+                "bids": [[present.price(p), s] for p, s in bids],
+                "asks": [[present.price(p), s] for p, s in asks]}
+
+
+class Connection:
+    """One WebSocket client: its subscriptions, its account, its outgoing queue."""
+
+    def __init__(self, account_id: int | None) -> None:
+        self.account_id = account_id
+        self.channels: set[str] = set()
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_messages_max)
+        self.dropped = False
+
+    def send(self, payload: bytes) -> None:
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            self.dropped = True  # a consumer this slow is disconnected and must resync
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.books: dict[int, Book] = {}
+        self.connections: set[Connection] = set()
+        self.by_channel: dict[str, set[Connection]] = {}
+        self.by_account: dict[int, set[Connection]] = {}
+        self.messages_sent = 0
+        self.listeners: list[Callable[[Any], None]] = []
+
+    # -- connections --------------------------------------------------------------------------
+
+    def connect(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        if conn.account_id is not None:
+            self.by_account.setdefault(conn.account_id, set()).add(conn)
+
+    def disconnect(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        for channel in conn.channels:
+            self.by_channel.get(channel, set()).discard(conn)
+        if conn.account_id is not None:
+            self.by_account.get(conn.account_id, set()).discard(conn)
+
+    def subscribe(self, conn: Connection, channel: str) -> dict[str, Any] | None:
+        """Add a channel; returns the first message (a book snapshot) where there is one."""
+        conn.channels.add(channel)
+        self.by_channel.setdefault(channel, set()).add(conn)
+        if channel.startswith("book:"):
+            contract = int(channel[5:])
+            return self.books.setdefault(contract, Book()).snapshot(contract)
+        return None
+
+    def unsubscribe(self, conn: Connection, channel: str) -> None:
+        conn.channels.discard(channel)
+        self.by_channel.get(channel, set()).discard(conn)
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def _to_channel(self, channel: str, message: dict[str, Any]) -> None:
+        subscribers = self.by_channel.get(channel)
+        if not subscribers:
+            return
+        payload = _json.encode(message)
+        for conn in subscribers:
+            conn.send(payload)
+        self.messages_sent += len(subscribers)
+
+    def _to_account(self, account_id: int, channel: str, message: dict[str, Any]) -> None:
+        conns = self.by_account.get(account_id)
+        if not conns:
+            return
+        payload = None
+        for conn in conns:
+            if channel in conn.channels:
+                payload = payload or _json.encode(message)
+                conn.send(payload)
+                self.messages_sent += 1
+
+    def publish(self, outcome: Any) -> None:
+        """Fan out one durable outcome (called on the event loop, in seq order)."""
+        for e in outcome.events:
+            handler = _HANDLERS.get(e[0])
+            if handler is not None:
+                handler(self, outcome.seq, e)
+        for listener in self.listeners:
+            listener(outcome)
+
+    def heartbeat(self) -> None:
+        for channel, subscribers in self.by_channel.items():
+            if subscribers and channel.startswith("book:"):
+                contract = int(channel[5:])
+                book = self.books.setdefault(contract, Book())
+                self._to_channel(channel, {"type": "heartbeat", "channel": channel,
+                                           "seq": book.seq, "checksum": book.checksum()})
+
+
+def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    _, ts, contract, book_seq, levels = e
+    book = hub.books.setdefault(contract, Book())
+    book.apply(book_seq, levels)
+    hub._to_channel(f"book:{contract}", {
+        "type": "delta", "channel": f"book:{contract}", "contract_id": contract, "seq": book_seq,
+        "checksum": book.checksum(),
+        "levels": [[present.price(p), b, a] for p, b, a in levels]})
+
+
+def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    d = ev.as_dict(e)
+    contract = d["contract"]
+    taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"
+    hub._to_channel(f"trades:{contract}", {
+        "type": "trade", "channel": f"trades:{contract}", "contract_id": contract,
+        "price": present.price(d["yes_price_micro"]), "size": d["size"],
+        "taker_side": taker_side, "ts_ms": d["ts_ms"], "seq": seq})
+    hub._to_channel(f"ticker:{contract}", {
+        "type": "ticker", "channel": f"ticker:{contract}", "contract_id": contract,
+        "last": present.price(d["yes_price_micro"]), "ts_ms": d["ts_ms"]})
+    for role in ("taker", "maker"):
+        outcome = d[f"{role}_outcome"]
+        hub._to_account(d[f"{role}_account"], "fills", {
+            "type": "fill", "channel": "fills", "order_id": d[f"{role}_order"],
+            "contract_id": contract, "outcome": OUTCOME_NAMES[outcome],
+            "side": ACTION_NAMES[d[f"{role}_action"]],
+            "price": present.price(present.own_price(d["yes_price_micro"], outcome)),
+            "size": d["size"], "fee": present.amount(d[f"{role}_fee_micro"]),
+            "liquidity": role, "ts_ms": d["ts_ms"], "seq": seq})
+
+
+def _order_event(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    d = ev.as_dict(e)
+    kind = {ev.ORDER_ACCEPTED: "accepted", ev.ORDER_DONE: "done",
+            ev.ORDER_AMENDED: "amended"}[e[0]]
+    message: dict[str, Any] = {"type": "order", "channel": "orders", "event": kind, "seq": seq,
+                               "order_id": d["order"], "contract_id": d["contract"],
+                               "ts_ms": d["ts_ms"]}
+    if kind == "accepted":
+        message.update(outcome=OUTCOME_NAMES[d["outcome"]], side=ACTION_NAMES[d["action"]],
+                       price=present.price(d["price_micro"]), size=d["size"],
+                       client_order_id=d["client_id"] or None)
+    elif kind == "done":
+        message.update(reason=d["reason"], filled=d["filled"], remaining=d["remaining"])
+    else:
+        message.update(price=present.price(d["price_micro"]), remaining=d["remaining"],
+                       kept_priority=d["kept_priority"])
+    hub._to_account(d["account"], "orders", message)
+
+
+def _balance(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    _, ts, account, free, reserved = e
+    hub._to_account(account, "balance", {
+        "type": "balance", "channel": "balance", "free": present.amount(free),
+        "reserved": present.amount(reserved), "ts_ms": ts, "seq": seq})
+
+
+def _position(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    _, ts, account, contract, yes, no, yes_res, no_res = e
+    hub._to_account(account, "positions", {
+        "type": "position", "channel": "positions", "contract_id": contract, "yes": yes,
+        "no": no, "yes_reserved": yes_res, "no_reserved": no_res, "ts_ms": ts, "seq": seq})
+
+
+def _market(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    _, ts, market, status, reason, actor = e
+    hub._to_channel(f"market:{market}", {
+        "type": "market", "channel": f"market:{market}", "market_id": market,
+        "status": present.market_status(status), "reason": reason, "actor": actor,
+        "ts_ms": ts, "seq": seq})
+
+
+def _market_action(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    _, ts, market, action, actor, reason, text = e
+    if action in ("clarify", "dispute", "uphold", "reject"):
+        hub._to_channel(f"market:{market}", {
+            "type": "market_action", "channel": f"market:{market}", "market_id": market,
+            "action": action, "actor": actor, "reason": reason, "text": text, "ts_ms": ts,
+            "seq": seq})
+
+
+_HANDLERS: dict[int, Callable[[Hub, int, tuple[Any, ...]], None]] = {
+    ev.BOOK_LEVEL: _book,
+    ev.FILL: _fill,
+    ev.ORDER_ACCEPTED: _order_event,
+    ev.ORDER_DONE: _order_event,
+    ev.ORDER_AMENDED: _order_event,
+    ev.BALANCE: _balance,
+    ev.POSITION: _position,
+    ev.MARKET_STATUS: _market,
+    ev.MARKET_ACTION: _market_action,
+}

@@ -1,0 +1,123 @@
+"""Request bodies. Money and prices are decimal strings ("0.57", "12.5"); sizes are whole shares."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Decimal = Field(pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+ClientId = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderIn(Strict):
+    market_id: int | None = Field(default=None, ge=1, le=2**31)
+    contract_id: int | None = Field(default=None, ge=1, le=2**31)
+    outcome_index: int = Field(default=0, ge=0, le=63)
+    outcome: Literal["yes", "no"]
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"] = "limit"
+    price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    size: int | None = Field(default=None, ge=1, le=10**9)
+    spend: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    tif: Literal["gtc", "gtd", "ioc", "fok"] = "gtc"
+    expire_at_ms: int | None = Field(default=None, ge=0, le=2**53)
+    post_only: bool = False
+    reduce_only: bool = False
+    stp: Literal["cancel_maker", "cancel_taker", "cancel_both"] = "cancel_maker"
+    client_order_id: str | None = ClientId
+    order_group_id: int | None = Field(default=None, ge=1, le=2**31)
+
+
+class OrdersIn(Strict):
+    orders: list[OrderIn] = Field(min_length=1, max_length=100)
+
+
+class AmendIn(Strict):
+    price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    size: int | None = Field(default=None, ge=1, le=10**9)
+
+
+class CancelManyIn(Strict):
+    order_ids: list[int] = Field(min_length=1, max_length=100)
+
+
+class TriggerIn(Strict):
+    market_id: int | None = Field(default=None, ge=1, le=2**31)
+    contract_id: int | None = Field(default=None, ge=1, le=2**31)
+    outcome_index: int = Field(default=0, ge=0, le=63)
+    outcome: Literal["yes", "no"]
+    size: int = Field(ge=1, le=10**9)
+    take_profit: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    stop_loss: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    trail: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    limit_price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$",
+                                    max_length=20)
+    client_order_id: str | None = ClientId
+
+
+class SignupIn(Strict):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{2,31}$")
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str | None = Field(default=None, max_length=64)
+
+
+class LoginIn(Strict):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=128)
+
+
+class ApiKeyIn(Strict):
+    label: str = Field(default="", max_length=64)
+    scopes: list[Literal["read", "trade", "admin"]] = Field(default=["read"], min_length=1,
+                                                            max_length=3)
+
+
+class OrderGroupIn(Strict):
+    contracts_limit: int = Field(ge=1, le=10**9)
+    window_s: int = Field(default=60, ge=1, le=86_400)
+
+
+class DeadManIn(Strict):
+    timeout_s: int = Field(ge=0, le=3_600, description="0 disarms the switch")
+
+
+class CreditIn(Strict):
+    account_id: int = Field(ge=1, le=2**31)
+    amount: str = Field(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", max_length=21)
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class MarketIn(Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{2,79}$")
+    question: str = Field(min_length=10, max_length=300)
+    description: str = Field(default="", max_length=4_000)
+    category: str = Field(default="General", max_length=64)
+    tags: list[str] = Field(default=[], max_length=20)
+    outcomes: list[str] = Field(default=["Yes", "No"], min_length=2, max_length=64)
+    rules: dict[str, str] = Field(default={})
+    close_ms: int = Field(default=0, ge=0, le=2**53)
+    resolution_deadline_ms: int = Field(default=0, ge=0, le=2**53)
+    tick: Literal["0.01", "0.001"] = "0.01"
+    maker_fee_ppm: int = Field(default=1_000, ge=0, le=100_000)
+    taker_fee_ppm: int = Field(default=1_000, ge=0, le=100_000)
+    creator_id: int | None = Field(default=None, ge=1, le=2**31)
+    creator_share_ppm: int = Field(default=0, ge=0, le=1_000_000)
+    size_max: int = Field(default=1_000_000, ge=1, le=10**8)
+
+
+class MarketStatusIn(Strict):
+    status: Literal["open", "halted", "closed"]
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class SettleIn(Strict):
+    winner_index: int = Field(ge=0, le=63)
+
+
+class VoidIn(Strict):
+    reason: str = Field(min_length=3, max_length=200)

@@ -1,0 +1,140 @@
+"""Engine and store values as API JSON: prices "0.57", amounts "12.500000", names not ints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foretell.domain import events as ev
+from foretell.domain.markets import STATUS_NAMES
+from foretell.domain.orders import (
+    ACTION_NAMES,
+    FILL_KIND_NAMES,
+    OUTCOME_NAMES,
+    TIF_NAMES,
+    TRIGGER_NAMES,
+)
+from foretell.domain.units import MICRO, format_micro
+
+
+def price(micro: int | None) -> str | None:
+    """A price per share with at least two decimals and no trailing zeros beyond them."""
+    if micro is None:
+        return None
+    text = format_micro(micro)
+    whole, frac = text.split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{whole}.{frac}"
+
+
+def amount(micro: int | None) -> str | None:
+    return None if micro is None else format_micro(micro)
+
+
+def own_price(yes_price_micro: int, outcome: int) -> int:
+    return yes_price_micro if outcome == 0 else MICRO - yes_price_micro
+
+
+def order_from_outcome(events: list[tuple[Any, ...]], order_id: int) -> dict[str, Any]:
+    """The state of one order as the command that placed or changed it left it."""
+    view: dict[str, Any] = {"id": order_id, "status": "open", "fills": []}
+    filled = notional = fees = 0
+    for e in events:
+        code = e[0]
+        if code == ev.ORDER_ACCEPTED and e[2] == order_id:
+            view.update({
+                "account_id": e[3], "contract_id": e[4], "outcome": OUTCOME_NAMES[e[5]],
+                "side": ACTION_NAMES[e[6]], "type": ("limit", "market")[e[7]],
+                "price": price(e[8]), "size": e[9], "remaining": e[9], "tif": TIF_NAMES[e[10]],
+                "post_only": bool(e[11] & 1), "reduce_only": bool(e[11] & 2),
+                "client_order_id": e[12] or None, "created_at_ms": e[1],
+            })
+        elif code == ev.FILL and order_id in (e[6], e[11]):
+            taker = e[6] == order_id
+            outcome = e[8] if taker else e[13]
+            fee = e[10] if taker else e[15]
+            own = own_price(e[3], outcome)
+            filled += e[4]
+            notional += own * e[4]
+            fees += fee
+            view["fills"].append({"price": price(own), "size": e[4], "fee": amount(fee),
+                                  "liquidity": "taker" if taker else "maker",
+                                  "kind": FILL_KIND_NAMES[e[5]]})
+        elif code == ev.ORDER_AMENDED and e[2] == order_id:
+            view.update({"price": price(e[5]), "remaining": e[6]})
+        elif code == ev.ORDER_DONE and e[2] == order_id:
+            view.update({"status": "filled" if e[5] == "filled" else "cancelled",
+                         "reason": e[5], "remaining": e[7]})
+    if filled:
+        view["filled"] = filled
+        view["avg_price"] = price(notional // filled)
+        view["fees"] = amount(fees)
+        if view.get("remaining") is not None and view["status"] == "open":
+            view["remaining"] = max(0, view["remaining"] - filled)
+    else:
+        view.setdefault("filled", 0)
+        view["avg_price"] = None
+        view["fees"] = amount(0)
+    return view
+
+
+def live_order(o: Any) -> dict[str, Any]:
+    """A resting order straight from the engine."""
+    return {
+        "id": o.id, "account_id": o.account.id, "contract_id": o.contract.id,
+        "market_id": o.contract.market.id, "outcome": OUTCOME_NAMES[o.outcome],
+        "side": ACTION_NAMES[o.action], "type": ("limit", "market")[o.order_type],
+        "price": price(o.out_price), "size": o.size, "filled": o.filled,
+        "remaining": o.remaining, "status": "open", "tif": TIF_NAMES[o.tif],
+        "post_only": bool(o.flags & 1), "reduce_only": bool(o.flags & 2),
+        "client_order_id": o.client_id or None, "created_at_ms": o.ts_ms,
+        "reserved": amount(o.reserved), "expire_at_ms": o.expire_ms or None,
+        "avg_price": price(o.notional // o.filled) if o.filled else None,
+        "fees": amount(o.fee_charged),
+    }
+
+
+def live_trigger(t: Any) -> dict[str, Any]:
+    tick = t.contract.tick
+    yes_level = t.level_i * tick
+    return {
+        "id": t.id, "contract_id": t.contract.id, "market_id": t.contract.market.id,
+        "outcome": OUTCOME_NAMES[t.outcome], "kind": TRIGGER_NAMES[t.kind], "size": t.size,
+        "trigger_price": None if t.kind == 2 else price(own_price(yes_level, t.outcome)),
+        "trail": amount(t.trail_i * tick) if t.kind == 2 else None,
+        "limit_price": price(own_price(t.limit_i * tick, t.outcome)) if t.limit_i else None,
+        "oco_with": t.oco.id if t.oco else None, "status": "live",
+        "client_order_id": t.client_id or None,
+    }
+
+
+def market_status(status: int) -> str:
+    return STATUS_NAMES[status]
+
+
+_PRICE_WORDS = ("price", "open", "high", "low", "close", "change", "mark", "avg", "fair")
+
+
+def row(values: dict[str, Any]) -> dict[str, Any]:
+    """A store row for the API: `*_micro` integers become decimal strings without the suffix
+    (prices like "0.57", amounts like "12.500000"); fill kinds become names."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key.endswith("_micro") and (value is None or isinstance(value, int)):
+            name = key[:-6]
+            is_price = any(word in name for word in _PRICE_WORDS)
+            out[name] = (signed_price(value) if is_price else amount(value))
+        elif key == "kind" and isinstance(value, int) and "yes_price_micro" in values:
+            out[key] = FILL_KIND_NAMES[value]
+        else:
+            out[key] = value
+    return out
+
+
+def rows(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row(v) for v in values]
+
+
+def signed_price(micro: int | None) -> str | None:
+    if micro is None:
+        return None
+    return ("-" + (price(-micro) or "")) if micro < 0 else price(micro)

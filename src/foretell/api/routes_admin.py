@@ -1,0 +1,78 @@
+"""Operator endpoints: accounts, USDC credits with a reason, markets, audit. Supervisors only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+
+from foretell.api.auth import Principal
+from foretell.api.deps import Admin, Svc
+from foretell.api.errors import ApiError
+from foretell.api.models import CreditIn, MarketIn, MarketStatusIn, SettleIn, VoidIn
+from foretell.domain.units import UnitError, format_micro, parse_micro
+from foretell.engine.audit import audit
+from foretell.service import Service
+from foretell.store import schema as t
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/accounts")
+def accounts(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+    with svc.db.connect() as conn:
+        users = conn.execute(sa.select(t.users.c.id, t.users.c.username, t.users.c.role,
+                                       t.users.c.created_ms).order_by(t.users.c.id)).mappings()
+        rows = [dict(u) | {k: v for k, v in svc.balance(u["id"]).items()
+                           if k in ("free", "reserved")} for u in users]
+    return {"accounts": rows}
+
+
+@router.post("/credit")
+async def credit(body: CreditIn, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+    """Credit (positive) or debit (negative) an account's USDC, with a reason on record."""
+    negative = body.amount.startswith("-")
+    try:
+        amount = parse_micro(body.amount.lstrip("-"))
+    except UnitError as exc:
+        raise ApiError(400, "invalid_amount", str(exc)) from exc
+    if svc.user(body.account_id) is None:
+        raise ApiError(404, "unknown_account", "No such account.")
+    return await svc.credit(body.account_id, -amount if negative else amount,
+                            f"{body.reason} (by {p.user_id})", p.user_id)
+
+
+@router.post("/markets", status_code=201)
+async def create_market(body: MarketIn, p: Principal = Admin,
+                        svc: Service = Svc) -> dict[str, Any]:
+    return await svc.create_market(body, p.user_id)
+
+
+@router.post("/markets/{market_id}/status")
+async def set_status(market_id: int, body: MarketStatusIn, p: Principal = Admin,
+                     svc: Service = Svc) -> dict[str, Any]:
+    return await svc.set_market_status(market_id, body.status, body.reason, p.user_id)
+
+
+@router.post("/markets/{market_id}/settle")
+async def settle(market_id: int, body: SettleIn, p: Principal = Admin,
+                 svc: Service = Svc) -> dict[str, Any]:
+    return await svc.settle(market_id, body.winner_index, p.user_id)
+
+
+@router.post("/markets/{market_id}/void")
+async def void(market_id: int, body: VoidIn, p: Principal = Admin,
+               svc: Service = Svc) -> dict[str, Any]:
+    return await svc.void(market_id, body.reason, p.user_id)
+
+
+@router.get("/audit")
+def audit_now(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+    """Check every invariant on the live engine and report totals."""
+    r = audit(svc.engine)
+    return {"ok": r.ok, "violations": r.violations[:100], "accounts": r.accounts,
+            "resting_orders": r.resting_orders, "cash_free": format_micro(r.cash_free_micro),
+            "cash_reserved": format_micro(r.cash_reserved_micro),
+            "collateral": format_micro(r.collateral_micro), "fees": format_micro(r.fees_micro),
+            "net_deposits": format_micro(r.deposits_micro)}

@@ -1,0 +1,80 @@
+"""The app factory: one place that builds the whole running exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from foretell.api import errors, routes_account, routes_admin, routes_public, routes_trading, ws
+from foretell.config import Settings
+from foretell.service import Service
+
+log = logging.getLogger(__name__)
+tick_interval_s = 0.1
+heartbeat_interval_s = 5.0
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = Service(settings)
+        app.state.service = svc
+        svc.attach(asyncio.get_running_loop())
+        tasks = [asyncio.create_task(_every(tick_interval_s, svc.tick)),
+                 asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc)))]
+        if settings.demo:
+            from foretell.demo.loader import load_if_empty, run_market_maker
+
+            await load_if_empty(svc)
+            if settings.market_maker:
+                tasks.append(asyncio.create_task(run_market_maker(svc)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            svc.close()
+
+    app = FastAPI(title="Foretell", version="0.1.0", lifespan=lifespan,
+                  description="Prediction-market exchange: REST and WebSocket API. Prices are "
+                  "decimal strings in USDC per share, amounts decimal USDC strings, sizes "
+                  "whole shares. Errors: {\"error\": {\"code\", \"message\", \"details\"}}.")
+    errors.install(app)
+
+    @app.middleware("http")
+    async def rate_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for key, value in getattr(request.state, "rate_headers", {}).items():
+            response.headers.setdefault(key, value)
+        return response
+
+    for router in (routes_public.router, routes_trading.router, routes_account.router,
+                   routes_admin.router, ws.router):
+        app.include_router(router, prefix="/api/v1")
+    return app
+
+
+async def _every(interval_s: float, work: Any) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await work()
+        except Exception:  # periodic work must survive a bad tick
+            log.exception("periodic task failed")
+
+
+def _heartbeat(svc: Service) -> Any:
+    async def beat() -> None:
+        svc.hub.heartbeat()
+
+    return beat

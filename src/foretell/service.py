@@ -1,0 +1,533 @@
+"""The application layer: verbs a trader, a bot and an operator use, over the pipeline and store.
+
+Wiring (one place, in `Service.__init__`):
+  # 1 store      migrate, read the projector's last seq
+  # 2 pipeline   recover engine from snapshot + journal; replay what the store has not seen
+  # 3 project    every durable outcome -> projector thread (SQL) and hub (WebSocket)
+All engine access happens on the event loop thread, so reads of live state need no lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from foretell.api import present
+from foretell.api.auth import (
+    Principal,
+    ReplayGuard,
+    TokenBucket,
+    check_password,
+    derive_secret,
+    hash_password,
+    load_master_key,
+    sha256_hex,
+)
+from foretell.api.errors import ApiError, refusal
+from foretell.api.hub import Book, Hub
+from foretell.api.models import MarketIn, OrderIn, TriggerIn
+from foretell.config import Settings
+from foretell.domain import codes
+from foretell.domain import commands as cmd
+from foretell.domain import events as ev
+from foretell.domain import markets as mk
+from foretell.domain.orders import (
+    FLAG_POST_ONLY,
+    FLAG_REDUCE_ONLY,
+    LIMIT,
+    MARKET,
+    STP_NAMES,
+    TIF_NAMES,
+)
+from foretell.domain.units import MICRO, UnitError, parse_micro
+from foretell.engine.views import book_depth
+from foretell.pipeline import Outcome, Pipeline, wall_clock_ms
+from foretell.store import schema as t
+from foretell.store.db import connect, migrate
+from foretell.store.projector import Projector, ProjectorThread
+
+demo_credit_micro = 10_000 * MICRO
+
+
+@dataclass
+class OrderGroup:
+    """Orders that share a rolling-window cap on contracts filled; hitting it cancels them all."""
+
+    id: int
+    account_id: int
+    contracts_limit: int
+    window_ms: int
+    orders: set[int] = field(default_factory=set)
+    fills: deque[tuple[int, int]] = field(default_factory=deque)
+    triggered: bool = False
+
+    def filled(self, ts_ms: int, size: int) -> bool:
+        self.fills.append((ts_ms, size))
+        while self.fills and self.fills[0][0] <= ts_ms - self.window_ms:
+            self.fills.popleft()
+        return sum(s for _, s in self.fills) >= self.contracts_limit
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.settings = settings
+        self.clock = clock
+        settings.data.mkdir(parents=True, exist_ok=True)
+        self.master_key = load_master_key(settings.data)
+        self.limiter = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self.replays = ReplayGuard(settings.signature_window_ms)
+        self.hub = Hub()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # 1 store
+        migrate(settings.db_url)
+        self.db = connect(settings.db_url)
+        self.projector = Projector(self.db)
+        # 2 pipeline, replaying into the store whatever it has not applied yet
+        backlog: list[Outcome] = []
+        self.pipeline = Pipeline(settings.journal_dir, clock=clock,
+                                 project_after=self.projector.last_seq(),
+                                 on_replay=backlog.append)
+        for start in range(0, len(backlog), 2_000):
+            self.projector.apply(backlog[start:start + 2_000])
+        # 3 project and publish every durable outcome
+        self.projection = ProjectorThread(_Tracking(self.projector))
+        self.pipeline.listeners.append(self._durable)
+        self.groups: dict[int, OrderGroup] = {}
+        self.order_group: dict[int, int] = {}
+        self.dead_man: dict[int, tuple[int, int]] = {}  # account -> (deadline_ms, timeout_s)
+        self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
+        self.account_seq: dict[int, int] = {}
+
+    @property
+    def engine(self) -> Any:
+        return self.pipeline.engine
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start publishing to WebSocket clients from this loop; books start from the engine."""
+        for contract_id in self.engine.contracts:
+            bids, asks = book_depth(self.engine, contract_id)
+            book = Book(seq=self.pipeline.book_seq.get(contract_id, 0))
+            book.bids, book.asks = dict(bids), dict(asks)
+            self.hub.books[contract_id] = book
+        self.hub.listeners.append(self._after_publish)
+        self.loop = loop
+
+    def close(self) -> None:
+        self.pipeline.close()
+        self.projection.close()
+        self.db.dispose()
+
+    def _durable(self, outcome: Outcome) -> None:
+        """On the journal writer thread: to the projector, and to the hub on the loop."""
+        self.projection.submit(outcome)
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.hub.publish, outcome)
+
+    async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+        outcome = await self.pipeline.execute_async(command)
+        if account_id is not None:
+            self.account_seq[account_id] = outcome.seq
+        return outcome
+
+    async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
+        """Wait until the store has applied this account's latest command (bounded)."""
+        seq = self.account_seq.get(account_id, 0)
+        deadline = time.monotonic() + timeout_s
+        tracking = self.projection.projector
+        assert isinstance(tracking, _Tracking)
+        while tracking.applied_seq < seq and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+
+    async def tick(self) -> None:
+        """Periodic work: due timers, dead-man's switches, WebSocket heartbeats."""
+        deadline = self.engine.next_deadline_ms()
+        now = self.clock()
+        if deadline and now >= deadline:
+            await self.execute(cmd.Timer(0))
+        for account_id, (due_ms, _) in list(self.dead_man.items()):
+            if now >= due_ms:
+                del self.dead_man[account_id]
+                await self.execute(cmd.CancelAll(0, account_id, 0, "dead_man_switch"))
+
+    # -- markets ------------------------------------------------------------------------------
+
+    def contract_for(self, market_id: int | None, contract_id: int | None, index: int) -> int:
+        if contract_id is not None:
+            if contract_id not in self.engine.contracts:
+                raise refusal(codes.UNKNOWN_CONTRACT)
+            return contract_id
+        if market_id is None:
+            raise ApiError(422, "invalid_request", "give market_id or contract_id")
+        m = self.engine.markets.get(market_id)
+        if m is None:
+            raise refusal(codes.UNKNOWN_MARKET)
+        if index >= len(m.contracts):
+            raise refusal(codes.INVALID_OUTCOME)
+        return int(m.contracts[index].id)
+
+    async def create_market(self, body: MarketIn, actor: int) -> dict[str, Any]:
+        if len(body.outcomes) != len(set(body.outcomes)):
+            raise ApiError(422, "invalid_request", "outcome names must differ")
+        market_id = max(self.engine.markets, default=0) + 1
+        meta = {"slug": body.slug, "question": body.question, "description": body.description,
+                "category": body.category, "tags": body.tags, "outcomes": body.outcomes,
+                "rules": body.rules, "resolution_deadline_ms": body.resolution_deadline_ms,
+                "actor": actor}
+        command = cmd.CreateMarket(
+            0, market_id, len(body.outcomes), parse_micro(body.tick), body.size_max,
+            body.maker_fee_ppm, body.taker_fee_ppm, body.creator_id or 0, body.creator_share_ppm,
+            body.close_ms, open_now=True, meta=json.dumps(meta))
+        outcome = await self.execute(command, actor)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return {"id": market_id, "contract_ids": outcome.value, "slug": body.slug}
+
+    async def set_market_status(self, market_id: int, status: str, reason: str,
+                                actor: int) -> dict[str, Any]:
+        code = {"open": mk.OPEN, "halted": mk.HALTED, "closed": mk.CLOSED}[status]
+        outcome = await self.execute(cmd.SetMarketStatus(0, market_id, code, reason), actor)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return {"id": market_id, "status": status}
+
+    async def settle(self, market_id: int, winner: int, actor: int) -> dict[str, Any]:
+        outcome = await self.execute(cmd.SettleMarket(0, market_id, winner), actor)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        paid = [ev.as_dict(e) for e in outcome.events if e[0] == ev.PAYOUT]
+        return {"id": market_id, "status": "settled", "winner_index": winner,
+                "payouts": [{"account_id": p["account"], "amount": present.amount(
+                    p["amount_micro"])} for p in paid]}
+
+    async def void(self, market_id: int, reason: str, actor: int) -> dict[str, Any]:
+        outcome = await self.execute(cmd.VoidMarket(0, market_id, reason), actor)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return {"id": market_id, "status": "voided"}
+
+    def book(self, contract_id: int, depth: int) -> dict[str, Any]:
+        if contract_id not in self.engine.contracts:
+            raise refusal(codes.UNKNOWN_CONTRACT)
+        return self.hub.books.setdefault(contract_id, Book()).snapshot(contract_id, depth)
+
+    # -- orders -------------------------------------------------------------------------------
+
+    def order_command(self, p: Principal, body: OrderIn) -> cmd.PlaceOrder:
+        contract = self.contract_for(body.market_id, body.contract_id, body.outcome_index)
+        try:
+            price_micro = parse_micro(body.price) if body.price is not None else 0
+            spend_micro = parse_micro(body.spend) if body.spend is not None else 0
+        except UnitError as exc:
+            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+        order_type = LIMIT if body.type == "limit" else MARKET
+        if order_type == LIMIT and body.price is None:
+            raise ApiError(400, codes.INVALID_PRICE, "a limit order needs a price")
+        if body.spend is None and body.size is None:
+            raise ApiError(400, codes.SIZE_OUT_OF_RANGE, "give a size (or spend for a market buy)")
+        flags = (FLAG_POST_ONLY if body.post_only else 0) | (
+            FLAG_REDUCE_ONLY if body.reduce_only else 0)
+        return cmd.PlaceOrder(
+            0, p.user_id, contract, 0 if body.outcome == "yes" else 1,
+            0 if body.side == "buy" else 1, body.size or 0, price_micro, order_type,
+            TIF_NAMES.index(body.tif), body.expire_at_ms or 0, flags,
+            STP_NAMES.index(body.stp), spend_micro, body.client_order_id or "")
+
+    async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
+        group = self._group_for(p, body.order_group_id)
+        command = self.order_command(p, body)
+        outcome = await self.execute(command, p.user_id)
+        if not outcome.ok:
+            details = {"order_id": outcome.value} if isinstance(outcome.value, int) else None
+            raise refusal(outcome.code, details)
+        view = present.order_from_outcome(outcome.events, outcome.value)
+        view["market_id"] = self.engine.contracts[command.contract].market.id
+        if group is not None and view["status"] == "open":
+            group.orders.add(outcome.value)
+            self.order_group[outcome.value] = group.id
+        return view
+
+    async def cancel(self, p: Principal, order_id: int) -> dict[str, Any]:
+        outcome = await self.execute(cmd.CancelOrder(0, p.user_id, order_id), p.user_id)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return present.order_from_outcome(outcome.events, order_id) | {"id": order_id}
+
+    async def cancel_all(self, p: Principal, market_id: int | None) -> dict[str, Any]:
+        outcome = await self.execute(cmd.CancelAll(0, p.user_id, market_id or 0), p.user_id)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        done = [e[2] for e in outcome.events if e[0] == ev.ORDER_DONE]
+        return {"cancelled": len(done), "order_ids": done}
+
+    async def amend(self, p: Principal, order_id: int, price: str | None,
+                    size: int | None) -> dict[str, Any]:
+        try:
+            price_micro = parse_micro(price) if price is not None else 0
+        except UnitError as exc:
+            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+        command = cmd.AmendOrder(0, p.user_id, order_id, price_micro, size or 0)
+        outcome = await self.execute(command, p.user_id)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        live = self.engine.orders.get(order_id)
+        if live is not None:
+            return present.live_order(live)
+        return present.order_from_outcome(outcome.events, order_id)
+
+    def live_order(self, p: Principal, order_id: int) -> dict[str, Any] | None:
+        o = self.engine.orders.get(order_id)
+        if o is None or o.account.id != p.user_id:
+            return None
+        view = present.live_order(o)
+        view["queue_position"] = dict(zip(("orders_ahead", "shares_ahead"),
+                                          _queue(o), strict=True))
+        return view
+
+    def open_orders(self, p: Principal, market_id: int | None) -> list[dict[str, Any]]:
+        a = self.engine.accounts.get(p.user_id)
+        if a is None:
+            return []
+        return [present.live_order(o) for o in a.orders.values()
+                if market_id is None or o.contract.market.id == market_id]
+
+    def quote(self, p: Principal, body: OrderIn) -> dict[str, Any]:
+        from foretell.engine.quote import quote
+
+        command = self.order_command(p, body)
+        return quote(self.engine, command)
+
+    # -- triggers -----------------------------------------------------------------------------
+
+    async def place_trigger(self, p: Principal, body: TriggerIn) -> list[dict[str, Any]]:
+        contract = self.contract_for(body.market_id, body.contract_id, body.outcome_index)
+        try:
+            tp, sl, trail, limit = (parse_micro(v) if v is not None else 0 for v in (
+                body.take_profit, body.stop_loss, body.trail, body.limit_price))
+        except UnitError as exc:
+            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+        command = cmd.PlaceTrigger(0, p.user_id, contract, 0 if body.outcome == "yes" else 1,
+                                   body.size, tp, sl, trail, limit, body.client_order_id or "")
+        outcome = await self.execute(command, p.user_id)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return [present.live_trigger(self.engine.triggers[i]) for i in outcome.value
+                if i in self.engine.triggers]
+
+    async def cancel_trigger(self, p: Principal, trigger_id: int) -> dict[str, Any]:
+        outcome = await self.execute(cmd.CancelTrigger(0, p.user_id, trigger_id), p.user_id)
+        if not outcome.ok:
+            raise refusal(codes.UNKNOWN_TRIGGER if outcome.code == codes.NOT_OWNER
+                          else outcome.code)
+        return {"id": trigger_id, "status": "cancelled"}
+
+    def triggers(self, p: Principal) -> list[dict[str, Any]]:
+        a = self.engine.accounts.get(p.user_id)
+        return [] if a is None else [present.live_trigger(t) for t in a.triggers.values()]
+
+    # -- risk controls for bots ---------------------------------------------------------------
+
+    def create_group(self, p: Principal, contracts_limit: int, window_s: int) -> dict[str, Any]:
+        group_id = max(self.groups, default=0) + 1
+        self.groups[group_id] = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
+        return self.group_view(self.groups[group_id])
+
+    def group_view(self, g: OrderGroup) -> dict[str, Any]:
+        return {"id": g.id, "contracts_limit": g.contracts_limit, "window_s": g.window_ms // 1000,
+                "open_orders": sorted(o for o in g.orders if o in self.engine.orders),
+                "triggered": g.triggered}
+
+    def _group_for(self, p: Principal, group_id: int | None) -> OrderGroup | None:
+        if group_id is None:
+            return None
+        g = self.groups.get(group_id)
+        if g is None or g.account_id != p.user_id:
+            raise ApiError(404, "unknown_order_group", "No such order group.")
+        if g.triggered:
+            raise ApiError(409, "order_group_triggered",
+                           "The group hit its contract limit; reset it before adding orders.")
+        return g
+
+    def _after_publish(self, outcome: Outcome) -> None:
+        """Order-group limits react to durable fills (on the loop, after the hub)."""
+        for e in outcome.events:
+            if e[0] != ev.FILL:
+                continue
+            for order_id in (e[6], e[11]):
+                group_id = self.order_group.get(order_id)
+                g = self.groups.get(group_id) if group_id else None
+                if g is not None and not g.triggered and g.filled(e[1], e[4]):
+                    g.triggered = True
+                    asyncio.ensure_future(self._cancel_group(g))
+
+    async def _cancel_group(self, g: OrderGroup) -> None:
+        for order_id in sorted(g.orders):
+            if order_id in self.engine.orders:
+                await self.execute(cmd.CancelOrder(0, g.account_id, order_id))
+        g.orders.clear()
+
+    def arm_dead_man(self, p: Principal, timeout_s: int) -> dict[str, Any]:
+        if timeout_s == 0:
+            self.dead_man.pop(p.user_id, None)
+            return {"armed": False}
+        due = self.clock() + timeout_s * 1000
+        self.dead_man[p.user_id] = (due, timeout_s)
+        return {"armed": True, "timeout_s": timeout_s, "cancel_at_ms": due}
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def create_user(self, username: str, password: str, role: str = "trader",
+                    display_name: str | None = None) -> int:
+        with self.db.begin() as conn:
+            if conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).first():
+                raise ApiError(409, "username_taken", "That username is taken.")
+            result = conn.execute(t.users.insert().values(
+                username=username, display_name=display_name or username, email=None,
+                password_hash=hash_password(password), role=role, created_ms=self.clock(),
+                disabled=False))
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    async def credit(self, account_id: int, amount_micro: int, reason: str,
+                     actor: int) -> dict[str, Any]:
+        if amount_micro >= 0:
+            command: cmd.Command = cmd.Deposit(0, account_id, amount_micro, reason)
+        else:
+            command = cmd.Withdraw(0, account_id, -amount_micro, reason)
+        outcome = await self.execute(command, actor)
+        if not outcome.ok:
+            raise refusal(outcome.code)
+        return self.balance(account_id)
+
+    def user(self, user_id: int) -> dict[str, Any] | None:
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).mappings().first()
+        return None if row is None else {k: row[k] for k in (
+            "id", "username", "display_name", "role", "created_ms")}
+
+    def login(self, username: str, password: str) -> tuple[str, str, int]:
+        """(session token, csrf token, user id) or ApiError."""
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(t.users).where(
+                t.users.c.username == username)).mappings().first()
+        if row is None or row["disabled"] or not check_password(row["password_hash"], password):
+            raise ApiError(401, "unauthenticated", "Wrong username or password.")
+        return (*self.new_session(int(row["id"])), int(row["id"]))
+
+    def new_session(self, user_id: int) -> tuple[str, str]:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        now = self.clock()
+        with self.db.begin() as conn:
+            conn.execute(t.sessions.insert().values(
+                id=sha256_hex(token), user_id=user_id, csrf_token=csrf, created_ms=now,
+                expires_ms=now + self.settings.session_ttl_ms))
+        return token, csrf
+
+    def session(self, token: str) -> tuple[int, str, str] | None:
+        """(user id, role, csrf token) of a live session."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(t.sessions.c.user_id, t.sessions.c.csrf_token,
+                          t.sessions.c.expires_ms, t.users.c.role, t.users.c.disabled)
+                .join(t.users, t.users.c.id == t.sessions.c.user_id)
+                .where(t.sessions.c.id == sha256_hex(token))).mappings().first()
+        if row is None or row["expires_ms"] < self.clock() or row["disabled"]:
+            return None
+        return int(row["user_id"]), str(row["role"]), str(row["csrf_token"])
+
+    def logout(self, token: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(t.sessions.delete().where(t.sessions.c.id == sha256_hex(token)))
+
+    def create_key(self, user_id: int, label: str, scopes: list[str]) -> dict[str, Any]:
+        key_id = "ft_" + secrets.token_hex(8)
+        secret = derive_secret(self.master_key, key_id)
+        with self.db.begin() as conn:
+            conn.execute(t.api_keys.insert().values(
+                key_id=key_id, user_id=user_id, secret_hash=sha256_hex(secret),
+                scopes=",".join(sorted(set(scopes))), label=label, created_ms=self.clock()))
+        return {"key_id": key_id, "secret": secret, "scopes": sorted(set(scopes)),
+                "label": label, "note": "The secret is shown once; store it now."}
+
+    def keys(self, user_id: int) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(t.api_keys).where(
+                t.api_keys.c.user_id == user_id).order_by(t.api_keys.c.id)).mappings().all()
+        return [{"key_id": r["key_id"], "label": r["label"], "scopes": r["scopes"].split(","),
+                 "created_ms": r["created_ms"], "revoked_ms": r["revoked_ms"],
+                 "last_used_ms": r["last_used_ms"]} for r in rows]
+
+    def revoke_key(self, user_id: int, key_id: str) -> bool:
+        with self.db.begin() as conn:
+            result = conn.execute(t.api_keys.update().where(
+                (t.api_keys.c.key_id == key_id) & (t.api_keys.c.user_id == user_id)
+                & t.api_keys.c.revoked_ms.is_(None)).values(revoked_ms=self.clock()))
+        self.key_cache.pop(key_id, None)
+        return bool(result.rowcount)
+
+    def key(self, key_id: str) -> tuple[int, str, frozenset[str]] | None:
+        """(user id, role, scopes) of a live API key; cached, dropped on revoke."""
+        if key_id in self.key_cache:
+            return self.key_cache[key_id]
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(t.api_keys.c.user_id, t.api_keys.c.scopes, t.api_keys.c.revoked_ms,
+                          t.api_keys.c.secret_hash, t.users.c.role, t.users.c.disabled)
+                .join(t.users, t.users.c.id == t.api_keys.c.user_id)
+                .where(t.api_keys.c.key_id == key_id)).mappings().first()
+        found = None
+        if (row is not None and row["revoked_ms"] is None and not row["disabled"]
+                and row["secret_hash"] == sha256_hex(derive_secret(self.master_key, key_id))):
+            found = (int(row["user_id"]), str(row["role"]), frozenset(row["scopes"].split(",")))
+        if len(self.key_cache) > 10_000:
+            self.key_cache.clear()
+        self.key_cache[key_id] = found
+        return found
+
+    # -- portfolio (live state from the engine) -----------------------------------------------
+
+    def balance(self, account_id: int) -> dict[str, Any]:
+        a = self.engine.accounts.get(account_id)
+        if a is None:
+            return {"account_id": account_id, "free": present.amount(0),
+                    "reserved": present.amount(0), "total": present.amount(0),
+                    "reserved_for": []}
+        reserved_for = [{"order_id": o.id, "contract_id": o.contract.id,
+                         "market_id": o.contract.market.id, "amount": present.amount(o.reserved),
+                         "why": f"buy {o.remaining} {('YES', 'NO')[o.outcome]} at "
+                                f"{present.price(o.out_price)} plus worst-case fee"}
+                        for o in a.orders.values() if o.action == 0 and o.reserved]
+        return {"account_id": account_id, "free": present.amount(a.free),
+                "reserved": present.amount(a.reserved),
+                "total": present.amount(a.free + a.reserved), "reserved_for": reserved_for}
+
+
+class _Tracking:
+    """The projector, remembering the last seq it committed (for read-your-writes)."""
+
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+        self.applied_seq = projector.last_seq()
+
+    def apply(self, outcomes: Any) -> int:
+        applied = self.projector.apply(outcomes)
+        if outcomes:
+            self.applied_seq = max(self.applied_seq, outcomes[-1].seq)
+        return applied
+
+
+def _queue(o: Any) -> tuple[int, int]:
+    from foretell.engine.book import queue_position
+
+    return queue_position(o)

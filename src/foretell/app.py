@@ -10,7 +10,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from foretell.api import errors, routes_account, routes_admin, routes_public, routes_trading, ws
+from foretell.api import (
+    errors,
+    routes_account,
+    routes_admin,
+    routes_creators,
+    routes_public,
+    routes_trading,
+    ws,
+)
 from foretell.config import Settings
 from foretell.service import Service
 
@@ -59,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     for router in (routes_public.router, routes_trading.router, routes_account.router,
-                   routes_admin.router, ws.router):
+                   routes_admin.router, routes_creators.router, ws.router):
         app.include_router(router, prefix="/api/v1")
     return app
 

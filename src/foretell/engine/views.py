@@ -26,6 +26,12 @@ def touched_state(engine: Engine, events: list[tuple[Any, ...]]) -> list[tuple[A
         if code == ev.FILL:
             accounts[e[7]] = accounts[e[12]] = None
             positions[(e[7], e[2])] = positions[(e[12], e[2])] = None
+            m = engine.contracts[e[2]].market
+            if m.creator and m.creator_share_ppm:
+                accounts[m.creator] = None  # its fee share
+        elif code == ev.BOND:
+            if e[3]:
+                accounts[e[3]] = None
         elif code in _ACCOUNT_FIELDS:
             account = e[_ACCOUNT_FIELDS[code]]
             accounts[account] = None

@@ -1,0 +1,333 @@
+"""The SQL read model: every table of the store, as SQLAlchemy Core metadata.
+
+Owned here: table and index definitions. The migrations in `migrations/versions` create exactly
+this schema (a test compares them), so a change here needs a new migration.
+
+Conventions, so that nobody guesses units:
+  - money and prices are BigInteger micro-USDC (`*_micro`); prices in `trades`, `candles` and
+    `contracts` are YES terms, prices in `orders` and `fills` are the traded outcome's own terms;
+  - sizes are BigInteger whole shares (`size`, `*_shares`);
+  - times are BigInteger milliseconds since the epoch (`*_ms`); `seq` is the journal sequence of
+    the command whose events wrote the row;
+  - JSON values are Text; vocabularies from `foretell.domain.orders` (outcome, action,
+    order_type, tif, flags, trigger kind, fill kind) are stored as their small ints.
+Ids of markets, contracts, orders and triggers are the engine's own; `users.id` is the engine
+account id. Only the projector writes the engine-derived tables, so it needs no upserts on them
+beyond the ones it does itself.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid alias), so surrogate keys are
+# INTEGER there and BIGINT elsewhere (BIGSERIAL-style identity on PostgreSQL).
+AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Micro = sa.BigInteger
+Ms = sa.BigInteger
+
+
+def _auto_id() -> sa.Column[int]:
+    return sa.Column("id", AutoId, primary_key=True, autoincrement=True)
+
+
+def _engine_id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False)
+
+
+projector_state = sa.Table(
+    "projector_state", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    _auto_id(),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(128), nullable=False, default=""),
+    sa.Column("email", sa.String(256), nullable=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, default="trader"),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.CheckConstraint("role IN ('trader', 'creator', 'supervisor')", name="role"),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    _auto_id(),
+    sa.Column("key_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", AutoId, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("secret_hash", sa.String(256), nullable=False),
+    sa.Column("scopes", sa.String(64), nullable=False, default="read"),
+    sa.Column("label", sa.String(128), nullable=False, default=""),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("revoked_ms", Ms, nullable=True),
+    sa.Column("last_used_ms", Ms, nullable=True),
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.String(128), primary_key=True),  # hash of the session token
+    sa.Column("user_id", AutoId, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(128), nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("expires_ms", Ms, nullable=False, index=True),
+)
+
+markets = sa.Table(
+    "markets", metadata,
+    _engine_id(),
+    sa.Column("slug", sa.String(128), nullable=False, unique=True),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("category", sa.String(64), nullable=False, index=True),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list of strings
+    sa.Column("kind", sa.String(16), nullable=False),  # 'binary' | 'categorical'
+    sa.Column("outcomes", sa.Text, nullable=False),  # JSON list of outcome names
+    sa.Column("rules", sa.Text, nullable=False),  # JSON object (or text) fixed before open
+    sa.Column("status", sa.String(32), nullable=False, index=True),  # markets.STATUS_NAMES
+    sa.Column("tick_micro", Micro, nullable=False),
+    sa.Column("size_max", sa.BigInteger, nullable=False),
+    sa.Column("maker_fee_ppm", sa.Integer, nullable=False),
+    sa.Column("taker_fee_ppm", sa.Integer, nullable=False),
+    sa.Column("creator_id", sa.BigInteger, nullable=True),  # receives the creator fee share
+    sa.Column("creator_share_ppm", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=True),  # account that issued the create
+    sa.Column("close_ms", Ms, nullable=True),  # None = closes only by command
+    sa.Column("resolution_deadline_ms", Ms, nullable=True),
+    sa.Column("void_yes_micro", Micro, nullable=False),  # paid per YES share if voided
+    sa.Column("dispute_window_ms", Ms, nullable=False),
+    sa.Column("dispute_bond_micro", Micro, nullable=False),
+    sa.Column("dispute_reward_ppm", sa.Integer, nullable=False),
+    sa.Column("proposed_winner", sa.Integer, nullable=True),  # outcome index under dispute window
+    sa.Column("dispute_deadline_ms", Ms, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Column("winner", sa.Integer, nullable=True),  # outcome index once settled
+    sa.Column("volume_shares", sa.BigInteger, nullable=False, default=0),
+    sa.Column("fees_micro", Micro, nullable=False, default=0),
+)
+
+contracts = sa.Table(
+    "contracts", metadata,
+    _engine_id(),
+    sa.Column("market_id", sa.BigInteger, sa.ForeignKey("markets.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("last_price_micro", Micro, nullable=True),  # YES terms; None = no trade yet
+    sa.Column("volume_shares", sa.BigInteger, nullable=False, default=0),
+    # Not maintained by the projector (it would need a clock); `queries.ticker` computes the
+    # 24 h reference from candles. Kept for a job that may cache it.
+    sa.Column("prev_day_price_micro", Micro, nullable=True),
+    sa.UniqueConstraint("market_id", "idx"),
+)
+
+orders = sa.Table(
+    "orders", metadata,
+    _engine_id(),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("market_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("outcome", sa.SmallInteger, nullable=False),
+    sa.Column("action", sa.SmallInteger, nullable=False),
+    sa.Column("order_type", sa.SmallInteger, nullable=False),
+    sa.Column("price_micro", Micro, nullable=False),  # outcome terms; protection for market
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("filled", sa.BigInteger, nullable=False),
+    sa.Column("remaining", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | filled | cancelled | rejected
+    sa.Column("reason", sa.String(32), nullable=False),  # accepted, partially_filled, ...
+    sa.Column("tif", sa.SmallInteger, nullable=False),
+    sa.Column("flags", sa.SmallInteger, nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False, default=""),
+    sa.Column("expire_ms", Ms, nullable=True),  # GTD only
+    sa.Column("trigger_id", sa.BigInteger, nullable=True),  # set when a trigger placed it
+    sa.Column("notional_micro", Micro, nullable=False, default=0),  # own terms, filled part
+    sa.Column("fees_micro", Micro, nullable=False, default=0),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Column("created_seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_orders_account_id_id", "account_id", "id"),
+    sa.Index("ix_orders_account_id_client_id", "account_id", "client_id"),
+)
+
+order_rejections = sa.Table(
+    "order_rejections", metadata,
+    _auto_id(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),  # domain.codes result code
+    sa.Index("ix_order_rejections_account_id_id", "account_id", "id"),
+)
+
+trades = sa.Table(
+    "trades", metadata,
+    _auto_id(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("yes_price_micro", Micro, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),  # 0 transfer, 1 mint, 2 merge
+    sa.Column("taker_order", sa.BigInteger, nullable=False),
+    sa.Column("maker_order", sa.BigInteger, nullable=False),
+    sa.Column("taker_side", sa.String(16), nullable=False),  # 'buy_yes', 'sell_no', ...
+    sa.Index("ix_trades_contract_id_id", "contract_id", "id"),
+)
+
+fills = sa.Table(
+    "fills", metadata,
+    _auto_id(),
+    sa.Column("trade_id", AutoId, sa.ForeignKey("trades.id"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("order_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.SmallInteger, nullable=False),
+    sa.Column("action", sa.SmallInteger, nullable=False),
+    sa.Column("price_micro", Micro, nullable=False),  # own outcome terms
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("fee_micro", Micro, nullable=False),
+    sa.Column("liquidity", sa.String(8), nullable=False),  # 'maker' | 'taker'
+    sa.Index("ix_fills_account_id_id", "account_id", "id"),
+)
+
+balances = sa.Table(
+    "balances", metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("free_micro", Micro, nullable=False),
+    sa.Column("reserved_micro", Micro, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Column("updated_seq", sa.BigInteger, nullable=False),
+)
+
+positions = sa.Table(
+    "positions", metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("contract_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("yes_shares", sa.BigInteger, nullable=False),
+    sa.Column("no_shares", sa.BigInteger, nullable=False),
+    sa.Column("yes_reserved", sa.BigInteger, nullable=False),
+    sa.Column("no_reserved", sa.BigInteger, nullable=False),
+    # Average-cost basis (see projector's docstring): per side, and their sum in cost_micro.
+    sa.Column("yes_cost_micro", Micro, nullable=False),
+    sa.Column("no_cost_micro", Micro, nullable=False),
+    sa.Column("cost_micro", Micro, nullable=False),
+    sa.Column("realized_pnl_micro", Micro, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Column("updated_seq", sa.BigInteger, nullable=False),
+)
+
+cash_movements = sa.Table(
+    "cash_movements", metadata,
+    _auto_id(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    # From the account's side: deposits > 0, withdrawals < 0; market bonds locked < 0 and
+    # returned or rewarded > 0, with reason 'bond_<kind>' (bond_proposal, bond_dispute, ...).
+    sa.Column("amount_micro", Micro, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Index("ix_cash_movements_account_id_id", "account_id", "id"),
+)
+
+settlements = sa.Table(
+    "settlements", metadata,
+    _auto_id(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("market_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("yes_shares", sa.BigInteger, nullable=False),
+    sa.Column("no_shares", sa.BigInteger, nullable=False),
+    sa.Column("amount_micro", Micro, nullable=False),
+    sa.Index("ix_settlements_account_id_id", "account_id", "id"),
+)
+
+candles = sa.Table(
+    "candles", metadata,
+    sa.Column("contract_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("interval_s", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("start_ms", Ms, primary_key=True, autoincrement=False),
+    sa.Column("open_micro", Micro, nullable=False),
+    sa.Column("high_micro", Micro, nullable=False),
+    sa.Column("low_micro", Micro, nullable=False),
+    sa.Column("close_micro", Micro, nullable=False),
+    sa.Column("volume_shares", sa.BigInteger, nullable=False),
+    sa.Column("trades", sa.Integer, nullable=False),
+)
+
+# The market's timeline: every status change ('status', with the new status), every lifecycle
+# action ('action': submit, approve, clarify, update_draft, dispute, uphold, ...; `text` holds a
+# clarification or the new draft meta) and every resolution proposal ('resolution', `text` =
+# evidence). `actor` is the engine account that did it (None = the system, e.g. a timer).
+market_events = sa.Table(
+    "market_events", metadata,
+    _auto_id(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("market_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # status | action | resolution
+    sa.Column("status", sa.String(32), nullable=True),
+    sa.Column("action", sa.String(32), nullable=True),
+    sa.Column("actor", sa.BigInteger, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Index("ix_market_events_market_id_id", "market_id", "id"),
+)
+
+triggers = sa.Table(
+    "triggers", metadata,
+    _engine_id(),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("contract_id", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.SmallInteger, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),  # 0 take-profit, 1 stop-loss, 2 trailing
+    sa.Column("trigger_micro", Micro, nullable=False),  # outcome terms; trailing: the trail
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("limit_micro", Micro, nullable=True),  # None = market sell with protection
+    sa.Column("oco", sa.BigInteger, nullable=True),  # the one-cancels-other partner trigger
+    sa.Column("client_id", sa.String(64), nullable=False, default=""),
+    sa.Column("status", sa.String(16), nullable=False),  # live | fired | cancelled | failed
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.BigInteger, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Index("ix_triggers_account_id_id", "account_id", "id"),
+)
+
+CANDLE_INTERVALS_S = (60, 3_600, 86_400)
+ORDER_STATUSES = ("open", "filled", "cancelled", "rejected")
+TRIGGER_STATUSES = ("live", "fired", "cancelled", "failed")
+
+creator_applications = sa.Table(
+    "creator_applications", metadata,
+    _auto_id(),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("expertise", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | rejected
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("decided_ms", Ms, nullable=True),
+    sa.Column("decided_by", sa.BigInteger, nullable=True),
+    sa.Index(None, "user_id", "status"),
+)

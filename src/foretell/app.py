@@ -35,12 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         svc = Service(settings)
         app.state.service = svc
         svc.attach(asyncio.get_running_loop())
-        tasks = [asyncio.create_task(_every(tick_interval_s, svc.tick)),
-                 asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc)))]
+        tasks: list[asyncio.Task[None]] = []
         if settings.demo:
             from foretell.demo.loader import load_if_empty, run_market_maker
 
             await load_if_empty(svc)
+        tasks += [asyncio.create_task(_every(tick_interval_s, svc.tick)),
+                  asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc)))]
+        if settings.demo:
             if settings.market_maker:
                 tasks.append(asyncio.create_task(run_market_maker(svc)))
         try:

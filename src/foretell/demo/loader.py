@@ -37,6 +37,7 @@ def _rules(m: content.DemoMarket) -> dict[str, Any]:
 def market_meta(m: content.DemoMarket, users: dict[str, int]) -> dict[str, Any]:
     return {
         "slug": m.slug, "question": m.question, "description": m.description,
+        "close_ms": m.close_ms,
         "category": m.category, "tags": list(m.tags), "outcomes": list(m.outcomes),
         "kind": m.kind, "rules": _rules(m), "resolution_deadline_ms": m.resolution_deadline_ms,
         "creator": m.creator,
@@ -63,30 +64,69 @@ async def load_if_empty(svc: Service) -> bool:
     users: dict[str, int] = {}
     for u in content.USERS:
         users[u.username] = svc.create_user(u.username, u.password, u.role, u.display_name)
-        await svc.execute(cmd.Deposit(0, users[u.username], u.starting_usdc_micro,
-                                      "demo starting balance"))
+        if u.starting_usdc_micro:
+            await svc.execute(cmd.Deposit(0, users[u.username], u.starting_usdc_micro,
+                                          "demo starting balance"))
+    _approved_creators(svc, users)
     for m in content.MARKETS:
         await _load_market(svc, m, users)
     log.info("demo loaded: %d users, %d markets", len(users), len(content.MARKETS))
     return True
 
 
+def _approved_creators(svc: Service, users: dict[str, int]) -> None:
+    """The demo creator went through the creator program like anyone else."""
+    now = svc.clock()
+    with svc.db.begin() as conn:
+        for u in content.USERS:
+            if u.role == "creator":
+                conn.execute(t.creator_applications.insert().values(
+                    user_id=users[u.username], profile=u.profile or u.display_name,
+                    expertise=", ".join(u.expertise)[:200] or "markets", status="approved",
+                    reason="Track record and sourcing standards checked (demo).",
+                    created_ms=now, decided_ms=now, decided_by=users[content.SUPERVISOR]))
+
+
 async def _load_market(svc: Service, m: content.DemoMarket, users: dict[str, int]) -> None:
+    """Create the market and replay its recorded lifecycle as real engine commands."""
     market_id = max(svc.engine.markets, default=0) + 1
+    creator = users[m.creator]
+    # A market whose close time is already past is closed by hand after its demo trades, so
+    # the scheduled close is left out of the engine (the close time is still shown from meta).
+    close_ms = m.close_ms if m.close_ms > svc.clock() else 0
     outcome = await svc.execute(cmd.CreateMarket(
         0, market_id, len(m.outcomes), m.tick_micro, 1_000_000, m.maker_fee_ppm, m.taker_fee_ppm,
-        users[m.creator], m.creator_share_ppm, m.close_ms, open_now=m.status != "in_review",
-        meta=json.dumps(market_meta(m, users))))
+        creator, m.creator_share_ppm, close_ms, open_now=False,
+        meta=json.dumps(market_meta(m, users)), actor=creator))
     assert outcome.ok, outcome.code
+    for h in m.history:
+        action = _ACTIONS.get(h.action)
+        if action is not None:
+            await _step(svc, market_id, action, users.get(h.actor, creator), h.note)
+    for c in m.clarifications:
+        await _step(svc, market_id, "clarify", users.get(c.author, creator), "clarification",
+                    c.text)
     if m.status == "settled" and m.resolution is not None:
         await _trade_then_settle(svc, m, market_id, users)
 
 
+_ACTIONS = {"submitted": "submit", "resubmitted": "submit", "changes_requested":
+            "request_changes", "approved": "approve"}
+
+
+async def _step(svc: Service, market_id: int, action: str, actor: int, reason: str,
+                text: str = "") -> None:
+    outcome = await svc.execute(cmd.MarketAction(0, market_id, action, actor, reason[:1_000],
+                                                 text))
+    assert outcome.ok, (action, outcome.code)
+
+
 async def _trade_then_settle(svc: Service, m: content.DemoMarket, market_id: int,
                              users: dict[str, int]) -> None:
-    """A little real trading history, then the recorded resolution."""
+    """Real trading, then the recorded resolution: proposal, dispute, decision, settlement."""
     contract = svc.engine.markets[market_id].contracts[0].id
-    traders = [users[u.username] for u in content.USERS if u.role == "trader"][:3]
+    traders = [users[u.username] for u in content.USERS
+               if u.role == "trader" and u.username != content.MARKET_MAKER]
     fair = m.contract_fair_yes_micro[0]
     for i, (buyer, seller) in enumerate(zip(traders, traders[1:] + traders[:1], strict=True)):
         price = fair + (i - 1) * m.tick_micro
@@ -94,8 +134,22 @@ async def _trade_then_settle(svc: Service, m: content.DemoMarket, market_id: int
         await svc.execute(cmd.PlaceOrder(0, seller, contract, 1, 0, 40 + 10 * i, MICRO - price))
     assert m.resolution is not None
     winner = m.outcomes.index(m.resolution.winning_outcome)
-    await svc.execute(cmd.SetMarketStatus(0, market_id, 3, "close time reached"))
-    await svc.execute(cmd.SettleMarket(0, market_id, winner))
+    supervisor = users[content.SUPERVISOR]
+    await _step(svc, market_id, "close", supervisor, "close time reached")
+    evidence = f"{m.resolution.evidence_note} {m.resolution.evidence_link}"
+    await svc.execute(cmd.ProposeResolution(0, market_id, winner,
+                                            users[m.resolution.proposed_by], 0, evidence))
+    disputes = [h for h in m.history if h.action == "disputed"]
+    for h in disputes:
+        await svc.execute(cmd.Dispute(0, market_id, users[h.actor],
+                                      svc.engine.markets[market_id].dispute_bond_micro, h.note))
+    decision = next((h for h in m.history if h.action.startswith("dispute_")), None)
+    if disputes and decision is not None:
+        upheld = decision.action == "dispute_upheld"
+        await svc.execute(cmd.DecideDispute(0, market_id, upheld, winner, supervisor,
+                                            decision.note))
+    else:
+        await svc.execute(cmd.SettleMarket(0, market_id, winner))
 
 
 async def run_market_maker(svc: Service, period_s: float = 1.5, seed: int = 7) -> None:

@@ -455,7 +455,7 @@ def market_row(c: cmd.CreateMarket, ts_ms: int) -> Row:
         "creator_id": c.creator or None,
         "creator_share_ppm": c.creator_share_ppm,
         "created_by": c.actor or None,
-        "close_ms": c.close_ms or None,
+        "close_ms": c.close_ms or meta.get("close_ms") or None,
         "void_yes_micro": c.void_yes_micro,
         "dispute_window_ms": c.dispute_window_ms,
         "dispute_bond_micro": c.dispute_bond_micro,

@@ -221,6 +221,8 @@ async def dispute(svc: Service, p: Principal, market_id: int, reason: str) -> di
     m = svc.engine.markets.get(market_id)
     if m is None:
         raise ApiError(404, "unknown_market", "No such market.")
+    if p.user_id not in svc.engine.accounts:
+        raise ApiError(409, "no_position", "Only holders of a position may dispute.")
     outcome = await svc.execute(cmd.Dispute(0, market_id, p.user_id, m.dispute_bond_micro,
                                             reason), p.user_id)
     if not outcome.ok:

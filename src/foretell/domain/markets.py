@@ -35,6 +35,7 @@ ACTIONS: dict[str, int | None] = {
     "close": CLOSED,
     "update_draft": None,
     "clarify": None,
+    "reassign_creator": None,
 }
 EDITABLE = frozenset({DRAFT, CHANGES_REQUESTED})
 CLARIFIABLE = frozenset({OPEN, HALTED, CLOSED, PROPOSED, DISPUTED})

@@ -38,6 +38,10 @@ def market_action(e: Engine, c: cmd.MarketAction) -> int:
         raise Reject(codes.INVALID_TRANSITION)
     if c.action == "approve" and m.status != mk.IN_REVIEW:
         raise Reject(codes.INVALID_TRANSITION)
+    if c.action == "reassign_creator":
+        if not c.text.isdigit() or m.status in (mk.SETTLED, mk.VOIDED):
+            raise Reject(codes.INVALID_TRANSITION)
+        m.creator = int(c.text)
     e.events.append((ev.MARKET_ACTION, e.now_ms, m.id, c.action, c.actor, c.reason, c.text))
     if target is not None:
         e.transition(m, target, c.reason or c.action, c.actor)

@@ -135,7 +135,10 @@ class Service:
             loop.call_soon_threadsafe(self.hub.publish, outcome)
 
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
-        outcome = await self.pipeline.execute_async(command)
+        try:
+            outcome = await self.pipeline.execute_async(command)
+        except OverflowError as exc:  # a number no command field can hold: nothing was journaled
+            raise ApiError(400, "invalid_request", "a number is out of range") from exc
         if account_id is not None:
             self.account_seq[account_id] = outcome.seq
         return outcome

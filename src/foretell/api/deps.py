@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from foretell.api.auth import (
     SESSION_COOKIE,
@@ -86,6 +86,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+IdPath = Annotated[int, Path(ge=1, le=2**53)]
 Reader = Depends(require("read"))
 Trader = Depends(require("trade"))
 Admin = Depends(require("admin"))

@@ -145,6 +145,16 @@ class Hub:
         for listener in self.listeners:
             listener(outcome)
 
+    def publish_news(self, item: dict[str, Any]) -> None:
+        """Push a new news item to `news`, and to `market:<id>` of every market it is linked
+        to (`item["markets"]`: [{"market_id", ...}]). Called on the event loop."""
+        self._to_channel("news", {"type": "news", "channel": "news", "item": item})
+        for link in item.get("markets", ()):
+            market_id = int(link["market_id"])
+            self._to_channel(f"market:{market_id}", {
+                "type": "news", "channel": f"market:{market_id}", "market_id": market_id,
+                "item": item})
+
     def heartbeat(self) -> None:
         for channel, subscribers in self.by_channel.items():
             if subscribers and channel.startswith("book:"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,7 +43,7 @@ class AmendIn(Strict):
 
 
 class CancelManyIn(Strict):
-    order_ids: list[int] = Field(min_length=1, max_length=100)
+    order_ids: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(min_length=1, max_length=100)
 
 
 class TriggerIn(Strict):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 
 from foretell.api.auth import Principal
-from foretell.api.deps import Admin, Svc
+from foretell.api.deps import Admin, IdPath, Svc
 from foretell.api.errors import ApiError
 from foretell.api.models import CreditIn, MarketIn, MarketStatusIn, SettleIn, VoidIn
 from foretell.domain.units import UnitError, format_micro, parse_micro
@@ -50,19 +50,19 @@ async def create_market(body: MarketIn, p: Principal = Admin,
 
 
 @router.post("/markets/{market_id}/status")
-async def set_status(market_id: int, body: MarketStatusIn, p: Principal = Admin,
+async def set_status(market_id: IdPath, body: MarketStatusIn, p: Principal = Admin,
                      svc: Service = Svc) -> dict[str, Any]:
     return await svc.set_market_status(market_id, body.status, body.reason, p.user_id)
 
 
 @router.post("/markets/{market_id}/settle")
-async def settle(market_id: int, body: SettleIn, p: Principal = Admin,
+async def settle(market_id: IdPath, body: SettleIn, p: Principal = Admin,
                  svc: Service = Svc) -> dict[str, Any]:
     return await svc.settle(market_id, body.winner_index, p.user_id)
 
 
 @router.post("/markets/{market_id}/void")
-async def void(market_id: int, body: VoidIn, p: Principal = Admin,
+async def void(market_id: IdPath, body: VoidIn, p: Principal = Admin,
                svc: Service = Svc) -> dict[str, Any]:
     return await svc.void(market_id, body.reason, p.user_id)
 

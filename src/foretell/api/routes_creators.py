@@ -11,7 +11,7 @@ from pydantic import Field
 from foretell import creators
 from foretell.api import present
 from foretell.api.auth import Principal
-from foretell.api.deps import Admin, Reader, Svc, Trader
+from foretell.api.deps import Admin, IdPath, Reader, Svc, Trader
 from foretell.api.errors import ApiError
 from foretell.api.models import Strict
 from foretell.domain import markets as mk
@@ -103,13 +103,13 @@ async def create_draft(body: DraftIn, p: Principal = Trader, svc: Service = Svc)
 
 
 @router.put("/creator/markets/{market_id}")
-async def update_draft(market_id: int, body: DraftIn, p: Principal = Trader,
+async def update_draft(market_id: IdPath, body: DraftIn, p: Principal = Trader,
                        svc: Service = Svc) -> dict[str, Any]:
     return await creators.update_draft(svc, p, market_id, body.model_dump())
 
 
 @router.post("/creator/markets/{market_id}/submit")
-async def submit(market_id: int, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def submit(market_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
     """Send a draft for review; every settlement rule must be filled in (errors per field)."""
     await svc.read_your_writes(p.user_id)
     with svc.db.connect() as conn:
@@ -120,21 +120,21 @@ async def submit(market_id: int, p: Principal = Trader, svc: Service = Svc) -> d
 
 
 @router.post("/creator/markets/{market_id}/clarifications", status_code=201)
-async def clarify(market_id: int, body: ClarificationIn, p: Principal = Trader,
+async def clarify(market_id: IdPath, body: ClarificationIn, p: Principal = Trader,
                   svc: Service = Svc) -> dict[str, Any]:
     """A dated clarification: the rules themselves never change after opening."""
     return await creators.clarify(svc, p, market_id, body.text)
 
 
 @router.post("/creator/markets/{market_id}/resolution")
-async def propose(market_id: int, body: ProposalIn, p: Principal = Trader,
+async def propose(market_id: IdPath, body: ProposalIn, p: Principal = Trader,
                   svc: Service = Svc) -> dict[str, Any]:
     """Propose the outcome with evidence; the dispute window starts now."""
     return await creators.propose(svc, p, market_id, body.winner_index, body.evidence)
 
 
 @router.post("/markets/{market_id}/disputes", status_code=201)
-async def dispute(market_id: int, body: DisputeIn, p: Principal = Trader,
+async def dispute(market_id: IdPath, body: DisputeIn, p: Principal = Trader,
                   svc: Service = Svc) -> dict[str, Any]:
     """Dispute a proposed outcome (holders only) by posting the market's bond."""
     return await creators.dispute(svc, p, market_id, body.reason)
@@ -147,13 +147,13 @@ def list_applications(status: str | None = Query(None, pattern="^(pending|approv
 
 
 @router.post("/admin/creator-applications/{application_id}/decision")
-def decide_application(application_id: int, body: DecisionIn, p: Principal = Admin,
+def decide_application(application_id: IdPath, body: DecisionIn, p: Principal = Admin,
                        svc: Service = Svc) -> dict[str, Any]:
     return creators.decide_application(svc, p, application_id, body.approve, body.reason)
 
 
 @router.post("/admin/creators/{user_id}/revoke")
-async def revoke(user_id: int, body: ReasonIn, p: Principal = Admin,
+async def revoke(user_id: IdPath, body: ReasonIn, p: Principal = Admin,
                  svc: Service = Svc) -> dict[str, Any]:
     return await creators.revoke_creator(svc, p, user_id, body.reason)
 
@@ -164,7 +164,7 @@ def review_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
 
 
 @router.post("/admin/markets/{market_id}/review")
-async def review(market_id: int, body: DecisionIn, p: Principal = Admin,
+async def review(market_id: IdPath, body: DecisionIn, p: Principal = Admin,
                  svc: Service = Svc) -> dict[str, Any]:
     """Approve (the market opens, rules freeze) or request changes, with a reason."""
     return await creators.review(svc, p, market_id, body.approve, body.reason)
@@ -176,7 +176,7 @@ def dispute_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
 
 
 @router.post("/admin/markets/{market_id}/dispute-decision")
-async def decide_dispute(market_id: int, body: DisputeDecisionIn, p: Principal = Admin,
+async def decide_dispute(market_id: IdPath, body: DisputeDecisionIn, p: Principal = Admin,
                          svc: Service = Svc) -> dict[str, Any]:
     return await creators.decide_dispute(svc, p, market_id, body.uphold, body.winner_index,
                                          body.reason)

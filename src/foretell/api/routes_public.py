@@ -7,9 +7,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 
 from foretell.api import present
-from foretell.api.deps import Anyone, Svc
+from foretell.api.deps import Anyone, IdPath, Svc
 from foretell.api.errors import ApiError
 from foretell.domain import codes
+from foretell.news.store import annotate_candles, market_news
 from foretell.service import Service
 from foretell.store import queries
 
@@ -43,10 +44,12 @@ def get_market(ref: str, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
         raise ApiError(404, codes.UNKNOWN_MARKET)
     with svc.db.connect() as conn:
         market = queries.get_market(conn, int(ref) if ref.isdigit() else ref)
+        news = market_news(conn, market["id"]) if market is not None else []
     if market is None:
         raise ApiError(404, codes.UNKNOWN_MARKET)
     out = present.row(market)
     out["contracts"] = present.rows(market.get("contracts", []))
+    out["news"] = news  # the latest linked news items, newest first
     return out
 
 
@@ -56,7 +59,7 @@ def _contract(svc: Service, contract_id: int) -> None:
 
 
 @router.get("/contracts/{contract_id}/book")
-def book(contract_id: int, depth: int = Query(100, ge=1, le=1_000), svc: Service = Svc,
+def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc: Service = Svc,
          _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
@@ -64,7 +67,7 @@ def book(contract_id: int, depth: int = Query(100, ge=1, le=1_000), svc: Service
 
 
 @router.get("/contracts/{contract_id}/trades")
-def trades(contract_id: int, cursor: int | None = Query(None, ge=0, le=2**53),
+def trades(contract_id: IdPath, cursor: int | None = Query(None, ge=0, le=2**53),
            limit: int = Query(100, ge=1, le=500), svc: Service = Svc,
            _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
@@ -74,17 +77,22 @@ def trades(contract_id: int, cursor: int | None = Query(None, ge=0, le=2**53),
 
 
 @router.get("/contracts/{contract_id}/candles")
-def candles(contract_id: int, interval: Literal["1m", "1h", "1d"] = "1h",
+def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h",
             start_ms: int = Query(0, ge=0, le=2**53), end_ms: int = Query(2**53, ge=0, le=2**53),
             svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+    """Bars oldest first; each carries `news`: the market's news items published inside it
+    ({id, title, published_ms}), for marking the chart."""
     _contract(svc, contract_id)
+    market_id = svc.engine.contracts[contract_id].market.id
     with svc.db.connect() as conn:
-        rows = queries.candles(conn, contract_id, INTERVALS[interval], start_ms, end_ms)
-    return {"contract_id": contract_id, "interval": interval, "candles": present.rows(rows)}
+        rows = present.rows(queries.candles(conn, contract_id, INTERVALS[interval], start_ms,
+                                            end_ms))
+        annotate_candles(conn, market_id, rows, INTERVALS[interval])
+    return {"contract_id": contract_id, "interval": interval, "candles": rows}
 
 
 @router.get("/contracts/{contract_id}/ticker")
-def ticker(contract_id: int, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+def ticker(contract_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
     with svc.db.connect() as conn:
         out = present.row(queries.ticker(conn, contract_id, svc.clock()) or {})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from foretell.api import present
 from foretell.api.auth import Principal
-from foretell.api.deps import Reader, Svc, Trader
+from foretell.api.deps import IdPath, Reader, Svc, Trader
 from foretell.api.errors import ApiError, refusal
 from foretell.api.models import (
     AmendIn,
@@ -82,7 +82,7 @@ async def order_by_client_id(client_order_id: str, p: Principal = Reader,
 
 
 @router.get("/orders/{order_id}")
-async def get_order(order_id: int, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def get_order(order_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     live = svc.live_order(p, order_id)
     if live is not None:
         return live
@@ -95,7 +95,7 @@ async def get_order(order_id: int, p: Principal = Reader, svc: Service = Svc) ->
 
 
 @router.get("/orders/{order_id}/queue")
-def queue_position(order_id: int, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+def queue_position(order_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     live = svc.live_order(p, order_id)
     if live is None:
         raise refusal(codes.UNKNOWN_ORDER)
@@ -103,7 +103,7 @@ def queue_position(order_id: int, p: Principal = Reader, svc: Service = Svc) -> 
 
 
 @router.patch("/orders/{order_id}")
-async def amend_order(order_id: int, body: AmendIn, p: Principal = Trader,
+async def amend_order(order_id: IdPath, body: AmendIn, p: Principal = Trader,
                       svc: Service = Svc) -> dict[str, Any]:
     """Change price and/or remaining size; a size decrease alone keeps queue priority."""
     if body.price is None and body.size is None:
@@ -112,7 +112,7 @@ async def amend_order(order_id: int, body: AmendIn, p: Principal = Trader,
 
 
 @router.delete("/orders/{order_id}")
-async def cancel_order(order_id: int, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def cancel_order(order_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
     return await svc.cancel(p, order_id)
 
 
@@ -150,7 +150,7 @@ def list_triggers(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
 
 
 @router.delete("/triggers/{trigger_id}")
-async def cancel_trigger(trigger_id: int, p: Principal = Trader,
+async def cancel_trigger(trigger_id: IdPath, p: Principal = Trader,
                          svc: Service = Svc) -> dict[str, Any]:
     return await svc.cancel_trigger(p, trigger_id)
 
@@ -163,7 +163,7 @@ def create_group(body: OrderGroupIn, p: Principal = Trader, svc: Service = Svc) 
 
 
 @router.get("/order-groups/{group_id}")
-def get_group(group_id: int, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+def get_group(group_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     g = svc.groups.get(group_id)
     if g is None or g.account_id != p.user_id:
         raise ApiError(404, "unknown_order_group", "No such order group.")
@@ -171,7 +171,7 @@ def get_group(group_id: int, p: Principal = Reader, svc: Service = Svc) -> dict[
 
 
 @router.post("/order-groups/{group_id}/reset")
-def reset_group(group_id: int, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+def reset_group(group_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
     g = svc.groups.get(group_id)
     if g is None or g.account_id != p.user_id:
         raise ApiError(404, "unknown_order_group", "No such order group.")

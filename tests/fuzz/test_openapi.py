@@ -1,0 +1,100 @@
+"""Schemathesis against the live server's /openapi.json: no 5xx, no response that breaks the
+schema, for anonymous callers and for a logged-in trader; the engine's invariants hold after."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+
+from foretell.app import create_app
+from foretell.config import Settings
+
+EXAMPLES = 12
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data: Path = tmp_path_factory.mktemp("fuzz")
+    settings_ = Settings(data=data, demo=True, market_maker=False, rate_per_s=10_000,
+                         rate_burst=10_000)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port,
+                            log_level="error", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/api/v1/time", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    r = httpx.post(base + "/api/v1/auth/signup", json={"username": "fuzzer",
+                                                       "password": "fuzzer-password"})
+    assert r.status_code == 201, r.text
+    yield {"base": base, "cookie": r.cookies["foretell_session"],
+           "csrf": r.json()["csrf_token"], "app": config.app}
+    srv.should_exit = True
+    thread.join(30)
+
+
+def _fuzz(server: dict[str, Any], headers: dict[str, str], examples: int,
+          skip: tuple[str, ...] = ()) -> dict[str, int]:
+    """Every operation, `examples` generated cases each; returns status counts."""
+    api = schemathesis.openapi.from_url(server["base"] + "/openapi.json")
+    seen: dict[str, int] = {}
+    for result in api.get_all_operations():
+        operation = result.ok()
+        if operation.path in skip:
+            continue
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=examples, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def run(case: Any) -> None:
+            response = case.call(base_url=server["base"], headers=headers)
+            seen[str(response.status_code)] = seen.get(str(response.status_code), 0) + 1
+            assert response.status_code < 500, (case.method, case.formatted_path, case.body,
+                                                response.text[:300])
+            case.validate_response(response, checks=[
+                schemathesis.checks.not_a_server_error,
+                schemathesis.specs.openapi.checks.response_schema_conformance])
+
+        run()
+    return seen
+
+
+def test_no_server_errors_as_a_trader(server: dict[str, Any]) -> None:
+    headers = {"Cookie": f"foretell_session={server['cookie']}", "X-CSRF-Token": server["csrf"]}
+    seen = _fuzz(server, headers, EXAMPLES, skip=("/api/v1/auth/logout",))
+    assert sum(seen.values()) > 200 and any(code.startswith("2") for code in seen), seen
+
+
+def test_no_server_errors_anonymous(server: dict[str, Any]) -> None:
+    seen = _fuzz(server, {}, EXAMPLES // 2)
+    assert "401" in seen, seen
+
+
+def test_invariants_hold_after_fuzzing(server: dict[str, Any]) -> None:
+    from foretell.engine.audit import audit
+
+    report = audit(server["app"].state.service.engine)
+    assert report.ok, report.violations[:5]

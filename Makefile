@@ -3,21 +3,35 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := src/foretell/web/static/vendor/.stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean install web chromium
 
+# Installs the package with its dev tools; the engine's hot modules are compiled with mypyc
+# (setup.py), so a change to them re-runs this step.
 $(STAMP): pyproject.toml setup.py $(wildcard src/foretell/engine/*.py)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end libraries come from the npm registry (package.json), copied into static/vendor.
+$(WEB_STAMP): package.json package-lock.json scripts/build-web.sh
+	bash scripts/build-web.sh
+	touch $(WEB_STAMP)
 
-run: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
+# Browser tests drive Debian's Chromium; install it when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/foretell serve
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP) chromium
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
@@ -28,6 +42,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m foretell.bench engine --json
 	$(BIN)/python -m foretell.bench journal --json
+	$(BIN)/python -m foretell.bench api --json
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache src/foretell/web/static/vendor build
+	find src -name '*.so' -delete

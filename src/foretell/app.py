@@ -71,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (routes_public.router, routes_trading.router, routes_account.router,
                    routes_admin.router, routes_creators.router, ws.router):
         app.include_router(router, prefix="/api/v1")
+    from foretell.web import pages as web_pages
+
+    app.include_router(web_pages.router)
+    web_pages.mount_static(app)
     return app
 
 

@@ -1,0 +1,186 @@
+"""HTML pages of the web trading interface, and the static files they load.
+
+Every page is a Jinja2 shell: the route passes only what the URL holds (a market's id or slug, a
+`next` link) and the browser fetches every number from the public API, REST under `/api/v1` and
+the WebSocket `/api/v1/ws`, exactly as any other client would. That keeps one source of truth
+for prices and balances and lets the pages be cached by the service worker without ever showing
+a stale number as if it were live.
+
+Wiring (done by the app factory):
+    app.include_router(foretell.web.pages.router)
+    foretell.web.pages.mount_static(app)
+
+Third-party browser libraries (htmx, lightweight-charts) are not committed: `scripts/build-web.sh`
+installs them from the npm registry and copies their dist files into `static/vendor/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES_DIR = WEB_DIR / "templates"
+VENDOR_FILES = ("vendor/htmx.min.js", "vendor/lightweight-charts.standalone.production.js")
+_MARKET_REF = re.compile(r"^(\d{1,12}|[a-z0-9][a-z0-9\-]{0,99})$")
+_SAFE_NEXT = re.compile(r"^/[A-Za-z0-9_\-/]{0,200}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSection:
+    """One section of the operator console: a template partial and who may see it.
+
+    The creator console and news posting plug in here later as more sections (with their own
+    partial under `templates/console/` and script under `static/js/`), without touching the
+    existing ones.
+    """
+
+    key: str
+    title: str
+    template: str
+    roles: tuple[str, ...] = ("supervisor",)
+
+
+CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
+    ConsoleSection("accounts", "Accounts and USDC", "console/accounts.html"),
+    ConsoleSection("markets", "Markets", "console/markets.html"),
+    ConsoleSection("create", "Create market", "console/create_market.html"),
+    ConsoleSection("audit", "Audit", "console/audit.html"),
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+_asset_versions: dict[str, tuple[float, str]] = {}
+
+
+def asset(path: str) -> str:
+    """URL of a static file with a content hash, so browsers never run a stale script."""
+    file = STATIC_DIR / path
+    try:
+        mtime = file.stat().st_mtime
+    except OSError:
+        return f"/static/{path}"
+    cached = _asset_versions.get(path)
+    if cached is None or cached[0] != mtime:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+        cached = (mtime, digest)
+        _asset_versions[path] = cached
+    return f"/static/{path}?v={cached[1]}"
+
+
+templates.env.globals["asset"] = asset
+templates.env.globals["console_sections"] = CONSOLE_SECTIONS
+
+
+def _csp(request: Request) -> str:
+    host = request.url.netloc
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self'",
+        # lightweight-charts sizes its canvases through style attributes.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        f"connect-src 'self' ws://{host} wss://{host}",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ))
+
+
+def _page(request: Request, template: str, title: str, page: str,
+          **context: Any) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, {
+        "title": title, "page": page, **context})
+    response.headers["Content-Security-Policy"] = _csp(request)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _next(request: Request) -> str:
+    target = request.query_params.get("next", "/")
+    return target if _SAFE_NEXT.match(target) and not target.startswith("//") else "/"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return _page(request, "home.html", "Markets", "home")
+
+
+@router.get("/markets/{ref}", response_class=HTMLResponse)
+def market(request: Request, ref: str) -> Response:
+    if not _MARKET_REF.match(ref):
+        return _page(request, "not_found.html", "Not found", "not-found")
+    return _page(request, "market.html", "Market", "market", market_ref=ref)
+
+
+@router.get("/portfolio", response_class=HTMLResponse)
+def portfolio(request: Request) -> HTMLResponse:
+    return _page(request, "portfolio.html", "Portfolio", "portfolio")
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request) -> HTMLResponse:
+    return _page(request, "account.html", "Account and API keys", "account")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login(request: Request) -> HTMLResponse:
+    return _page(request, "auth.html", "Log in", "login", mode="login", next=_next(request))
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup(request: Request) -> HTMLResponse:
+    return _page(request, "auth.html", "Sign up", "signup", mode="signup", next=_next(request))
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console(request: Request) -> HTMLResponse:
+    return _page(request, "console.html", "Supervisor console", "console")
+
+
+@router.get("/offline", response_class=HTMLResponse)
+def offline(request: Request) -> HTMLResponse:
+    return _page(request, "offline.html", "Offline", "offline")
+
+
+@router.get("/manifest.webmanifest")
+def manifest() -> FileResponse:
+    return FileResponse(STATIC_DIR / "manifest.webmanifest",
+                        media_type="application/manifest+json")
+
+
+@router.get("/sw.js")
+def service_worker() -> FileResponse:
+    # Served from the root so its scope covers every page.
+    return FileResponse(STATIC_DIR / "js" / "sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    return RedirectResponse("/static/icons/icon.svg", status_code=308)
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve `/static` from this package; warn once if the vendor files were never built."""
+    missing = [f for f in VENDOR_FILES if not (STATIC_DIR / f).is_file()]
+    if missing:
+        log.warning("web vendor files missing (%s): run scripts/build-web.sh",
+                    ", ".join(missing))
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

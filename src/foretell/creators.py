@@ -78,6 +78,7 @@ def decide_application(svc: Service, p: Principal, application_id: int, approve:
             conn.execute(t.users.update().where(
                 (t.users.c.id == found["user_id"]) & (t.users.c.role == "trader")).values(
                 role="creator"))
+    svc.forget_user(found["user_id"])
     return application(svc, application_id)
 
 
@@ -89,6 +90,7 @@ async def revoke_creator(svc: Service, p: Principal, user_id: int,
             (t.users.c.id == user_id) & (t.users.c.role == "creator")).values(role="trader"))
     if not changed.rowcount:
         raise ApiError(404, "unknown_creator", "No such creator.")
+    svc.forget_user(user_id)
     moved = []
     for m in list(svc.engine.markets.values()):
         if m.creator == user_id and m.status not in (mk.SETTLED, mk.VOIDED):
@@ -132,6 +134,7 @@ def meta_of(body: dict[str, Any], creator: int) -> dict[str, Any]:
 
 async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
     _require_creator(p)
+    svc.check_slug_free(str(body.get("slug")))
     outcomes = body.get("outcomes") or ["Yes", "No"]
     if len(outcomes) != len(set(outcomes)) or not 2 <= len(outcomes) <= 64:
         raise ApiError(422, "invalid_request", "2 to 64 distinct outcome names")

@@ -39,6 +39,7 @@ from foretell.domain import codes
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
+from foretell.domain.codes import Reject
 from foretell.domain.orders import (
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
@@ -104,6 +105,7 @@ class Service:
         self.order_group: dict[int, int] = {}
         self.dead_man: dict[int, tuple[int, int]] = {}  # account -> (deadline_ms, timeout_s)
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
+        self.session_cache: dict[str, tuple[int, str, str, int]] = {}
         self.account_seq: dict[int, int] = {}
 
     @property
@@ -179,9 +181,16 @@ class Service:
             raise refusal(codes.INVALID_OUTCOME)
         return int(m.contracts[index].id)
 
+    def check_slug_free(self, slug: str) -> None:
+        with self.db.connect() as conn:
+            taken = conn.execute(sa.select(t.markets.c.id).where(t.markets.c.slug == slug)).first()
+        if taken is not None:
+            raise ApiError(409, "slug_taken", "A market already uses this slug.")
+
     async def create_market(self, body: MarketIn, actor: int) -> dict[str, Any]:
         if len(body.outcomes) != len(set(body.outcomes)):
             raise ApiError(422, "invalid_request", "outcome names must differ")
+        self.check_slug_free(body.slug)
         market_id = max(self.engine.markets, default=0) + 1
         meta = {"slug": body.slug, "question": body.question, "description": body.description,
                 "category": body.category, "tags": body.tags, "outcomes": body.outcomes,
@@ -249,15 +258,21 @@ class Service:
     async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
         group = self._group_for(p, body.order_group_id)
         command = self.order_command(p, body)
+        if group is not None:
+            # The id the engine gives this order if it accepts it: registered before the
+            # command runs, so the group also counts the fills the order takes on arrival.
+            expected = self.engine.next_id
+            group.orders.add(expected)
+            self.order_group[expected] = group.id
         outcome = await self.execute(command, p.user_id)
         if not outcome.ok:
+            if group is not None:
+                group.orders.discard(expected)
+                self.order_group.pop(expected, None)
             details = {"order_id": outcome.value} if isinstance(outcome.value, int) else None
             raise refusal(outcome.code, details)
         view = present.order_from_outcome(outcome.events, outcome.value)
         view["market_id"] = self.engine.contracts[command.contract].market.id
-        if group is not None and view["status"] == "open":
-            group.orders.add(outcome.value)
-            self.order_group[outcome.value] = group.id
         return view
 
     async def cancel(self, p: Principal, order_id: int) -> dict[str, Any]:
@@ -308,7 +323,10 @@ class Service:
         from foretell.engine.quote import quote
 
         command = self.order_command(p, body)
-        return quote(self.engine, command)
+        try:
+            return quote(self.engine, command)
+        except Reject as refused:
+            raise refusal(refused.code, refused.detail or None) from None
 
     # -- triggers -----------------------------------------------------------------------------
 
@@ -438,7 +456,11 @@ class Service:
         return token, csrf
 
     def session(self, token: str) -> tuple[int, str, str] | None:
-        """(user id, role, csrf token) of a live session."""
+        """(user id, role, csrf token) of a live session; cached, dropped on logout."""
+        key = sha256_hex(token)
+        cached = self.session_cache.get(key)
+        if cached is not None and cached[3] >= self.clock():
+            return cached[0], cached[1], cached[2]
         with self.db.connect() as conn:
             row = conn.execute(
                 sa.select(t.sessions.c.user_id, t.sessions.c.csrf_token,
@@ -447,9 +469,20 @@ class Service:
                 .where(t.sessions.c.id == sha256_hex(token))).mappings().first()
         if row is None or row["expires_ms"] < self.clock() or row["disabled"]:
             return None
+        if len(self.session_cache) > 10_000:
+            self.session_cache.clear()
+        self.session_cache[key] = (int(row["user_id"]), str(row["role"]),
+                                   str(row["csrf_token"]), int(row["expires_ms"]))
         return int(row["user_id"]), str(row["role"]), str(row["csrf_token"])
 
+    def forget_user(self, user_id: int) -> None:
+        """Drop cached sessions and keys of a user whose role changed."""
+        self.session_cache = {k: v for k, v in self.session_cache.items() if v[0] != user_id}
+        self.key_cache = {k: v for k, v in self.key_cache.items()
+                          if v is None or v[0] != user_id}
+
     def logout(self, token: str) -> None:
+        self.session_cache.pop(sha256_hex(token), None)
         with self.db.begin() as conn:
             conn.execute(t.sessions.delete().where(t.sessions.c.id == sha256_hex(token)))
 

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 
 from foretell.api.auth import (
     SESSION_COOKIE,
@@ -26,7 +26,7 @@ def service(request: Request) -> Service:
     return svc
 
 
-async def principal_or_none(request: Request) -> Principal | None:
+async def principal_or_none(request: Request, response: Response) -> Principal | None:
     """The authenticated caller, if any; bad credentials are refused, not ignored."""
     svc = service(request)
     key_id = request.headers.get("ft-key")
@@ -47,7 +47,7 @@ async def principal_or_none(request: Request) -> Principal | None:
               f"ip:{request.client.host if request.client else '-'}")
     allowed, remaining, retry_s = svc.limiter.take(bucket)
     headers = svc.limiter.headers(remaining, retry_s)
-    request.state.rate_headers = headers
+    response.headers.update(headers)
     if not allowed:
         raise ApiError(429, "rate_limited", details={"retry_after_s": retry_s}, headers=headers)
     return found

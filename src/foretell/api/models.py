@@ -15,14 +15,14 @@ class Strict(BaseModel):
 
 
 class OrderIn(Strict):
-    market_id: int | None = Field(default=None, ge=1, le=2**31)
-    contract_id: int | None = Field(default=None, ge=1, le=2**31)
-    outcome_index: int = Field(default=0, ge=0, le=63)
+    market_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
+    contract_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
+    outcome_index: int = Field(default=0, ge=0, le=63, strict=True)
     outcome: Literal["yes", "no"]
     side: Literal["buy", "sell"]
     type: Literal["limit", "market"] = "limit"
     price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
-    size: int | None = Field(default=None, ge=1, le=10**9)
+    size: int | None = Field(default=None, ge=1, le=10**9, strict=True)
     spend: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
     tif: Literal["gtc", "gtd", "ioc", "fok"] = "gtc"
     expire_at_ms: int | None = Field(default=None, ge=0, le=2**53)
@@ -30,7 +30,7 @@ class OrderIn(Strict):
     reduce_only: bool = False
     stp: Literal["cancel_maker", "cancel_taker", "cancel_both"] = "cancel_maker"
     client_order_id: str | None = ClientId
-    order_group_id: int | None = Field(default=None, ge=1, le=2**31)
+    order_group_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
 
 
 class OrdersIn(Strict):
@@ -39,7 +39,7 @@ class OrdersIn(Strict):
 
 class AmendIn(Strict):
     price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
-    size: int | None = Field(default=None, ge=1, le=10**9)
+    size: int | None = Field(default=None, ge=1, le=10**9, strict=True)
 
 
 class CancelManyIn(Strict):
@@ -47,11 +47,11 @@ class CancelManyIn(Strict):
 
 
 class TriggerIn(Strict):
-    market_id: int | None = Field(default=None, ge=1, le=2**31)
-    contract_id: int | None = Field(default=None, ge=1, le=2**31)
-    outcome_index: int = Field(default=0, ge=0, le=63)
+    market_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
+    contract_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
+    outcome_index: int = Field(default=0, ge=0, le=63, strict=True)
     outcome: Literal["yes", "no"]
-    size: int = Field(ge=1, le=10**9)
+    size: int = Field(ge=1, le=10**9, strict=True)
     take_profit: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
     stop_loss: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
     trail: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
@@ -87,7 +87,7 @@ class DeadManIn(Strict):
 
 
 class CreditIn(Strict):
-    account_id: int = Field(ge=1, le=2**31)
+    account_id: int = Field(ge=1, le=2**31, strict=True)
     amount: str = Field(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", max_length=21)
     reason: str = Field(min_length=3, max_length=200)
 
@@ -105,7 +105,7 @@ class MarketIn(Strict):
     tick: Literal["0.01", "0.001"] = "0.01"
     maker_fee_ppm: int = Field(default=1_000, ge=0, le=100_000)
     taker_fee_ppm: int = Field(default=1_000, ge=0, le=100_000)
-    creator_id: int | None = Field(default=None, ge=1, le=2**31)
+    creator_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
     creator_share_ppm: int = Field(default=0, ge=0, le=1_000_000)
     size_max: int = Field(default=1_000_000, ge=1, le=10**8)
 

@@ -138,3 +138,33 @@ def signed_price(micro: int | None) -> str | None:
     if micro is None:
         return None
     return ("-" + (price(-micro) or "")) if micro < 0 else price(micro)
+
+
+_ORDER_NAMES = {"client_id": "client_order_id", "created_ms": "created_at_ms",
+                "expire_ms": "expire_at_ms", "updated_ms": "updated_at_ms"}
+
+
+def order_row(values: dict[str, Any]) -> dict[str, Any]:
+    """A stored order or fill in the same shape as a live order: names, not small ints."""
+    out = row(values)
+    for old, new in _ORDER_NAMES.items():
+        if old in out:
+            out[new] = out.pop(old)
+    if isinstance(out.get("outcome"), int):
+        out["outcome"] = OUTCOME_NAMES[out["outcome"]]
+    if isinstance(out.get("action"), int):
+        out["side"] = ACTION_NAMES[out.pop("action")]
+    if isinstance(out.get("order_type"), int):
+        out["type"] = ("limit", "market")[out.pop("order_type")]
+    if isinstance(out.get("tif"), int):
+        out["tif"] = TIF_NAMES[out["tif"]]
+    if isinstance(out.get("flags"), int):
+        flags = out.pop("flags")
+        out["post_only"], out["reduce_only"] = bool(flags & 1), bool(flags & 2)
+    if out.get("client_order_id") == "":
+        out["client_order_id"] = None
+    return out
+
+
+def order_rows(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [order_row(v) for v in values]

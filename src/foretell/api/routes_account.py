@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -31,7 +32,9 @@ def _set_session(response: Response, svc: Service, token: str) -> None:
 @router.post("/auth/signup", status_code=201)
 async def signup(body: SignupIn, response: Response, svc: Service = Svc) -> dict[str, Any]:
     """Create a trader account (with demo USDC when the demo is on) and log in."""
-    user_id = svc.create_user(body.username, body.password, "trader", body.display_name)
+    # Argon2 hashing takes a while: keep it off the event loop that runs the exchange.
+    user_id = await asyncio.to_thread(svc.create_user, body.username, body.password, "trader",
+                                      body.display_name)
     if svc.settings.demo:
         await svc.execute(cmd.Deposit(0, user_id, demo_credit_micro, "demo welcome credit"))
     token, csrf = svc.new_session(user_id)
@@ -113,7 +116,7 @@ async def fills(cursor: int | None = None, limit: int = 100, p: Principal = Read
     await svc.read_your_writes(p.user_id)
     with svc.db.connect() as conn:
         rows, next_cursor = queries.fills(conn, p.user_id, cursor=cursor, limit=limit)
-    return {"fills": present.rows(rows), "next_cursor": next_cursor}
+    return {"fills": present.order_rows(rows), "next_cursor": next_cursor}
 
 
 @router.get("/portfolio/settlements")
@@ -143,7 +146,7 @@ async def export_fills(p: Principal = Reader, svc: Service = Svc) -> PlainTextRe
     with svc.db.connect() as conn:
         while True:
             rows, cursor = queries.fills(conn, p.user_id, cursor=cursor, limit=500)
-            for row in present.rows(rows):
+            for row in present.order_rows(rows):
                 if not header:
                     header = list(row)
                     writer.writerow(header)

@@ -7,9 +7,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 
 from foretell.api import present
+from foretell.api.auth import Principal
 from foretell.api.deps import Anyone, IdPath, Svc
 from foretell.api.errors import ApiError
 from foretell.domain import codes
+from foretell.domain.markets import STATUS_NAMES
 from foretell.news.store import annotate_candles, market_news
 from foretell.service import Service
 from foretell.store import queries
@@ -25,7 +27,7 @@ def server_time(svc: Service = Svc) -> dict[str, int]:
 
 
 @router.get("/markets")
-def list_markets(status: str | None = Query(None, max_length=20),
+def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
                  category: str | None = Query(None, max_length=64),
                  q: str | None = Query(None, max_length=100),
                  cursor: int | None = Query(None, ge=0, le=2**53),
@@ -38,12 +40,18 @@ def list_markets(status: str | None = Query(None, max_length=20),
 
 
 @router.get("/markets/{ref}")
-def get_market(ref: str, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def get_market(ref: str, svc: Service = Svc,
+                     p: Principal | None = Anyone) -> dict[str, Any]:
     """A market by id or slug, with its rules, contracts and timeline."""
     if len(ref) > 100:
         raise ApiError(404, codes.UNKNOWN_MARKET)
+    if p is not None:
+        await svc.read_your_writes(p.user_id)
+    numeric = ref.isascii() and ref.isdigit()
+    if numeric and len(ref) > 15:
+        raise ApiError(404, codes.UNKNOWN_MARKET)
     with svc.db.connect() as conn:
-        market = queries.get_market(conn, int(ref) if ref.isdigit() else ref)
+        market = queries.get_market(conn, int(ref) if numeric else ref)
         news = market_news(conn, market["id"]) if market is not None else []
     if market is None:
         raise ApiError(404, codes.UNKNOWN_MARKET)

@@ -64,7 +64,7 @@ async def list_orders(status: str | None = Query(None, pattern="^(open|filled|ca
     with svc.db.connect() as conn:
         rows, next_cursor = queries.orders(conn, p.user_id, status=status, market_id=market_id,
                                            cursor=cursor, limit=limit)
-    return {"orders": present.rows(rows), "next_cursor": next_cursor}
+    return {"orders": present.order_rows(rows), "next_cursor": next_cursor}
 
 
 @router.get("/orders/client/{client_order_id}")
@@ -78,7 +78,7 @@ async def order_by_client_id(client_order_id: str, p: Principal = Reader,
     if row is None:
         raise refusal(codes.UNKNOWN_ORDER)
     live = svc.live_order(p, row["id"])
-    return live or present.row(row)
+    return live or present.order_row(row)
 
 
 @router.get("/orders/{order_id}")
@@ -91,7 +91,7 @@ async def get_order(order_id: IdPath, p: Principal = Reader, svc: Service = Svc)
         row = queries.get_order(conn, p.user_id, order_id)
     if row is None:
         raise refusal(codes.UNKNOWN_ORDER)
-    return present.row(row)
+    return present.order_row(row)
 
 
 @router.get("/orders/{order_id}/queue")

@@ -132,6 +132,8 @@ class Session:
         if not self.svc.replays.first_use(signature, now):
             raise ApiError(401, "replayed_signature")
         user_id, role, scopes = key
+        if "admin" in scopes and role != "supervisor":
+            scopes = scopes - {"admin"}
         self._become(Principal(user_id, role, scopes, "key", key_id))
         self.reply({"type": "ack", "id": request_id, "account_id": user_id,
                     "scopes": sorted(scopes)})

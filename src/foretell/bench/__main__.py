@@ -10,7 +10,8 @@ from typing import Any
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m foretell.bench")
-    parser.add_argument("which", choices=["engine", "journal"])
+    parser.add_argument("which", choices=["engine", "journal", "api"])
+    parser.add_argument("--seconds", type=float, default=5.0, help="api: seconds per phase")
     parser.add_argument("--json", action="store_true", help="print only the JSON result line")
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
@@ -24,10 +25,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {i:,} commands applied", file=sys.stderr)
 
         result = engine.run(args.commands, seed=args.seed, progress=progress)
-    else:
+    elif args.which == "journal":
         from foretell.bench import journal
 
         result = journal.run(args.commands)
+    else:
+        from foretell.bench import api
+
+        result = api.run(args.seconds)
     if not args.json:
         for key, value in result.items():
             print(f"{key:>26}: {value}")

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from foretell.domain import codes
 from foretell.domain import commands as cmd
+from foretell.domain import markets as mk
+from foretell.domain.codes import Reject
 from foretell.domain.orders import BID, BUY, MARKET, book_side
 from foretell.domain.units import MICRO, ceil_div, format_micro
 from foretell.engine.engine import Engine
 
 
 def quote(engine: Engine, c: cmd.PlaceOrder) -> dict[str, Any]:
+    """Raises `Reject` for what placing the order would refuse on its face."""
     contract = engine.contracts[c.contract]
     m = contract.market
+    _check(contract, c)
     side = book_side(c.outcome, c.action)
     limit_i = _limit(contract, c, side)
     size_left = c.size or m.size_max
@@ -68,6 +73,21 @@ def quote(engine: Engine, c: cmd.PlaceOrder) -> dict[str, Any]:
     else:
         out["proceeds_now"] = format_micro(notional - fee)
     return out
+
+
+def _check(contract: Any, c: cmd.PlaceOrder) -> None:
+    m = contract.market
+    if m.status != mk.OPEN:
+        raise Reject(codes.MARKET_NOT_OPEN)
+    if c.spend_micro and (c.order_type != MARKET or c.action != BUY or c.size):
+        raise Reject(codes.INVALID_ORDER, "spend is for market buys without a size")
+    if not c.spend_micro and not 1 <= c.size <= m.size_max:
+        raise Reject(codes.SIZE_OUT_OF_RANGE)
+    if c.price_micro or c.order_type != MARKET:
+        if not contract.tick <= c.price_micro <= MICRO - contract.tick:
+            raise Reject(codes.INVALID_PRICE)
+        if c.price_micro % contract.tick:
+            raise Reject(codes.INVALID_TICK)
 
 
 def _limit(contract: Any, c: cmd.PlaceOrder, side: int) -> int:

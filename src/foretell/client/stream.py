@@ -1,0 +1,260 @@
+"""`Stream`: the WebSocket API (/api/v1/ws) with request/reply, an iterator and local books.
+
+    async with Stream.from_client(client) as ws:
+        book = await ws.track_book(contract_id)          # subscribe + keep a LocalBook
+        await ws.subscribe("trades:7", "orders", "fills")
+        ack = await ws.place_order(contract_id=7, outcome="yes", side="buy", price="0.40", size=5)
+        async for message in ws:                          # everything that is not a reply
+            ...
+
+Requests carry an `id`; the reply with the same id (ack, error, subscribed, unsubscribed, pong)
+resolves the request and is not yielded by the iterator. Everything else (snapshots, deltas,
+heartbeats, trades, tickers, market, orders, fills, positions, balance) is yielded in arrival
+order, after tracked books have applied it. Authentication: the session cookie of a logged-in
+client, or the `auth` op signed with an API key (ts + "GET/api/v1/ws").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any, Unpack
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from foretell.client._core import SESSION_COOKIE, Json, normalize_base_url, ws_url
+from foretell.client.aio import AsyncClient
+from foretell.client.book import LocalBook
+from foretell.client.endpoints import DUPLICATE, OrderFields, order_body
+from foretell.client.errors import ConnectionFailed, ForetellError
+from foretell.client.signing import Signer
+from foretell.client.sync import Client
+
+REPLY_TYPES = frozenset({"ack", "error", "subscribed", "unsubscribed", "pong"})
+_STATUS = {"unauthenticated": 401, "stale_timestamp": 401, "replayed_signature": 401,
+           "bad_signature": 401, "forbidden": 403, "invalid_request": 422,
+           "too_many_channels": 429, "rate_limited": 429}
+_CLOSED = object()
+
+
+def _error(reply: Mapping[str, Any]) -> ForetellError:
+    error = reply.get("error") or {}
+    code = str(error.get("code", "error"))
+    status = _STATUS.get(code) or (404 if code.startswith("unknown_") else 409 if code in (
+        "insufficient_funds", "insufficient_shares", DUPLICATE, "market_not_open",
+        "post_only_would_take", "fok_not_filled", "no_liquidity", "no_position") else 400)
+    return ForetellError(status, code, str(error.get("message", "")), error.get("details"))
+
+
+class Stream:
+    def __init__(self, base_url: str, key_id: str | None = None, secret: str | None = None, *,
+                 session_token: str | None = None, signer: Signer | None = None,
+                 rest: AsyncClient | None = None, reply_timeout_s: float = 10.0,
+                 max_size: int = 8 * 1024 * 1024) -> None:
+        self.url = ws_url(normalize_base_url(base_url))
+        self.signer = signer or (Signer(key_id, secret) if key_id and secret else None)
+        self.session_token = session_token
+        self.rest = rest
+        self.reply_timeout_s = reply_timeout_s
+        self.max_size = max_size
+        self.books: dict[int, LocalBook] = {}
+        self.account: Json | None = None
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._pending: dict[int, asyncio.Future[Json]] = {}
+        self._next_id = 0
+        self.closed = False
+
+    @classmethod
+    def from_client(cls, client: Client | AsyncClient, **kw: Any) -> Stream:
+        """A stream with the client's credentials: its API key (and clock offset) or session."""
+        rest = client if isinstance(client, AsyncClient) else None
+        return cls(client.base_url, session_token=client.session_token,
+                   signer=client._core.signer, rest=rest, **kw)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    async def connect(self) -> Stream:
+        headers = {"Cookie": f"{SESSION_COOKIE}={self.session_token}"} if (
+            self.session_token and self.signer is None) else {}
+        try:
+            self._ws = await connect(self.url, additional_headers=headers,
+                                     max_size=self.max_size, open_timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        self._reader = asyncio.create_task(self._read())
+        if self.signer is not None:
+            try:
+                await self.authenticate()
+            except BaseException:
+                await self.close()  # a refused key leaves no socket behind
+                raise
+        return self
+
+    async def __aenter__(self) -> Stream:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self.closed = True
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for raw in self._ws:
+                message = json.loads(raw)
+                request_id = message.get("id") if isinstance(message, dict) else None
+                future = self._pending.get(request_id) if isinstance(request_id, int) else None
+                if future is not None and message.get("type") in REPLY_TYPES:
+                    if not future.done():
+                        future.set_result(message)
+                else:
+                    self._queue.put_nowait(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionFailed("the WebSocket closed"))
+            self._queue.put_nowait(_CLOSED)
+
+    async def _request(self, message: dict[str, Any]) -> Json:
+        if self._ws is None or self.closed:
+            raise ConnectionFailed("the stream is not connected")
+        self._next_id += 1
+        request_id = self._next_id
+        future: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await self._ws.send(json.dumps({**message, "id": request_id}))
+            reply = await asyncio.wait_for(future, self.reply_timeout_s)
+        except ConnectionClosed as exc:
+            raise ConnectionFailed("the WebSocket closed") from exc
+        finally:
+            self._pending.pop(request_id, None)
+        if reply.get("type") == "error":
+            raise _error(reply)
+        return reply
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def authenticate(self) -> Json:
+        """The `auth` op with a fresh signature; resyncs the clock once on a stale timestamp."""
+        assert self.signer is not None
+        try:
+            reply = await self._request(self.signer.ws_auth())
+        except ForetellError as exc:
+            details = exc.details if isinstance(exc.details, dict) else {}
+            server_ms = details.get("server_time_ms")
+            if exc.code != "stale_timestamp" or not isinstance(server_ms, int):
+                raise
+            now = self.signer.clock()
+            self.signer.adjust(server_ms, now, now)
+            reply = await self._request(self.signer.ws_auth())
+        self.account = reply
+        return reply
+
+    async def subscribe(self, *channels: str) -> list[str]:
+        reply = await self._request({"op": "subscribe", "channels": list(channels)})
+        return list(reply.get("channels", []))
+
+    async def unsubscribe(self, *channels: str) -> list[str]:
+        reply = await self._request({"op": "unsubscribe", "channels": list(channels)})
+        return list(reply.get("channels", []))
+
+    async def ping(self) -> Json:
+        return await self._request({"op": "ping"})
+
+    async def place_order(self, **order: Unpack[OrderFields]) -> Json:
+        """Place over the socket; the answer is the ack's order. Always has a client order id."""
+        body = order_body(order)
+        try:
+            reply = await self._request({"op": "place_order", "order": body})
+        except ForetellError as exc:
+            if exc.code != DUPLICATE or self.rest is None:
+                raise
+            return await self.rest.order_by_client_id(body["client_order_id"])
+        order_view: Json = reply["order"]
+        return order_view
+
+    async def cancel_order(self, order_id: int) -> Json:
+        reply = await self._request({"op": "cancel_order", "order_id": order_id})
+        order_view: Json = reply["order"]
+        return order_view
+
+    async def cancel_on_disconnect(self, enabled: bool = True) -> bool:
+        reply = await self._request({"op": "cancel_on_disconnect", "enabled": enabled})
+        return bool(reply.get("cancel_on_disconnect"))
+
+    async def send_raw(self, text: str) -> None:
+        """Send any text (for tests of the server's input checks); replies come as messages."""
+        if self._ws is None:
+            raise ConnectionFailed("the stream is not connected")
+        await self._ws.send(text)
+
+    # -- books --------------------------------------------------------------------------------
+
+    async def track_book(self, contract_id: int) -> LocalBook:
+        """Subscribe to book:<id> and keep a LocalBook from it (resync by REST if the stream
+        has an AsyncClient, else by resubscribing)."""
+        channel = f"book:{contract_id}"
+        book = self.books.get(contract_id)
+        if book is None:
+            fetch = None
+            if self.rest is not None:
+                rest = self.rest
+
+                async def fetch() -> Json:
+                    return await rest.book(contract_id, depth=1_000)
+
+            async def resubscribe() -> None:
+                await self.unsubscribe(channel)
+                await self.subscribe(channel)
+
+            book = LocalBook(contract_id, fetch=fetch, resubscribe=resubscribe)
+            self.books[contract_id] = book
+        book.awaiting_snapshot = True
+        await self.subscribe(channel)
+        return book
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> Json:
+        message = await self._queue.get()
+        if message is _CLOSED:
+            self._queue.put_nowait(_CLOSED)  # later readers see the end too
+            raise StopAsyncIteration
+        channel = message.get("channel") if isinstance(message, dict) else None
+        if isinstance(channel, str) and channel.startswith("book:"):
+            book = self.books.get(int(channel[5:]))
+            if book is not None:
+                await book.on_message(message)
+        result: Json = message
+        return result
+
+    async def next(self, timeout_s: float = 5.0) -> Json:
+        """The next message, or TimeoutError."""
+        return await asyncio.wait_for(self.__anext__(), timeout_s)
+
+    async def wait_for(self, predicate: Any, timeout_s: float = 5.0) -> Json:
+        """Read messages until one satisfies `predicate` (the others are consumed)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await self.__anext__()
+                if predicate(message):
+                    return message

@@ -1,0 +1,47 @@
+"""Run a real Foretell server for the API tests: `python serve_child.py DATA PORT [options]`.
+
+A separate process, so the tests talk to it only over loopback HTTP and WebSocket, exactly as
+a client would. Before the server starts, a supervisor is created through `Service` on the same
+data directory (as `foretell admin create-supervisor` does), then the service is closed. Options
+shorten the periodic work so the tests need not wait for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data", type=Path)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--supervisor", default="", help="username:password to create first")
+    parser.add_argument("--heartbeat-s", type=float, default=0.5)
+    parser.add_argument("--rate-per-s", type=float, default=100_000.0)
+    parser.add_argument("--rate-burst", type=int, default=100_000)
+    args = parser.parse_args()
+
+    import uvicorn
+
+    from foretell import app as app_module
+    from foretell.config import Settings
+    from foretell.service import Service
+
+    settings = Settings(host="127.0.0.1", port=args.port, data=args.data, demo=False,
+                        market_maker=False, rate_per_s=args.rate_per_s,
+                        rate_burst=args.rate_burst)
+    if args.supervisor:
+        username, password = args.supervisor.split(":", 1)
+        svc = Service(settings)
+        try:
+            svc.create_user(username, password, role="supervisor")
+        finally:
+            svc.close()
+    app_module.heartbeat_interval_s = args.heartbeat_s
+    uvicorn.run(app_module.create_app(settings), host="127.0.0.1", port=args.port,
+                log_level="warning", ws_max_size=65_536, lifespan="on")
+
+
+if __name__ == "__main__":
+    main()

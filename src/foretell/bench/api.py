@@ -59,6 +59,14 @@ class Http:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        try:
+            return await self._request(method, path, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            # The server closes keep-alive connections idle for 5 s; open a new one.
+            self.writer = None
+            return await self._request(method, path, body)
+
+    async def _request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         payload = json.dumps(body).encode() if body is not None else b""
@@ -246,8 +254,10 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
     _prepare(data)
     port = _free_port()
     env = dict(os.environ, FORETELL_DATA=str(data), FORETELL_PORT=str(port), FORETELL_DEMO="0")
+    log_path = data / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     server = subprocess.Popen([sys.executable, "-m", "foretell.cli", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -256,7 +266,11 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.1)
-        result = asyncio.run(_run(port, seconds))
+        try:
+            result = asyncio.run(_run(port, seconds))
+        except Exception:
+            print(log_path.read_text()[-3_000:], file=sys.stderr)
+            raise
         result["benchmark"] = "api"
         result["seconds_per_phase"] = seconds
         return result
@@ -266,5 +280,4 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
-        if server.stderr is not None:
-            server.stderr.close()
+        log.close()

@@ -3,57 +3,12 @@ schema, for anonymous callers and for a logged-in trader; the engine's invariant
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 
-from foretell.app import create_app
-from foretell.config import Settings
-
 EXAMPLES = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data: Path = tmp_path_factory.mktemp("fuzz")
-    settings_ = Settings(data=data, demo=True, market_maker=False, rate_per_s=10_000,
-                         rate_burst=10_000)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port,
-                            log_level="error", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/v1/time", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    r = httpx.post(base + "/api/v1/auth/signup", json={"username": "fuzzer",
-                                                       "password": "fuzzer-password"})
-    assert r.status_code == 201, r.text
-    yield {"base": base, "cookie": r.cookies["foretell_session"],
-           "csrf": r.json()["csrf_token"], "app": config.app}
-    srv.should_exit = True
-    thread.join(30)
 
 
 def _fuzz(server: dict[str, Any], headers: dict[str, str], examples: int,

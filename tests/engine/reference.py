@@ -314,36 +314,14 @@ class Reference:
                 raise Refused(codes.CLIENT_ID_TOO_LONG)
             if (c.account, c.client_id) in self.used_client_ids:
                 raise Refused(codes.DUPLICATE_CLIENT_ORDER_ID)
-        if (c.outcome not in (YES, NO) or c.action not in (BUY, SELL) or c.tif not in range(4)
-                or c.stp not in range(3) or c.flags not in range(4)
-                or c.order_type not in (LIMIT, MARKET)):
-            raise Refused(codes.INVALID_ORDER)
-        post_only = bool(c.flags & FLAG_POST_ONLY)
-        reduce_only = bool(c.flags & FLAG_REDUCE_ONLY)
-        size, tif = c.size, c.tif
-        if c.spend_micro:
-            if c.order_type != MARKET or c.action != BUY or c.size or reduce_only:
-                raise Refused(codes.INVALID_ORDER)
-            if not 0 < c.spend_micro <= AMOUNT_MAX:
-                raise Refused(codes.INVALID_AMOUNT)
-            size = m.size_max
-        elif not 1 <= size <= m.size_max:
-            raise Refused(codes.SIZE_OUT_OF_RANGE)
-        if c.order_type == MARKET:
-            if post_only:
-                raise Refused(codes.INVALID_ORDER)
-            tif = FOK if tif == FOK else IOC
-        elif post_only and tif in (IOC, FOK):
-            raise Refused(codes.INVALID_ORDER)
-        if tif == GTD and c.expire_ms <= self.now_ms:
-            raise Refused(codes.INVALID_EXPIRY)
+        size, tif = self._shape(c, m)
         outcome, action = c.outcome, c.action
         side = BID if outcome == action else ASK
         if c.order_type == LIMIT or c.price_micro:
             yes_price = self._yes_limit(m, outcome, c.price_micro)
         else:
             yes_price = self._protection(m, c.contract, side)
-        if reduce_only:
+        if c.flags & FLAG_REDUCE_ONLY:
             if action == BUY:  # buying X to reduce a holding of not-X is selling not-X
                 outcome, action = 1 - outcome, SELL
             size = min(size, self.free_shares(c.account, c.contract, outcome))
@@ -358,7 +336,7 @@ class Reference:
                 raise Refused(codes.INSUFFICIENT_FUNDS)
         elif self.free_shares(c.account, c.contract, outcome) < size:
             raise Refused(codes.INSUFFICIENT_SHARES)
-        if post_only and self._crossing(o):
+        if c.flags & FLAG_POST_ONLY and self._crossing(o):
             raise Refused(codes.POST_ONLY_WOULD_TAKE)
         if tif == FOK and not self._fok_fillable(o):
             raise Refused(codes.FOK_NOT_FILLED)
@@ -372,6 +350,32 @@ class Reference:
         self.orders.append(o)
         self._take_and_finish(o)
         return o.id
+
+    def _shape(self, c: cmd.PlaceOrder, m: Market) -> tuple[int, int]:
+        """Check the order's fields against each other; returns its size and time in force."""
+        if (c.outcome not in (YES, NO) or c.action not in (BUY, SELL) or c.tif not in range(4)
+                or c.stp not in range(3) or c.flags not in range(4)
+                or c.order_type not in (LIMIT, MARKET)):
+            raise Refused(codes.INVALID_ORDER)
+        post_only = bool(c.flags & FLAG_POST_ONLY)
+        size, tif = c.size, c.tif
+        if c.spend_micro:
+            if c.order_type != MARKET or c.action != BUY or c.size or c.flags & FLAG_REDUCE_ONLY:
+                raise Refused(codes.INVALID_ORDER)
+            if not 0 < c.spend_micro <= AMOUNT_MAX:
+                raise Refused(codes.INVALID_AMOUNT)
+            size = m.size_max
+        elif not 1 <= size <= m.size_max:
+            raise Refused(codes.SIZE_OUT_OF_RANGE)
+        if c.order_type == MARKET:  # the unfilled rest of a market order never rests
+            if post_only:
+                raise Refused(codes.INVALID_ORDER)
+            tif = FOK if tif == FOK else IOC
+        elif post_only and tif in (IOC, FOK):
+            raise Refused(codes.INVALID_ORDER)
+        if tif == GTD and c.expire_ms <= self.now_ms:
+            raise Refused(codes.INVALID_EXPIRY)
+        return size, tif
 
     def _yes_limit(self, m: Market, outcome: int, price_micro: int) -> int:
         if not m.tick <= price_micro <= MICRO - m.tick:
@@ -411,6 +415,8 @@ class Reference:
         return bool(self._makers(o))
 
     def _fok_fillable(self, o: Order) -> bool:
+        # A market buy by spend counts its size as the market's maximum order size, as the engine
+        # does (see test_fok_market_buy_by_spend_fills_when_the_book_absorbs_the_spend).
         need = o.remaining
         for maker in self._makers(o):
             if maker.account == o.account:

@@ -4,18 +4,20 @@ trigger safety, snapshot round trips and replay determinism.
 Streams are drawn command by command against the live engine state (cancels and amends name live
 orders, sells mostly name shares that are held), across seven accounts and several binary and
 categorical markets with ticks of 0.01 and 0.001 and fee rates that make rounding matter.
-The tests marked xfail at the end pin engine behaviours that contradict DESIGN.md; each
-demonstrates one discrepancy with the shortest stream found.
+The short tests at the end replay discrepancies with DESIGN.md that these properties found: the
+fixed ones as regressions, the open ones marked xfail (strict), each with the shortest stream.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -69,11 +71,27 @@ SETTINGS = dict(deadline=None, database=None,
 # -- drawing streams --------------------------------------------------------------------------
 
 
+_CHOICES: dict[tuple[Any, ...], st.SearchStrategy[Any]] = {}
+
+
+def _pick(data: st.DataObject, values: Sequence[Any]) -> Any:
+    """One of a fixed set of values (strategies cached: building them dominates small draws)."""
+    key = tuple(values)
+    strategy = _CHOICES.get(key)
+    if strategy is None:
+        strategy = _CHOICES[key] = st.sampled_from(key)
+    return data.draw(strategy)
+
+
+def _rarely(data: st.DataObject, one_in: int) -> bool:
+    """True about once in `one_in` draws (shrinks to False, the common case)."""
+    return bool(_pick(data, (False,) * (one_in - 1) + (True,)))
+
+
 def _setup(data: st.DataObject) -> list[cmd.Command]:
     """Markets of every shape (binary and categorical, both ticks) and funded accounts."""
-    fee = st.sampled_from(FEES_PPM)
-    tick = st.sampled_from((10_000, 1_000))
-    tick_1 = data.draw(tick)
+    fee = _CHOICES.setdefault(FEES_PPM, st.sampled_from(FEES_PPM))
+    tick_1 = _pick(data, (10_000, 1_000, 10_000))  # the fine tick (slow to audit) in a third
     out: list[cmd.Command] = [
         cmd.CreateMarket(1, 1, 2, tick_1, maker_fee_ppm=data.draw(fee),
                          taker_fee_ppm=data.draw(fee)),
@@ -81,9 +99,9 @@ def _setup(data: st.DataObject) -> list[cmd.Command]:
                          taker_fee_ppm=data.draw(fee)),
         cmd.CreateMarket(1, 3, 2, 10_000, size_max=60, maker_fee_ppm=data.draw(fee),
                          taker_fee_ppm=data.draw(fee), creator=ACCOUNTS,
-                         creator_share_ppm=data.draw(st.sampled_from((0, 250_000, 1_000_000))),
-                         close_ms=data.draw(st.sampled_from((0, 40, 400))),
-                         void_yes_micro=data.draw(st.sampled_from((0, 300_000, 500_000)))),
+                         creator_share_ppm=_pick(data, (0, 250_000, 1_000_000)),
+                         close_ms=_pick(data, (0, 40, 400)),
+                         void_yes_micro=_pick(data, (0, 300_000, 500_000))),
     ]
     # A categorical market on the fine tick costs the audit most (1,000 levels per outcome), so it
     # comes in one stream out of six.
@@ -91,7 +109,7 @@ def _setup(data: st.DataObject) -> list[cmd.Command]:
         out.append(cmd.CreateMarket(1, 4, 3, 1_000, maker_fee_ppm=data.draw(fee),
                                     taker_fee_ppm=data.draw(fee)))
     for a in range(1, ACCOUNTS + 1):
-        amount = 3 if _rarely(data, 10) else data.draw(st.sampled_from((400, 40, 4_000)))
+        amount = 3 if _rarely(data, 10) else _pick(data, (400, 40, 4_000))
         out.append(cmd.Deposit(1, a, amount * MICRO))
     # Holders on both sides and some liquidity in the first two contracts, so that transfers,
     # mints and merges can happen from the start.
@@ -106,11 +124,6 @@ def _setup(data: st.DataObject) -> list[cmd.Command]:
     return out
 
 
-def _rarely(data: st.DataObject, one_in: int) -> bool:
-    """True about once in `one_in` draws (shrinks to False, the common case)."""
-    return data.draw(st.sampled_from((False,) * (one_in - 1) + (True,)))
-
-
 def _out_price(outcome: int, yes_micro: int) -> int:
     return yes_micro if outcome == YES else MICRO - yes_micro
 
@@ -120,16 +133,16 @@ def _price(data: st.DataObject, c: Contract, outcome: int, side: int, take: int 
     opposite price, so orders trade; otherwise a few ticks either side of the middle; sometimes
     anywhere; rarely invalid."""
     if _rarely(data, 25):
-        return data.draw(st.sampled_from((0, -c.tick, MICRO, c.tick + c.tick // 2, 500)))
+        return _pick(data, (0, -c.tick, MICRO, c.tick + c.tick // 2, 500))
     opposite = c.best_ask if side == BID else c.best_bid
     if 0 < opposite < c.levels and not _rarely(data, take):
-        through = data.draw(st.sampled_from((0, 0, 1, 2, -1)))
+        through = _pick(data, (0, 0, 1, 2, -1))
         yes_i = opposite + through if side == BID else opposite - through
     elif _rarely(data, 8):
         yes_i = data.draw(st.integers(1, c.levels - 1))
     else:
         spread = 15 if _rarely(data, 4) else 4
-        yes_i = c.levels // 2 + data.draw(st.sampled_from(range(-spread, spread + 1)))
+        yes_i = c.levels // 2 + _pick(data, range(-spread, spread + 1))
     return _out_price(outcome, min(c.levels - 1, max(1, yes_i)) * c.tick)
 
 
@@ -140,18 +153,17 @@ def _free_shares(e: Engine, account: int, contract: int, outcome: int) -> int:
 
 
 def _account(data: st.DataObject) -> int:
-    return 99 if _rarely(data, 40) else data.draw(st.sampled_from(range(1, ACCOUNTS + 1)))
+    return 99 if _rarely(data, 40) else _pick(data, range(1, ACCOUNTS + 1))
 
 
 def _place(data: st.DataObject, e: Engine, ts: int) -> cmd.PlaceOrder:
     contracts = sorted(e.contracts)  # the first one (market 1) gets half of the flow
-    k = data.draw(st.sampled_from(contracts[:1] * (len(contracts) - 1) + contracts[1:]),
-                  label="contract")
+    k = _pick(data, contracts[:1] * (len(contracts) - 1) + contracts[1:])
     c = e.contracts[k]
     owners = sorted({o.account.id for o in e.orders.values() if o.contract is c})
     # Now and then an account that already rests orders here: self-trade prevention at work.
     a = data.draw(st.sampled_from(owners)) if owners and _rarely(data, 6) else _account(data)
-    outcome = data.draw(st.sampled_from((YES, NO)))
+    outcome = _pick(data, (YES, NO))
     pos = e.accounts[a].positions.get(k) if a in e.accounts else None
     if pos and (pos[YES] or pos[NO]) and _rarely(data, 3):
         # Buy the other side of a holding: pairs net at once, or wait while the holding is
@@ -166,31 +178,31 @@ def _place(data: st.DataObject, e: Engine, ts: int) -> cmd.PlaceOrder:
         action = SELL if _rarely(data, 12) else BUY
         size = data.draw(st.integers(1, 30))
     if _rarely(data, 30):
-        size = data.draw(st.sampled_from((0, 61, 5_000, 2_000_000)))
+        size = _pick(data, (0, 61, 5_000, 2_000_000))
     side = BID if outcome == action else ASK
-    kind = data.draw(st.sampled_from(("limit",) * 8 + ("market", "market", "spend")))
+    kind = _pick(data, ("limit",) * 8 + ("market", "market", "spend"))
     opposite = c.best_ask < c.levels if side == BID else c.best_bid > 0
     if kind != "limit" and not opposite and not _rarely(data, 5):
         kind = "limit"
-    stp = data.draw(st.sampled_from((0, 1, 2)))
-    client_id = "" if not _rarely(data, 8) else data.draw(st.sampled_from(("x", "y", "z" * 65)))
+    stp = _pick(data, (0, 1, 2))
+    client_id = "" if not _rarely(data, 8) else _pick(data, ("x", "y", "z" * 65))
     if kind == "spend":
         spend = 0 if _rarely(data, 20) else data.draw(
             st.integers(1, 40 * MICRO) | st.sampled_from((300_000, MICRO, 2_345_678, 7 * MICRO)))
         tif = IOC if not _rarely(data, 5) else FOK
         return cmd.PlaceOrder(ts, a, k, outcome, BUY, 0, 0, MARKET, tif, stp=stp,
                               spend_micro=spend, client_id=client_id)
-    flags = data.draw(st.sampled_from((0,) * 10 + (FLAG_POST_ONLY, FLAG_POST_ONLY, FLAG_REDUCE_ONLY,
-                                                    FLAG_POST_ONLY | FLAG_REDUCE_ONLY)))
+    flags = _pick(data, (0,) * 10 + (FLAG_POST_ONLY, FLAG_POST_ONLY, FLAG_REDUCE_ONLY,
+                                                    FLAG_POST_ONLY | FLAG_REDUCE_ONLY))
     if kind == "market":
         price = _price(data, c, outcome, side) if _rarely(data, 3) else 0
-        tif = data.draw(st.sampled_from((IOC, IOC, FOK, GTC)))
+        tif = _pick(data, (IOC, IOC, FOK, GTC))
         if flags & FLAG_POST_ONLY and not _rarely(data, 5):
             flags = 0
         return cmd.PlaceOrder(ts, a, k, outcome, action, size, price, MARKET, tif, flags=flags,
                               stp=stp, client_id=client_id)
-    tif = data.draw(st.sampled_from((GTC,) * 6 + (GTD, GTD, IOC, FOK)))
-    expire = ts + data.draw(st.sampled_from((1, 2, 5, 10, 30, 0))) if tif == GTD else 0
+    tif = _pick(data, (GTC,) * 6 + (GTD, GTD, IOC, FOK))
+    expire = ts + _pick(data, (1, 2, 5, 10, 30, 0)) if tif == GTD else 0
     price = _price(data, c, outcome, side, take=2 if action == SELL else 3)  # offers rest more
     return cmd.PlaceOrder(ts, a, k, outcome, action, size, price, LIMIT, tif, expire, flags, stp,
                           client_id=client_id)
@@ -211,7 +223,7 @@ def _amend(data: st.DataObject, e: Engine, ts: int) -> cmd.AmendOrder:
     if o is None:
         return cmd.AmendOrder(ts, account, order_id, 0, 5)
     price = _price(data, o.contract, o.outcome, o.side) if not _rarely(data, 3) else 0
-    size = data.draw(st.sampled_from((0, 0, 1, 2, o.remaining - 1, o.remaining + 1, o.remaining + 9)))
+    size = _pick(data, (0, 0, 1, 2, o.remaining - 1, o.remaining + 1, o.remaining + 9))
     return cmd.AmendOrder(ts, account, order_id, price, max(size, 0))
 
 
@@ -223,19 +235,20 @@ def _trigger(data: st.DataObject, e: Engine, ts: int) -> cmd.Command:
     holders = sorted((a.id, k) for a in e.accounts.values() for k in a.positions)
     if not holders:
         return cmd.Timer(ts)
-    a, k = data.draw(st.sampled_from(holders))
+    busy = [h for h in holders if h[1] == 1]  # contract 1 trades most: its triggers fire
+    a, k = data.draw(st.sampled_from(busy if busy and not _rarely(data, 3) else holders))
     pos = e.accounts[a].positions[k]
     outcome = YES if pos[YES] else NO
     c = e.contracts[k]
     size = data.draw(st.integers(1, max(1, pos[outcome]) + 5))
     last = c.last_i or c.levels // 2
     here = _out_price(outcome, last * c.tick) // c.tick
-    up = min(c.levels - 1, here + data.draw(st.sampled_from(range(7)))) * c.tick
-    down = max(1, here - data.draw(st.sampled_from(range(7)))) * c.tick
-    limit = data.draw(st.sampled_from((0, 0, down)))
-    shape = data.draw(st.sampled_from(("oco", "tp", "sl", "oco", "trail")))
+    up = min(c.levels - 1, here + _pick(data, (1, 0, 2, 1, 3, 6))) * c.tick
+    down = max(1, here - _pick(data, (1, 0, 2, 1, 3, 6))) * c.tick
+    limit = _pick(data, (0, 0, down))
+    shape = _pick(data, ("oco", "tp", "sl", "oco", "trail"))
     if shape == "trail":
-        trail = data.draw(st.sampled_from(range(1, 7))) * c.tick
+        trail = _pick(data, (1, 2, 1, 3, 6)) * c.tick
         return cmd.PlaceTrigger(ts, a, k, outcome, size, trail_micro=trail, limit_micro=limit)
     return cmd.PlaceTrigger(ts, a, k, outcome, size,
                             take_profit_micro=up if shape != "sl" else 0,
@@ -248,9 +261,9 @@ _KINDS = (("place",) * 20 + ("cancel",) * 3 + ("amend",) * 4
 
 def _draw(data: st.DataObject, e: Engine, ts: int, triggers: bool) -> cmd.Command:
     """One command, chosen against the engine's current state."""
-    kind = data.draw(st.sampled_from(_KINDS + (("trigger",) * 6 if triggers else ())), label="kind")
+    kind = _pick(data, _KINDS + (("trigger",) * 6 if triggers else ()))
     if kind == "cash" and _rarely(data, 3):
-        kind = data.draw(st.sampled_from(("status", "status", "end")))
+        kind = _pick(data, ("status", "status", "end"))
     if kind == "place":
         return _place(data, e, ts)
     if kind == "cancel":
@@ -262,26 +275,26 @@ def _draw(data: st.DataObject, e: Engine, ts: int, triggers: bool) -> cmd.Comman
         return cmd.Timer(ts)
     if kind == "cash":
         a = 0 if _rarely(data, 20) else _account(data)
-        amount = data.draw(st.sampled_from((5 * MICRO, 50 * MICRO, 1, 0, 10**16)))
+        amount = _pick(data, (5 * MICRO, 50 * MICRO, 1, 0, 10**16))
         if data.draw(st.booleans()):
             return cmd.Deposit(ts, a, amount)
         return cmd.Withdraw(ts, a, amount)
     if kind == "cancel_all":
-        market = data.draw(st.sampled_from((0, 0, 1, 2, 3)))
+        market = _pick(data, (0, 0, 1, 2, 3))
         return cmd.CancelAll(ts, _account(data), market)
     if kind == "status":
-        status = data.draw(st.sampled_from((mk.HALTED, mk.OPEN, mk.OPEN, mk.CLOSED, mk.SETTLED)))
-        return cmd.SetMarketStatus(ts, data.draw(st.sampled_from((1, 2, 3, 4, 5))), status)
+        status = _pick(data, (mk.HALTED, mk.OPEN, mk.OPEN, mk.CLOSED, mk.SETTLED))
+        return cmd.SetMarketStatus(ts, _pick(data, (1, 2, 3, 4, 5)), status)
     if kind == "trigger":
         return _trigger(data, e, ts)
-    market = data.draw(st.sampled_from((1, 2, 3, 4, 5)))
+    market = _pick(data, (1, 2, 3, 4, 5))
     if data.draw(st.booleans()):
         return cmd.VoidMarket(ts, market)
-    return cmd.SettleMarket(ts, market, data.draw(st.sampled_from((0, 1, 2, 3, 4))))
+    return cmd.SettleMarket(ts, market, _pick(data, (0, 1, 2, 3, 4)))
 
 
 def _next_ts(data: st.DataObject, ts: int) -> int:
-    return ts + data.draw(st.sampled_from((0, 0, 1, 1, 2, 3, 10, 50)))
+    return ts + _pick(data, (0, 0, 1, 1, 2, 3, 10, 50))
 
 
 # -- comparing --------------------------------------------------------------------------------
@@ -408,7 +421,7 @@ class _Lockstep:
             self.apply(_draw(data, self.e, self.ts, triggers=False))
 
 
-@settings(max_examples=70, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_engine_agrees_with_reference_model(data: st.DataObject) -> None:
     run = _Lockstep()
@@ -434,32 +447,32 @@ def test_reference_model_on_a_deep_book(data: st.DataObject) -> None:
     c = run.e.contracts[1]
     mid = MICRO // 2
     for d in range(1, 16):
-        gap = d * 10_000 if c.tick == 10_000 else d * data.draw(st.sampled_from((1_000, 10_000)))
-        maker = data.draw(st.sampled_from(range(1, ACCOUNTS + 1)))
+        gap = d * 10_000 if c.tick == 10_000 else d * _pick(data, (1_000, 10_000))
+        maker = _pick(data, range(1, ACCOUNTS + 1))
         size = data.draw(st.integers(1, 5))
         if maker in (1, 3) and _rarely(data, 2):  # holders of YES offer it
             run.apply(cmd.PlaceOrder(2, maker, 1, YES, SELL, size, mid + gap))
         else:
             run.apply(cmd.PlaceOrder(2, maker, 1, NO, BUY, size, mid - gap))
-        maker = data.draw(st.sampled_from(range(1, ACCOUNTS + 1)))
+        maker = _pick(data, range(1, ACCOUNTS + 1))
         if maker in (2, 4) and _rarely(data, 2):  # holders of NO offer it
             run.apply(cmd.PlaceOrder(2, maker, 1, NO, SELL, size, mid + gap))
         else:
             run.apply(cmd.PlaceOrder(2, maker, 1, YES, BUY, size, mid - gap))
     for _ in range(data.draw(st.integers(2, 8))):
         run.ts += 1
-        a = data.draw(st.sampled_from(range(1, ACCOUNTS + 1)))
-        outcome = data.draw(st.sampled_from((YES, NO)))
+        a = _pick(data, range(1, ACCOUNTS + 1))
+        outcome = _pick(data, (YES, NO))
         action = SELL if _free_shares(run.e, a, 1, outcome) and _rarely(data, 3) else BUY
         size = data.draw(st.integers(1, 40))
-        stp = data.draw(st.sampled_from((0, 1, 2)))
-        kind = data.draw(st.sampled_from(("market", "spend", "fok", "ioc", "gtc")))
+        stp = _pick(data, (0, 1, 2))
+        kind = _pick(data, ("market", "spend", "fok", "ioc", "gtc"))
         if kind == "spend":
             spend = data.draw(st.integers(1, 20 * MICRO))
             command = cmd.PlaceOrder(run.ts, a, 1, outcome, BUY, 0, 0, MARKET, stp=stp,
                                      spend_micro=spend)
         elif kind == "market":
-            tif = data.draw(st.sampled_from((IOC, FOK)))
+            tif = _pick(data, (IOC, FOK))
             command = cmd.PlaceOrder(run.ts, a, 1, outcome, action, size, 0, MARKET, tif, stp=stp)
         else:
             side = BID if outcome == action else ASK
@@ -482,39 +495,39 @@ def test_reference_model_when_an_offered_holding_meets_its_opposite(data: st.Dat
         run.apply(command)
     c = run.e.contracts[1]
     mid = MICRO // 2
-    outcome = data.draw(st.sampled_from((YES, NO)))
+    outcome = _pick(data, (YES, NO))
     holder = 1 if outcome == YES else 2  # each holds 20 of its outcome from the setup's mint
     offered = data.draw(st.sampled_from((20, 20)) | st.integers(1, 21))
     away = data.draw(st.integers(2, 8)) * c.tick
-    tif = data.draw(st.sampled_from((GTC, GTD)))
+    tif = _pick(data, (GTC, GTD))
     run.apply(cmd.PlaceOrder(2, holder, 1, outcome, SELL, offered, mid + away, LIMIT, tif,
                              expire_ms=12 if tif == GTD else 0))
     offer = max((o.id for o in run.e.orders.values() if o.account.id == holder), default=0)
     bought = data.draw(st.integers(1, 20))
     run.apply(cmd.PlaceOrder(3, holder, 1, 1 - outcome, BUY, bought, mid + c.tick, LIMIT,
-                             data.draw(st.sampled_from((IOC, GTC)))))
+                             _pick(data, (IOC, GTC))))
     ts = 4
-    leave = data.draw(st.sampled_from(("amend",) * 4 + ("cancel", "cancel_all", "expire",
-                                                       "halt", "fill", "settle", "void")))
+    leave = _pick(data, ("amend",) * 4 + ("cancel", "cancel_all", "expire",
+                                                       "halt", "fill", "settle", "void"))
     if leave == "amend":
-        price = data.draw(st.sampled_from((mid + c.tick, mid + 9 * c.tick, mid + away, 0)))
+        price = _pick(data, (mid + c.tick, mid + 9 * c.tick, mid + away, 0))
         size = data.draw(st.sampled_from((0, 1, max(1, offered - 1), offered + 1)) |
                          st.integers(1, offered + 2))
         run.apply(cmd.AmendOrder(ts, holder, offer, price, size))
     elif leave == "cancel":
         run.apply(cmd.CancelOrder(ts, holder, offer))
     elif leave == "cancel_all":
-        run.apply(cmd.CancelAll(ts, holder, data.draw(st.sampled_from((0, 1, 2)))))
+        run.apply(cmd.CancelAll(ts, holder, _pick(data, (0, 1, 2))))
     elif leave == "expire":
-        run.apply(cmd.Timer(data.draw(st.sampled_from((11, 12, 20)))))
+        run.apply(cmd.Timer(_pick(data, (11, 12, 20))))
     elif leave == "halt":
         run.apply(cmd.SetMarketStatus(ts, 1, mk.HALTED))
     elif leave == "fill":
-        taker = data.draw(st.sampled_from((5, 6, 7)))
+        taker = _pick(data, (5, 6, 7))
         run.apply(cmd.PlaceOrder(ts, taker, 1, outcome, BUY, data.draw(st.integers(1, 25)),
                                  mid + away, LIMIT, IOC))
     elif leave == "settle":
-        run.apply(cmd.SettleMarket(ts, 1, data.draw(st.sampled_from((0, 1)))))
+        run.apply(cmd.SettleMarket(ts, 1, _pick(data, (0, 1))))
     else:
         run.apply(cmd.VoidMarket(ts, 1))
     run.random_steps(data, data.draw(st.integers(0, 10)))
@@ -575,7 +588,7 @@ class _SharesFromEvents:
         return {k: tuple(p) for k, p in self.pos.items() if any(p)}
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=45, **SETTINGS)
 @given(data=st.data())
 def test_triggers_keep_invariants_and_never_oversell(data: st.DataObject) -> None:
     e = Engine()
@@ -605,7 +618,7 @@ def test_triggers_keep_invariants_and_never_oversell(data: st.DataObject) -> Non
         assert shares.positions() == _positions(e), f"{where}: positions from events differ"
 
 
-@settings(max_examples=50, **SETTINGS)
+@settings(max_examples=40, **SETTINGS)
 @given(data=st.data())
 def test_snapshot_round_trip_and_replay(data: st.DataObject) -> None:
     original = Engine()
@@ -707,3 +720,18 @@ def test_snapshot_keeps_scheduled_closes() -> None:
         assert restored.apply(command) == e.apply(command), command
         assert restored.take_events() == e.take_events(), command
     assert snapshot.state_hash(restored) == snapshot.state_hash(e)
+
+
+# -- discrepancies with DESIGN.md that remain, pinned ----------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="a fill-or-kill market buy by spend is checked against the "
+                   "market's maximum order size (1,000,000 shares), not against the spend, so it "
+                   "is refused even when the book can absorb the whole spend")
+def test_fok_market_buy_by_spend_fills_when_the_book_absorbs_the_spend() -> None:
+    e, _ = _run([cmd.CreateMarket(1, 1), cmd.Deposit(1, 1, 100 * MICRO),
+                 cmd.Deposit(1, 2, 100 * MICRO), cmd.PlaceOrder(1, 2, 1, NO, BUY, 50, 500_000)])
+    # 5 USDC buys exactly 10 YES at 0.50 and 50 are offered: all of the spend can be used.
+    code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, 0, 0, MARKET, FOK, spend_micro=5 * MICRO))
+    assert code == codes.OK  # actual: fok_not_filled
+    assert sum(f[2] for f in _fills(e.take_events())) == 10

@@ -43,7 +43,7 @@ def test_seeded_random_run(seed: int) -> None:
             code, _ = e.apply(command)
         except Exception as error:  # an InvariantBroken or a crash: say where
             raise AssertionError(f"seed {seed} command #{index} {command!r}: {error!r}") from error
-        e.events.clear()
+        e.take_events()
         if code == codes.OK:
             if type(command) is cmd.Deposit:
                 net_deposits += command.amount_micro

@@ -16,6 +16,7 @@ from foretell.api import (
     routes_account,
     routes_admin,
     routes_creators,
+    routes_news,
     routes_public,
     routes_trading,
     ws,
@@ -44,8 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from foretell.demo.loader import load_if_empty, run_market_maker
 
             await load_if_empty(svc)
+            from foretell.news.demo import load_demo_news
+
+            await load_demo_news(svc)
+        from foretell.news.desk import run_poller
+
         tasks += [asyncio.create_task(_every(tick_interval_s, svc.tick)),
-                  asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc)))]
+                  asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc))),
+                  asyncio.create_task(run_poller(svc))]
         if settings.demo:
             if settings.market_maker:
                 tasks.append(asyncio.create_task(run_market_maker(svc)))
@@ -66,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     for router in (routes_public.router, routes_trading.router, routes_account.router,
-                   routes_admin.router, routes_creators.router, ws.router):
+                   routes_admin.router, routes_creators.router, routes_news.router, ws.router):
         app.include_router(router, prefix="/api/v1")
     from foretell.web import pages as web_pages
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from foretell.api.auth import Principal
-from foretell.api.deps import Admin, Anyone, Svc, Trader
+from foretell.api.deps import Admin, Anyone, IdPath, Svc, Trader
 from foretell.api.errors import ApiError
 from foretell.api.models import Strict
 from foretell.news import limits
@@ -90,8 +90,7 @@ def news(market_id: int | None = Query(None, ge=1, le=2**53),
 
 
 @router.get("/news/{news_id}")
-def news_item(news_id: int = Path(ge=1, le=2**53), svc: Service = Svc,
-              _: Any = Anyone) -> dict[str, Any]:
+def news_item(news_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     return _run(lambda: _news(svc).item(news_id))
 
 
@@ -108,15 +107,15 @@ async def post_news(body: NewsIn, p: Principal = Trader, svc: Service = Svc) -> 
 
 
 @router.post("/news/{news_id}/links/{market_id}")
-def add_link(news_id: int = Path(ge=1, le=2**53), market_id: int = Path(ge=1, le=2**53),
-             p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+def add_link(news_id: IdPath, market_id: IdPath, p: Principal = Trader,
+             svc: Service = Svc) -> dict[str, Any]:
     """Link an item to a market by hand (creators: their own markets; supervisors: any)."""
     return _run(lambda: _news(svc).link(news_id, market_id, _actor(p), active=True))
 
 
 @router.delete("/news/{news_id}/links/{market_id}")
-def remove_link(news_id: int = Path(ge=1, le=2**53), market_id: int = Path(ge=1, le=2**53),
-                p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+def remove_link(news_id: IdPath, market_id: IdPath, p: Principal = Trader,
+                svc: Service = Svc) -> dict[str, Any]:
     """Remove a link; automatic linking will not bring it back."""
     return _run(lambda: _news(svc).link(news_id, market_id, _actor(p), active=False))
 
@@ -136,16 +135,14 @@ def add_feed(body: FeedIn, p: Principal = Admin, svc: Service = Svc) -> dict[str
 
 
 @router.delete("/admin/feeds/{feed_id}", tags=["admin"])
-def delete_feed(feed_id: int = Path(ge=1, le=2**53), p: Principal = Admin,
-                svc: Service = Svc) -> dict[str, Any]:
+def delete_feed(feed_id: IdPath, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
     """Stop polling a feed; the items it brought stay."""
     _run(lambda: _news(svc).delete_feed(feed_id))
     return {"id": feed_id, "deleted": True}
 
 
 @router.post("/admin/feeds/{feed_id}/poll", tags=["admin"])
-async def poll_feed(feed_id: int = Path(ge=1, le=2**53), p: Principal = Admin,
-                    svc: Service = Svc) -> dict[str, Any]:
+async def poll_feed(feed_id: IdPath, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
     """Poll a feed now: status (ok, not_modified, error), items inserted, updated, duplicate
     and rejected, and the next scheduled poll."""
     try:

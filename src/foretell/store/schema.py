@@ -331,3 +331,87 @@ creator_applications = sa.Table(
     sa.Column("decided_by", sa.BigInteger, nullable=True),
     sa.Index(None, "user_id", "status"),
 )
+
+# -- news (owned by `foretell.news`) -------------------------------------------------------------
+# News items come from feeds and from posts. Text columns hold sanitized plain text only
+# (`foretell.news.text.plain_text`). De-duplication is enforced by unique keys, each a SHA-256 of
+# a normalized value: `link_key` (same link), `title_key` (same normalized title from the same
+# source) and `guid_key` (same entry id from the same source, so an edited entry updates its
+# item). Full-text search is dialect-specific DDL owned by migration 0003 and kept outside this
+# metadata (see FULL_TEXT_OBJECTS): on SQLite an FTS5 table over title, summary and tags kept in
+# sync by triggers; on PostgreSQL a GIN index on their to_tsvector('english', ...) expression.
+
+news_feeds = sa.Table(
+    "news_feeds", metadata,
+    _auto_id(),
+    sa.Column("url", sa.String(2000), nullable=False, unique=True),  # http(s)://, file://, package://
+    sa.Column("name", sa.String(200), nullable=False),  # the source name its items carry
+    sa.Column("interval_s", sa.Integer, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("etag", sa.String(500), nullable=True),  # validators for conditional requests
+    sa.Column("last_modified", sa.String(100), nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False),  # consecutive; drives the back-off
+    sa.Column("next_poll_ms", Ms, nullable=False),
+    sa.Column("last_poll_ms", Ms, nullable=True),
+    sa.Column("last_ok_ms", Ms, nullable=True),
+    sa.Column("last_status", sa.String(16), nullable=True),  # ok | not_modified | error
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("items_total", sa.BigInteger, nullable=False),  # items this feed added
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+)
+
+news_items = sa.Table(
+    "news_items", metadata,
+    _auto_id(),
+    sa.Column("kind", sa.String(16), nullable=False),  # report | analysis
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("link", sa.String(2000), nullable=True),  # absolute http(s) only
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list of clean tags (also in news_tags)
+    sa.Column("published_ms", Ms, nullable=False),  # never in the future at arrival
+    sa.Column("arrived_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.Column("feed_id", sa.BigInteger, nullable=True),  # no FK: items outlive their feed
+    sa.Column("guid", sa.String(500), nullable=True),
+    sa.Column("posted_by", sa.BigInteger, nullable=True),  # user id of a post
+    sa.Column("link_key", sa.String(64), nullable=True, unique=True),
+    sa.Column("title_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("guid_key", sa.String(64), nullable=True, unique=True),
+    sa.Index("ix_news_items_published_ms_id", "published_ms", "id"),
+)
+
+news_tags = sa.Table(
+    "news_tags", metadata,
+    sa.Column("news_id", AutoId, sa.ForeignKey("news_items.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Index("ix_news_tags_tag_news_id", "tag", "news_id"),
+)
+
+# A removed link stays as a tombstone (`removed_ms` set), so that re-linking an updated item
+# never brings back a link a creator or supervisor took away.
+news_links = sa.Table(
+    "news_links", metadata,
+    sa.Column("news_id", AutoId, sa.ForeignKey("news_items.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("market_id", sa.BigInteger, sa.ForeignKey("markets.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("how", sa.String(16), nullable=False),  # tag | text | manual
+    sa.Column("reason", sa.String(300), nullable=False),  # the shared tags or keywords, or who
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("removed_ms", Ms, nullable=True),
+    sa.Column("removed_by", sa.BigInteger, nullable=True),
+    sa.Index("ix_news_links_market_id_news_id", "market_id", "news_id"),
+)
+
+# Full-text objects that migration 0003 creates with dialect-specific DDL, outside this
+# metadata: schema comparisons (tests, autogenerate) must skip these names.
+FULL_TEXT_OBJECTS = frozenset({
+    "news_fts", "news_fts_data", "news_fts_idx", "news_fts_docsize", "news_fts_config",
+    "news_fts_content",  # SQLite FTS5 table and its shadow tables
+    "ix_news_items_search",  # PostgreSQL GIN expression index
+})

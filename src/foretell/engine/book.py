@@ -7,8 +7,20 @@ none); the book is never crossed at rest (best_bid < best_ask).
 
 from __future__ import annotations
 
-from foretell.domain.orders import BID
+from foretell.domain import codes
+from foretell.domain.codes import Reject
+from foretell.domain.orders import BID, YES
+from foretell.domain.units import MICRO
 from foretell.engine.state import Contract, Order
+
+
+def limit_index(c: Contract, outcome: int, price_micro: int) -> int:
+    """YES-terms tick index of a limit price given in the outcome's terms (or a refusal)."""
+    if not c.tick <= price_micro <= MICRO - c.tick:
+        raise Reject(codes.INVALID_PRICE)
+    if price_micro % c.tick:
+        raise Reject(codes.INVALID_TICK)
+    return (price_micro if outcome == YES else MICRO - price_micro) // c.tick
 
 
 def link(c: Contract, o: Order) -> None:

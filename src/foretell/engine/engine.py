@@ -47,7 +47,7 @@ from foretell.domain.orders import (
 )
 from foretell.domain.units import MICRO
 from foretell.engine import book, ledger, lifecycle, triggers
-from foretell.engine.book import link
+from foretell.engine.book import limit_index, link
 from foretell.engine.matching import match
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
 
@@ -427,7 +427,7 @@ class Engine:
             raise Reject(codes.MARKET_NOT_OPEN)
         price_i = o.price_i
         if c.price_micro:
-            price_i = _limit_index(contract, o.outcome, c.price_micro)
+            price_i = limit_index(contract, o.outcome, c.price_micro)
         size = c.size or o.remaining
         if not 1 <= size <= m.size_max:
             raise Reject(codes.SIZE_OUT_OF_RANGE)
@@ -576,15 +576,6 @@ def _protection_index(c: Contract, side: int) -> int:
     if c.best_bid <= 0:
         raise Reject(codes.NO_LIQUIDITY)
     return max(1, c.best_bid - band)
-
-
-def _limit_index(c: Contract, outcome: int, price_micro: int) -> int:
-    """YES-terms tick index of a limit price given in the outcome's terms."""
-    if not c.tick <= price_micro <= MICRO - c.tick:
-        raise Reject(codes.INVALID_PRICE)
-    if price_micro % c.tick:
-        raise Reject(codes.INVALID_TICK)
-    return (price_micro if outcome == YES else MICRO - price_micro) // c.tick
 
 
 def _fok_fillable(c: Contract, o: Order) -> bool:

@@ -33,6 +33,7 @@ from foretell.domain.orders import (
 )
 from foretell.domain.units import MICRO
 from foretell.engine import ledger
+from foretell.engine.book import limit_index
 from foretell.engine.state import Contract, Trigger
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def place(engine: Engine, c: cmd.PlaceTrigger) -> list[int]:
         if c.client_id in a.client_ids or c.client_id in a.recent_client_ids:
             raise Reject(codes.DUPLICATE_CLIENT_ORDER_ID)
     legs = _legs(contract, c)
-    limit_i = _index(contract, c.outcome, c.limit_micro) if c.limit_micro else 0
+    limit_i = limit_index(contract, c.outcome, c.limit_micro) if c.limit_micro else 0
     pos = a.positions.get(contract.id)
     if pos is None or pos[c.outcome] <= 0:
         raise Reject(codes.NO_POSITION)
@@ -94,18 +95,10 @@ def _legs(contract: Contract, c: cmd.PlaceTrigger) -> list[tuple[int, int, int]]
         raise Reject(codes.INVALID_PRICE, "stop-loss must be below take-profit")
     legs = []
     if c.take_profit_micro:
-        legs.append((TRIGGER_TAKE_PROFIT, _index(contract, c.outcome, c.take_profit_micro), 0))
+        legs.append((TRIGGER_TAKE_PROFIT, limit_index(contract, c.outcome, c.take_profit_micro), 0))
     if c.stop_loss_micro:
-        legs.append((TRIGGER_STOP_LOSS, _index(contract, c.outcome, c.stop_loss_micro), 0))
+        legs.append((TRIGGER_STOP_LOSS, limit_index(contract, c.outcome, c.stop_loss_micro), 0))
     return legs
-
-
-def _index(contract: Contract, outcome: int, price_micro: int) -> int:
-    if not contract.tick <= price_micro <= MICRO - contract.tick:
-        raise Reject(codes.INVALID_PRICE)
-    if price_micro % contract.tick:
-        raise Reject(codes.INVALID_TICK)
-    return (price_micro if outcome == YES else MICRO - price_micro) // contract.tick
 
 
 def _arm(engine: Engine, t: Trigger) -> None:

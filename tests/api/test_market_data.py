@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.api.conftest import wait_until
 
 from foretell.client import Client, ForetellError
 
@@ -74,6 +75,15 @@ SDK_METHODS = {
     ("POST", "/api/v1/admin/markets/{market_id}/review"): "admin_review_market",
     ("GET", "/api/v1/admin/dispute-queue"): "admin_dispute_queue",
     ("POST", "/api/v1/admin/markets/{market_id}/dispute-decision"): "admin_decide_dispute",
+    ("GET", "/api/v1/news"): "news",
+    ("GET", "/api/v1/news/{news_id}"): "news_item",
+    ("POST", "/api/v1/news"): "post_news",
+    ("POST", "/api/v1/news/{news_id}/links/{market_id}"): "link_news",
+    ("DELETE", "/api/v1/news/{news_id}/links/{market_id}"): "unlink_news",
+    ("GET", "/api/v1/admin/feeds"): "admin_feeds",
+    ("POST", "/api/v1/admin/feeds"): "admin_add_feed",
+    ("DELETE", "/api/v1/admin/feeds/{feed_id}"): "admin_delete_feed",
+    ("POST", "/api/v1/admin/feeds/{feed_id}/poll"): "admin_poll_feed",
 }
 
 
@@ -183,3 +193,14 @@ def test_supervisor_reads_its_new_market_at_once(ex: Any) -> None:
         created = ex.admin.admin_create_market(
             slug=f"m-now-{time.time_ns()}", question="Is this market readable at once?")
         assert ex.admin.market(created["id"])["slug"] == created["slug"]
+
+
+def test_news_through_the_sdk(ex: Any) -> None:
+    market = ex.market(tags=["sdknews"], question="Will the SDK news test market be linked?")
+    posted = ex.admin.post_news("Supervisor note on the SDK news test market",
+                                summary="A short analysis note.", tags=["sdknews"],
+                                market_ids=[market["id"]])
+    found = wait_until(lambda: ex.admin.news(market_id=market["id"])["news"])
+    assert [n["id"] for n in found] == [posted["id"]]
+    assert ex.admin.news_item(posted["id"])["title"] == posted["title"]
+    assert ex.admin.news(q="analysis note")["news"][0]["id"] == posted["id"]

@@ -325,3 +325,36 @@ class AsyncClient:
     async def admin_decide_dispute(self, market_id: int, uphold: bool, winner_index: int,
                                    reason: str) -> Json:
         return await self._run(ep.admin_decide_dispute(market_id, uphold, winner_index, reason))
+
+    async def news(self, market_id: int | None = None, tag: str | None = None,
+             q: str | None = None, since_ms: int | None = None,
+             until_ms: int | None = None, cursor: str | None = None,
+             limit: int | None = None) -> Json:
+        return await self._run(ep.news(market_id, tag, q, since_ms, until_ms, cursor, limit))
+
+    async def news_item(self, news_id: int) -> Json:
+        return await self._run(ep.news_item(news_id))
+
+    async def post_news(self, title: str, summary: str = "", link: str | None = None,
+                  tags: Sequence[str] = (), kind: str = "analysis",
+                  market_ids: Sequence[int] = ()) -> Json:
+        return await self._run(ep.post_news(title, summary, link, tags, kind, market_ids))
+
+    async def link_news(self, news_id: int, market_id: int) -> Json:
+        return await self._run(ep.link_news(news_id, market_id))
+
+    async def unlink_news(self, news_id: int, market_id: int) -> Json:
+        return await self._run(ep.unlink_news(news_id, market_id))
+
+    async def admin_feeds(self) -> Json:
+        return await self._run(ep.admin_feeds())
+
+    async def admin_add_feed(self, url: str, name: str | None = None,
+                       interval_s: int | None = None) -> Json:
+        return await self._run(ep.admin_add_feed(url, name, interval_s))
+
+    async def admin_delete_feed(self, feed_id: int) -> Json:
+        return await self._run(ep.admin_delete_feed(feed_id))
+
+    async def admin_poll_feed(self, feed_id: int) -> Json:
+        return await self._run(ep.admin_poll_feed(feed_id))

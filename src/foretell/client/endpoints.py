@@ -482,6 +482,56 @@ def admin_decide_dispute(market_id: int, uphold: bool, winner_index: int,
                        body={"uphold": uphold, "winner_index": winner_index, "reason": reason}))
 
 
+# -- news ---------------------------------------------------------------------------------------
+
+def news(market_id: int | None = None, tag: str | None = None, q: str | None = None,
+         since_ms: int | None = None, until_ms: int | None = None, cursor: str | None = None,
+         limit: int | None = None) -> JFlow:
+    params = {"market_id": market_id, "tag": tag, "q": q, "since_ms": since_ms,
+              "until_ms": until_ms, "cursor": cursor, "limit": limit}
+    return (yield Call("GET", "/news", params, retry_safe=True))
+
+
+def news_item(news_id: int) -> JFlow:
+    return (yield Call("GET", f"/news/{_id(news_id)}", retry_safe=True))
+
+
+def post_news(title: str, summary: str = "", link: str | None = None,
+              tags: Sequence[str] = (), kind: str = "analysis",
+              market_ids: Sequence[int] = ()) -> JFlow:
+    return (yield Call("POST", "/news", body={
+        "title": title, "summary": summary, "link": link, "tags": list(tags), "kind": kind,
+        "market_ids": list(market_ids)}))
+
+
+def link_news(news_id: int, market_id: int) -> JFlow:
+    return (yield Call("POST", f"/news/{_id(news_id)}/links/{_id(market_id)}", retry_safe=True))
+
+
+def unlink_news(news_id: int, market_id: int) -> JFlow:
+    return (yield Call("DELETE", f"/news/{_id(news_id)}/links/{_id(market_id)}",
+                       retry_safe=True))
+
+
+def admin_feeds() -> JFlow:
+    return (yield Call("GET", "/admin/feeds", retry_safe=True))
+
+
+def admin_add_feed(url: str, name: str | None = None, interval_s: int | None = None) -> JFlow:
+    body: dict[str, Any] = {"url": url, "name": name}
+    if interval_s is not None:
+        body["interval_s"] = interval_s
+    return (yield Call("POST", "/admin/feeds", body=body))
+
+
+def admin_delete_feed(feed_id: int) -> JFlow:
+    return (yield Call("DELETE", f"/admin/feeds/{_id(feed_id)}", retry_safe=True))
+
+
+def admin_poll_feed(feed_id: int) -> JFlow:
+    return (yield Call("POST", f"/admin/feeds/{_id(feed_id)}/poll", retry_safe=True))
+
+
 def request(method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None,
             retry_safe: bool = False, text: bool = False) -> Flow[Any]:
     """Any call under /api/v1 (escape hatch for endpoints newer than this SDK)."""

@@ -58,6 +58,10 @@ CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
     ConsoleSection("markets", "Markets", "console/markets.html"),
     ConsoleSection("create", "Create market", "console/create_market.html"),
     ConsoleSection("audit", "Audit", "console/audit.html"),
+    ConsoleSection("applications", "Creator applications", "console/applications.html"),
+    ConsoleSection("review", "Review queue", "console/review.html"),
+    ConsoleSection("disputes", "Dispute queue", "console/disputes.html"),
+    ConsoleSection("creator", "Creator", "console/creator.html", roles=("trader", "creator")),
 )
 
 router = APIRouter(include_in_schema=False)
@@ -151,7 +155,7 @@ def signup(request: Request) -> HTMLResponse:
 
 @router.get("/console", response_class=HTMLResponse)
 def console(request: Request) -> HTMLResponse:
-    return _page(request, "console.html", "Supervisor console", "console")
+    return _page(request, "console.html", "Console", "console")
 
 
 @router.get("/offline", response_class=HTMLResponse)

@@ -110,6 +110,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const markets = document.getElementById("console-markets");
+    if (!markets) return;
     markets.addEventListener("change", (e) => {
       const form = e.target.closest("form.market-action");
       if (!form || e.target.name !== "action") return;
@@ -125,11 +126,17 @@
   FT.session.then(async (account) => {
     await FT.domReady;
     if (!account) return;
-    if (account.role !== "supervisor") {
+    // Each section (and its link) says which roles see it; the others leave the page, so
+    // none of them asks the API for what this account may not read.
+    const parts = FT.$$(".console-section, .console-nav li");
+    const mine = (el) => (el.dataset.roles || "").split(" ").includes(account.role);
+    if (!parts.some(mine)) {
       document.getElementById("console-denied").hidden = false;
       return;
     }
+    parts.filter((el) => !mine(el)).forEach((el) => el.remove());
     document.getElementById("console").hidden = false;
-    document.body.dispatchEvent(new CustomEvent("ft:console"));
+    if (account.role === "supervisor") document.body.dispatchEvent(new CustomEvent("ft:console"));
+    document.body.dispatchEvent(new CustomEvent("ft:console-ready", { detail: account }));
   });
 })();

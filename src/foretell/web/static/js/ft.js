@@ -239,6 +239,7 @@
     get: (path) => api("GET", path),
     post: (path, body) => api("POST", path, body === undefined ? {} : body),
     patch: (path, body) => api("PATCH", path, body),
+    put: (path, body) => api("PUT", path, body),
     del: (path) => api("DELETE", path),
   };
 

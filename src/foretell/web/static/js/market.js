@@ -951,6 +951,13 @@
 
   function subscribeMarket() {
     FT.ws.subscribe(`market:${S.market.id}`, (msg) => {
+      if (msg.type === "news") {
+        // A news item linked to this market: redraw the list (it is read newest first).
+        loadNews();
+        if (msg.item && msg.item.title) FT.toast(`News: ${msg.item.title}`, "info");
+        return;
+      }
+      if (msg.type !== "market" || !msg.status) return;
       S.market.status = msg.status;
       renderStatus();
       FT.toast(`Market ${fmt.label(msg.status)}${msg.reason ? ": " + msg.reason : ""}`, "info");

@@ -142,13 +142,6 @@ class Pipeline:
         self._maybe_snapshot()
         return outcomes[-1]
 
-    def tick(self) -> Outcome | None:
-        """Run due timers when no traffic brings them (called periodically by the server)."""
-        deadline = self.engine.next_deadline_ms()
-        if deadline and self.clock() >= deadline:
-            return self.execute(cmd.Timer(0))
-        return None
-
     def _on_durable(self, durable_seq: int) -> None:
         """Step 5, on the journal writer thread: publish durable outcomes in seq order."""
         pending = self._undurable

@@ -13,17 +13,12 @@ from foretell.domain.orders import (
     TIF_NAMES,
     TRIGGER_NAMES,
 )
-from foretell.domain.units import MICRO, format_micro
+from foretell.domain.units import MICRO, format_micro, format_price
 
 
 def price(micro: int | None) -> str | None:
     """A price per share with at least two decimals and no trailing zeros beyond them."""
-    if micro is None:
-        return None
-    text = format_micro(micro)
-    whole, frac = text.split(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"{whole}.{frac}"
+    return None if micro is None else format_price(micro)
 
 
 def amount(micro: int | None) -> str | None:

@@ -36,6 +36,12 @@ def format_micro(amount_micro: int, places: int = 6) -> str:
     return text if places == 6 else text[: len(text) - (6 - places)]
 
 
+def format_price(price_micro: int) -> str:
+    """A price per share as traders read it: at least two decimals, no trailing zeros beyond."""
+    whole, frac = format_micro(price_micro).split(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
 def ceil_div(numerator: int, denominator: int) -> int:
     """Integer division rounding up (towards +infinity) for non-negative operands."""
     return -(-numerator // denominator)

@@ -13,7 +13,7 @@ from foretell.domain import commands as cmd
 from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
 from foretell.domain.orders import BID, BUY, MARKET, book_side
-from foretell.domain.units import MICRO, ceil_div, format_micro
+from foretell.domain.units import MICRO, ceil_div, format_micro, format_price
 from foretell.engine.engine import Engine
 
 
@@ -57,10 +57,10 @@ def quote(engine: Engine, c: cmd.PlaceOrder) -> dict[str, Any]:
     cap = c.spend_micro or limit_price * (c.size or 0)
     out: dict[str, Any] = {
         "contract_id": contract.id,
-        "fills": [{"price": _p(p), "size": s} for p, s in fills],
+        "fills": [{"price": format_price(p), "size": s} for p, s in fills],
         "filled": filled,
         "unfilled": (c.size - filled) if c.size else None,
-        "avg_price": _p(notional // filled) if filled else None,
+        "avg_price": format_price(notional // filled) if filled else None,
         "notional": format_micro(notional),
         "fee": format_micro(fee),
         "fee_rate_ppm": m.taker_ppm,
@@ -97,8 +97,3 @@ def _limit(contract: Any, c: cmd.PlaceOrder, side: int) -> int:
     if c.order_type != MARKET:
         return 0
     return contract.levels - 1 if side == BID else 1
-
-
-def _p(micro: int) -> str:
-    whole, frac = format_micro(micro).split(".")
-    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"

@@ -6,46 +6,48 @@ invariants are not codes: they raise `InvariantBroken` and stop the engine.
 
 from __future__ import annotations
 
-OK = "ok"
+from typing import Final
+
+OK: Final = "ok"
 
 # Accounts and funds
-UNKNOWN_ACCOUNT = "unknown_account"
-INSUFFICIENT_FUNDS = "insufficient_funds"
-INSUFFICIENT_SHARES = "insufficient_shares"
-INVALID_AMOUNT = "invalid_amount"
-DUPLICATE_ACCOUNT = "duplicate_account"
+UNKNOWN_ACCOUNT: Final = "unknown_account"
+INSUFFICIENT_FUNDS: Final = "insufficient_funds"
+INSUFFICIENT_SHARES: Final = "insufficient_shares"
+INVALID_AMOUNT: Final = "invalid_amount"
+DUPLICATE_ACCOUNT: Final = "duplicate_account"
 
 # Order validation
-INVALID_PRICE = "invalid_price"
-INVALID_TICK = "invalid_tick"
-SIZE_OUT_OF_RANGE = "size_out_of_range"
-INVALID_ORDER = "invalid_order"
-INVALID_EXPIRY = "invalid_expiry"
-CLIENT_ID_TOO_LONG = "client_id_too_long"
-DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
-TOO_MANY_ORDERS = "too_many_orders"
-TOO_MANY_TRIGGERS = "too_many_triggers"
+INVALID_PRICE: Final = "invalid_price"
+INVALID_TICK: Final = "invalid_tick"
+SIZE_OUT_OF_RANGE: Final = "size_out_of_range"
+INVALID_ORDER: Final = "invalid_order"
+INVALID_EXPIRY: Final = "invalid_expiry"
+CLIENT_ID_TOO_LONG: Final = "client_id_too_long"
+DUPLICATE_CLIENT_ORDER_ID: Final = "duplicate_client_order_id"
+TOO_MANY_ORDERS: Final = "too_many_orders"
+TOO_MANY_TRIGGERS: Final = "too_many_triggers"
 
 # Matching
-POST_ONLY_WOULD_TAKE = "post_only_would_take"
-FOK_NOT_FILLED = "fok_not_filled"
-NO_LIQUIDITY = "no_liquidity"
-NO_POSITION = "no_position"
-SELF_TRADE = "self_trade"
+POST_ONLY_WOULD_TAKE: Final = "post_only_would_take"
+FOK_NOT_FILLED: Final = "fok_not_filled"
+NO_LIQUIDITY: Final = "no_liquidity"
+NO_POSITION: Final = "no_position"
+SELF_TRADE: Final = "self_trade"
 
 # Order management
-UNKNOWN_ORDER = "unknown_order"
-UNKNOWN_TRIGGER = "unknown_trigger"
-NOT_OWNER = "not_owner"
+UNKNOWN_ORDER: Final = "unknown_order"
+UNKNOWN_TRIGGER: Final = "unknown_trigger"
+NOT_OWNER: Final = "not_owner"
 
 # Markets
-UNKNOWN_MARKET = "unknown_market"
-UNKNOWN_CONTRACT = "unknown_contract"
-DUPLICATE_MARKET = "duplicate_market"
-MARKET_NOT_OPEN = "market_not_open"
-INVALID_MARKET = "invalid_market"
-INVALID_TRANSITION = "invalid_transition"
-INVALID_OUTCOME = "invalid_outcome"
+UNKNOWN_MARKET: Final = "unknown_market"
+UNKNOWN_CONTRACT: Final = "unknown_contract"
+DUPLICATE_MARKET: Final = "duplicate_market"
+MARKET_NOT_OPEN: Final = "market_not_open"
+INVALID_MARKET: Final = "invalid_market"
+INVALID_TRANSITION: Final = "invalid_transition"
+INVALID_OUTCOME: Final = "invalid_outcome"
 
 DESCRIPTIONS: dict[str, str] = {
     OK: "The command was applied.",

@@ -4,31 +4,31 @@ Tuples because the engine emits one per fill on the hot path. The projector and 
 them into rows and messages; `FIELDS` names every position so nobody indexes by guesswork.
 """
 
-from typing import Any
+from typing import Any, Final
 
-ORDER_ACCEPTED = 1
-ORDER_DONE = 2
-ORDER_AMENDED = 3
-FILL = 4
-NETTED = 5
-TRIGGER_PLACED = 6
-TRIGGER_FIRED = 7
-TRIGGER_DONE = 8
-CASH = 9
-MARKET_STATUS = 10
-PAYOUT = 11
-MARKET_CREATED = 12
-ORDER_REJECTED = 13
+ORDER_ACCEPTED: Final = 1
+ORDER_DONE: Final = 2
+ORDER_AMENDED: Final = 3
+FILL: Final = 4
+NETTED: Final = 5
+TRIGGER_PLACED: Final = 6
+TRIGGER_FIRED: Final = 7
+TRIGGER_DONE: Final = 8
+CASH: Final = 9
+MARKET_STATUS: Final = 10
+PAYOUT: Final = 11
+MARKET_CREATED: Final = 12
+ORDER_REJECTED: Final = 13
 # Added by the pipeline after each command (not by the engine's hot loop): the state of every
 # account and position the command touched, so read models never recompute ledger rules.
-BALANCE = 14
-POSITION = 15
+BALANCE: Final = 14
+POSITION: Final = 15
 # Added by the pipeline: absolute sizes at every book level a command changed, with the
 # contract's book sequence number (shared by WebSocket deltas and the REST book).
-BOOK_LEVEL = 16
-MARKET_ACTION = 17
-BOND = 18
-RESOLUTION = 19
+BOOK_LEVEL: Final = 16
+MARKET_ACTION: Final = 17
+BOND: Final = 18
+RESOLUTION: Final = 19
 
 FIELDS: dict[int, tuple[str, ...]] = {
     ORDER_ACCEPTED: (

@@ -5,8 +5,18 @@ draft -> in_review -> (changes_requested -> in_review) -> open -> (halted <-> op
 A supervisor may also settle an open, halted or closed market directly (the last word).
 """
 
-DRAFT, OPEN, HALTED, CLOSED, SETTLED, VOIDED = 0, 1, 2, 3, 4, 5
-IN_REVIEW, CHANGES_REQUESTED, PROPOSED, DISPUTED = 6, 7, 8, 9
+from typing import Final
+
+DRAFT: Final = 0
+OPEN: Final = 1
+HALTED: Final = 2
+CLOSED: Final = 3
+SETTLED: Final = 4
+VOIDED: Final = 5
+IN_REVIEW: Final = 6
+CHANGES_REQUESTED: Final = 7
+PROPOSED: Final = 8
+DISPUTED: Final = 9
 PENDING = DRAFT  # the engine's older name for a market that is not yet open
 
 STATUS_NAMES = ("draft", "open", "halted", "closed", "settled", "voided", "in_review",

@@ -1,34 +1,49 @@
 """Order vocabulary as plain ints (the hot path compares ints, never enums or strings)."""
 
-YES, NO = 0, 1
-BUY, SELL = 0, 1
-BID, ASK = 0, 1
+from typing import Final
 
-LIMIT, MARKET = 0, 1
-GTC, GTD, IOC, FOK = 0, 1, 2, 3
+YES: Final = 0
+NO: Final = 1
+BUY: Final = 0
+SELL: Final = 1
+BID: Final = 0
+ASK: Final = 1
 
-STP_CANCEL_MAKER, STP_CANCEL_TAKER, STP_CANCEL_BOTH = 0, 1, 2
+LIMIT: Final = 0
+MARKET: Final = 1
+GTC: Final = 0
+GTD: Final = 1
+IOC: Final = 2
+FOK: Final = 3
 
-FLAG_POST_ONLY = 1
-FLAG_REDUCE_ONLY = 2
+STP_CANCEL_MAKER: Final = 0
+STP_CANCEL_TAKER: Final = 1
+STP_CANCEL_BOTH: Final = 2
 
-TRIGGER_TAKE_PROFIT, TRIGGER_STOP_LOSS, TRIGGER_TRAILING = 0, 1, 2
+FLAG_POST_ONLY: Final = 1
+FLAG_REDUCE_ONLY: Final = 2
+
+TRIGGER_TAKE_PROFIT: Final = 0
+TRIGGER_STOP_LOSS: Final = 1
+TRIGGER_TRAILING: Final = 2
 
 # Why an order left the book: every ORDER_DONE event carries one of these.
-DONE_FILLED = "filled"
-DONE_CANCELLED = "cancelled"
-DONE_IOC = "ioc_remainder"
-DONE_EXPIRED = "expired"
-DONE_SELF_TRADE = "self_trade"
-DONE_HALTED = "market_halted"
-DONE_CLOSED = "market_closed"
-DONE_SETTLED = "market_settled"
-DONE_FILL_LIMIT = "fill_limit"
-DONE_DISCONNECT = "disconnect"
-DONE_NO_POSITION = "no_position"
+DONE_FILLED: Final = "filled"
+DONE_CANCELLED: Final = "cancelled"
+DONE_IOC: Final = "ioc_remainder"
+DONE_EXPIRED: Final = "expired"
+DONE_SELF_TRADE: Final = "self_trade"
+DONE_HALTED: Final = "market_halted"
+DONE_CLOSED: Final = "market_closed"
+DONE_SETTLED: Final = "market_settled"
+DONE_FILL_LIMIT: Final = "fill_limit"
+DONE_DISCONNECT: Final = "disconnect"
+DONE_NO_POSITION: Final = "no_position"
 
 # Fill kinds, by the pair of orders that met.
-FILL_TRANSFER, FILL_MINT, FILL_MERGE = 0, 1, 2
+FILL_TRANSFER: Final = 0
+FILL_MINT: Final = 1
+FILL_MERGE: Final = 2
 
 OUTCOME_NAMES = ("yes", "no")
 ACTION_NAMES = ("buy", "sell")

@@ -8,8 +8,9 @@ is parsed here, exactly, never through float.
 from __future__ import annotations
 
 import re
+from typing import Final
 
-MICRO = 1_000_000
+MICRO: Final = 1_000_000
 """micro-USDC in one USDC, and the payout of one winning share."""
 
 _DECIMAL = re.compile(r"^(\d{1,15})(?:\.(\d{1,6}))?$")

@@ -164,30 +164,43 @@ def cancel_all(engine: Engine, c: Contract, reason: str) -> None:
 
 def fire(engine: Engine, c: Contract, first_i: int, last_i: int) -> None:
     """Fire every trigger that the trades between first_i and last_i reached, oldest first."""
-    lo, hi = min(first_i, last_i), max(first_i, last_i)
-    fired: list[Trigger] = []
+    lo, hi = (first_i, last_i) if first_i <= last_i else (last_i, first_i)
+    fired: list[Trigger] | None = None
     up, down = c.up, c.down
     while up and up[0][0] <= hi:
         t = heapq.heappop(up)[2]
         if t.live:
-            fired.append(t)
+            fired = _add(fired, t)
         else:
             c.dead_triggers -= 1
     while down and -down[0][0] >= lo:
         t = heapq.heappop(down)[2]
         if t.live:
-            fired.append(t)
+            fired = _add(fired, t)
         else:
             c.dead_triggers -= 1
+    rising = last_i >= first_i
     for t in c.trailing:
-        if _trail_reached(t, lo, hi, rising=last_i >= first_i):
-            fired.append(t)
-    if not fired:
+        if _trail_reached(t, lo, hi, rising):
+            fired = _add(fired, t)
+    if fired is None:
         return
-    fired.sort(key=lambda t: t.id)
+    if len(fired) > 1:
+        fired.sort(key=_trigger_id)
     for t in fired:
         if t.live:
             _execute(engine, t)
+
+
+def _add(fired: list[Trigger] | None, t: Trigger) -> list[Trigger]:
+    if fired is None:
+        return [t]
+    fired.append(t)
+    return fired
+
+
+def _trigger_id(t: Trigger) -> int:
+    return t.id
 
 
 def _trail_reached(t: Trigger, lo: int, hi: int, rising: bool) -> bool:

@@ -90,7 +90,8 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
     console.print(f"Foretell on [bold]http://{settings.host}:{settings.port}[/bold] "
                   f"(data in {settings.data.resolve()})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_max_size=65_536)
+                log_level="warning", ws_max_size=65_536,
+                ws_per_message_deflate=settings.ws_deflate)
 
 
 def _offline(data: Path | None) -> Any:

@@ -20,6 +20,7 @@ class Settings:
     signature_window_ms: int = 30_000
     session_ttl_ms: int = 7 * 24 * 3600 * 1000
     secure_cookies: bool = False  # True behind HTTPS
+    ws_deflate: bool = False  # permessage-deflate costs more CPU than small JSON messages save
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,6 +42,9 @@ class Settings:
             "demo": env.get("FORETELL_DEMO", "1") not in ("0", "false", "no"),
             "market_maker": env.get("FORETELL_MARKET_MAKER", "1") not in ("0", "false", "no"),
             "secure_cookies": env.get("FORETELL_SECURE_COOKIES", "0") in ("1", "true", "yes"),
+            "rate_per_s": float(env.get("FORETELL_RATE_PER_S", cls.rate_per_s)),
+            "rate_burst": int(env.get("FORETELL_RATE_BURST", cls.rate_burst)),
+            "ws_deflate": env.get("FORETELL_WS_DEFLATE", "0") in ("1", "true", "yes"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

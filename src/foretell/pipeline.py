@@ -34,6 +34,8 @@ from foretell.journal.snapshot import write_snapshot
 log = logging.getLogger(__name__)
 Event = tuple[Any, ...]
 Listener = Callable[["Outcome"], None]
+BatchListener = Callable[[list["Outcome"]], None]
+FailureListener = Callable[[BaseException], None]
 
 
 def wall_clock_ms() -> int:
@@ -79,13 +81,17 @@ class Pipeline:
             raise RuntimeError(f"journal ends at {self.journal.last_seq}, snapshot at {self.seq}")
         self.snapshot_every = snapshot_every
         self.listeners: list[Listener] = []
+        # Called once per durable batch (in seq order), and once if the journal fails for good.
+        self.batch_listeners: list[BatchListener] = []
+        self.failure_listeners: list[FailureListener] = []
         self.listener_errors = 0
         self._lock = threading.Lock()
         self._since_snapshot = 0
         self._undurable: deque[Outcome] = deque()
+        self._publish_lock = threading.Lock()  # durable outcomes leave _undurable in seq order
         self.book_seq: dict[int, int] = {}  # per contract; restarts at 0 with the process
         self.committer = GroupCommitter(self.journal, on_durable=self._on_durable,
-                                        max_delay_s=max_delay_s)
+                                        on_failed=self._on_failed, max_delay_s=max_delay_s)
 
     def _stamp(self, command: cmd.Command) -> cmd.Command:
         now = max(self.clock(), self.engine.now_ms)
@@ -104,8 +110,11 @@ class Pipeline:
         events += touched_state(self.engine, events)  # 3b state of what the command touched
         events += self._book_levels(events)
         outcome = Outcome(seq, command, code, value, events)
-        if self.listeners:
+        if self.listeners or self.batch_listeners:
             self._undurable.append(outcome)
+            durable = self.committer.durable_seq
+            if durable >= seq:  # the writer synced it before it was queued: publish it here
+                self._on_durable(durable)
         return outcome
 
     def _book_levels(self, events: list[Event]) -> list[Event]:
@@ -133,28 +142,42 @@ class Pipeline:
         """Apply a command and return its outcome once it is durable (step 4)."""
         outcomes = self.submit(command, stamp)
         self.committer.wait_durable(outcomes[-1].seq)
-        self._maybe_snapshot()
+        self.maybe_snapshot()
         return outcomes[-1]
 
     async def execute_async(self, command: cmd.Command) -> Outcome:
         outcomes = self.submit(command)
         await asyncio.wrap_future(self.committer.durable_future(outcomes[-1].seq))
-        self._maybe_snapshot()
+        self.maybe_snapshot()
         return outcomes[-1]
 
     def _on_durable(self, durable_seq: int) -> None:
-        """Step 5, on the journal writer thread: publish durable outcomes in seq order."""
-        pending = self._undurable
-        while pending and pending[0].seq <= durable_seq:
-            outcome = pending.popleft()
-            for listener in self.listeners:
-                try:
-                    listener(outcome)
-                except Exception:  # a broken listener must not stop the journal
-                    self.listener_errors += 1
-                    log.exception("listener failed on seq %d", outcome.seq)
+        """Step 5, usually on the journal writer thread: publish durable outcomes in seq order."""
+        with self._publish_lock:
+            pending = self._undurable
+            ready = []
+            while pending and pending[0].seq <= durable_seq:
+                ready.append(pending.popleft())
+            if not ready:
+                return
+            for outcome in ready:
+                for listener in self.listeners:
+                    self._call(listener, outcome, outcome.seq)
+            for batch_listener in self.batch_listeners:
+                self._call(batch_listener, ready, ready[-1].seq)
 
-    def _maybe_snapshot(self) -> None:
+    def _call(self, listener: Callable[[Any], None], arg: Any, seq: int) -> None:
+        try:
+            listener(arg)
+        except Exception:  # a broken listener must not stop the journal
+            self.listener_errors += 1
+            log.exception("listener failed on seq %d", seq)
+
+    def _on_failed(self, failure: BaseException) -> None:
+        for listener in self.failure_listeners:
+            self._call(listener, failure, self.seq)
+
+    def maybe_snapshot(self) -> None:
         if self._since_snapshot >= self.snapshot_every:
             self.snapshot()
 

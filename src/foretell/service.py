@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +58,8 @@ from foretell.store.db import connect, migrate
 from foretell.store.projector import Projector, ProjectorThread
 
 demo_credit_micro = 10_000 * MICRO
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -100,7 +104,10 @@ class Service:
             self.projector.apply(backlog[start:start + 2_000])
         # 3 project and publish every durable outcome
         self.projection = ProjectorThread(_Tracking(self.projector))
-        self.pipeline.listeners.append(self._durable)
+        self.pipeline.batch_listeners.append(self._durable)
+        self.pipeline.failure_listeners.append(self._journal_failed)
+        # seq -> what to call on the loop once that command is durable (or the journal failed)
+        self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
         self.groups: dict[int, OrderGroup] = {}
         self.order_group: dict[int, int] = {}
         self.dead_man: dict[int, tuple[int, int]] = {}  # account -> (deadline_ms, timeout_s)
@@ -129,20 +136,66 @@ class Service:
         self.projection.close()
         self.db.dispose()
 
-    def _durable(self, outcome: Outcome) -> None:
-        """On the journal writer thread: to the projector, and to the hub on the loop."""
-        self.projection.submit(outcome)
+    def _durable(self, outcomes: list[Outcome]) -> None:
+        """On the journal writer thread, once per durable batch: to the projector, and in one
+        hand-off to the loop for the hub and the waiting requests."""
+        self.projection.submit_many(outcomes)
         loop = self.loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.hub.publish, outcome)
+            loop.call_soon_threadsafe(self._published, outcomes)
 
-    async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+    def _published(self, outcomes: list[Outcome]) -> None:
+        """On the loop: fan out each durable outcome, then answer whoever waits on it."""
+        for outcome in outcomes:
+            try:
+                self.hub.publish(outcome)
+            except Exception:  # a publishing bug must not hold back acknowledgements
+                log.exception("publishing seq %d failed", outcome.seq)
+            waiter = self._waiters.pop(outcome.seq, None)
+            if waiter is not None:
+                waiter(outcome)
+
+    def _journal_failed(self, failure: BaseException) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._fail_waiters, failure)
+
+    def _fail_waiters(self, failure: BaseException) -> None:
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            waiter(failure)
+
+    def submit(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+        """Sequence, journal and apply a command (on the loop); it is not durable yet."""
         try:
-            outcome = await self.pipeline.execute_async(command)
+            outcome = self.pipeline.submit(command)[-1]
         except OverflowError as exc:  # a number no command field can hold: nothing was journaled
             raise ApiError(400, "invalid_request", "a number is out of range") from exc
         if account_id is not None:
             self.account_seq[account_id] = outcome.seq
+        return outcome
+
+    def when_durable(self, outcome: Outcome,
+                     callback: Callable[[Outcome | BaseException], None]) -> None:
+        """Call back on the loop once `outcome` is durable, or with the journal's failure."""
+        failure = self.pipeline.committer.failure
+        if failure is not None:
+            callback(failure)
+        elif self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
+            future = self.pipeline.committer.durable_future(outcome.seq)
+            future.add_done_callback(lambda f: callback(f.exception() or outcome))
+        else:
+            self._waiters[outcome.seq] = callback
+
+    async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+        outcome = self.submit(command, account_id)
+        if self.loop is None:
+            await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
+        else:
+            future: asyncio.Future[Any] = self.loop.create_future()
+            self.when_durable(outcome, partial(_resolve, future))
+            await future
+        self.pipeline.maybe_snapshot()
         return outcome
 
     async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
@@ -256,22 +309,40 @@ class Service:
             STP_NAMES.index(body.stp), spend_micro, body.client_order_id or "")
 
     async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
+        outcome = self.place_nowait(p, body)
+        if self.loop is None:
+            await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
+        else:
+            future: asyncio.Future[Any] = self.loop.create_future()
+            self.when_durable(outcome, partial(_resolve, future))
+            await future
+        self.pipeline.maybe_snapshot()
+        return self.placed(outcome)
+
+    def place_nowait(self, p: Principal, body: OrderIn) -> Outcome:
+        """Submit an order; the caller answers with `placed(outcome)` once it is durable."""
         group = self._group_for(p, body.order_group_id)
         command = self.order_command(p, body)
+        expected = self.engine.next_id
         if group is not None:
             # The id the engine gives this order if it accepts it: registered before the
             # command runs, so the group also counts the fills the order takes on arrival.
-            expected = self.engine.next_id
             group.orders.add(expected)
             self.order_group[expected] = group.id
-        outcome = await self.execute(command, p.user_id)
+        outcome = self.submit(command, p.user_id)
+        if not outcome.ok and group is not None:
+            group.orders.discard(expected)
+            self.order_group.pop(expected, None)
+        return outcome
+
+    def placed(self, outcome: Outcome) -> dict[str, Any]:
+        """The answer to a durable order command: the order's view, or the refusal raised."""
         if not outcome.ok:
-            if group is not None:
-                group.orders.discard(expected)
-                self.order_group.pop(expected, None)
             details = {"order_id": outcome.value} if isinstance(outcome.value, int) else None
             raise refusal(outcome.code, details)
         view = present.order_from_outcome(outcome.events, outcome.value)
+        command = outcome.command
+        assert isinstance(command, cmd.PlaceOrder)
         view["market_id"] = self.engine.contracts[command.contract].market.id
         return view
 
@@ -567,3 +638,12 @@ def _queue(o: Any) -> tuple[int, int]:
     from foretell.engine.book import queue_position
 
     return queue_position(o)
+
+
+def _resolve(future: asyncio.Future[Any], result: Outcome | BaseException) -> None:
+    if future.done():  # the request was cancelled (client gone)
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

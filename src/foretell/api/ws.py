@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -23,6 +24,7 @@ from foretell.api.errors import ApiError
 from foretell.api.hub import PRIVATE_CHANNELS, PUBLIC_PREFIXES, Connection
 from foretell.api.models import OrderIn
 from foretell.domain import commands as cmd
+from foretell.pipeline import Outcome
 from foretell.service import Service
 
 router = APIRouter()
@@ -91,9 +93,11 @@ class Session:
         elif op == "auth":
             self._auth(msg, request_id)
         elif op == "place_order":
+            # Pipelined: the order is sequenced now and acknowledged once durable, while this
+            # connection goes on reading; acks come back in the order the orders were sent.
             p = self._trader()
-            order = await self.svc.place(p, OrderIn.model_validate(msg.get("order")))
-            self.reply({"type": "ack", "id": request_id, "order": order})
+            outcome = self.svc.place_nowait(p, OrderIn.model_validate(msg.get("order")))
+            self.svc.when_durable(outcome, partial(self._order_durable, request_id))
         elif op == "cancel_order":
             p = self._trader()
             order_id = msg.get("order_id")
@@ -109,12 +113,28 @@ class Session:
         else:
             raise ApiError(422, "invalid_request", f"unknown op {op!r}")
 
+    def _order_durable(self, request_id: Any, result: Outcome | BaseException) -> None:
+        if isinstance(result, BaseException):
+            self.error(request_id, "unavailable", "the order's outcome is unknown: the journal "
+                       "stopped; query your orders by client_order_id")
+            return
+        try:
+            self.reply({"type": "ack", "id": request_id, "order": self.svc.placed(result)})
+        except ApiError as exc:
+            self.error(request_id, exc.code, exc.message, exc.details)
+
     def _trader(self) -> Principal:
-        if self.principal is None:
+        """The caller, allowed to trade and within its rate limit (shared with REST)."""
+        p = self.principal
+        if p is None:
             raise ApiError(401, "unauthenticated")
-        if "trade" not in self.principal.scopes:
+        if "trade" not in p.scopes:
             raise ApiError(403, "forbidden", "This needs the 'trade' scope.")
-        return self.principal
+        bucket = f"k:{p.key_id}" if p.key_id else f"u:{p.user_id}"
+        allowed, _, retry_s = self.svc.limiter.take(bucket)
+        if not allowed:
+            raise ApiError(429, "rate_limited", details={"retry_after_s": retry_s})
+        return p
 
     def _auth(self, msg: dict[str, Any], request_id: Any) -> None:
         key_id, ts, signature = msg.get("key"), msg.get("ts"), msg.get("signature")

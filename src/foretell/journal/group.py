@@ -38,6 +38,7 @@ class GroupCommitter:
 
     `on_durable` runs on the writer thread, outside the lock: keep it short (e.g. hand the
     seq to an event loop with `call_soon_threadsafe`); it may submit but must not wait.
+    `on_failed` runs once, on the writer thread, after the committer stopped for good.
     """
 
     def __init__(
@@ -47,11 +48,13 @@ class GroupCommitter:
         max_batch: int = 4096,
         max_delay_s: float = 0.001,
         max_pending_bytes: int = 64 << 20,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         if max_batch < 1 or max_delay_s < 0 or max_pending_bytes < 1:
             raise ValueError("max_batch and max_pending_bytes must be >= 1, max_delay_s >= 0")
         self._journal = journal
         self._on_durable = on_durable
+        self._on_failed = on_failed
         self._max_batch = max_batch
         self._max_delay_s = max_delay_s
         self._max_pending_bytes = max_pending_bytes
@@ -258,6 +261,8 @@ class GroupCommitter:
             self._futures.clear()
         for future in stranded:
             _settle(future, result=0, error=failure)
+        if self._on_failed is not None:
+            self._on_failed(failure)
 
 
 def _stopped_by(exc: BaseException) -> JournalFailed:

@@ -65,6 +65,20 @@ class ProjectorThread:
             if len(self._queue) == 1 or len(self._queue) >= self.batch_max:
                 self._cond.notify_all()
 
+    def submit_many(self, outcomes: Sequence[Any]) -> None:
+        """Queue a run of outcomes (in seq order) under one lock; see `submit`."""
+        with self._cond:
+            if self._closing:
+                raise ProjectorError("projector thread is closed")
+            if self.error is not None:
+                self.dropped += len(outcomes)
+                return
+            was = len(self._queue)
+            self._queue.extend(outcomes)
+            self._submitted += len(outcomes)
+            if was == 0 or len(self._queue) >= self.batch_max:
+                self._cond.notify_all()
+
     @property
     def pending(self) -> int:
         with self._cond:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from foretell.service import Service
 log = logging.getLogger(__name__)
 tick_interval_s = 0.1
 heartbeat_interval_s = 5.0
+gc_freeze_interval_s = 30.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await load_demo_news(svc)
         from foretell.news.desk import run_poller
 
+        _freeze_heap()
         tasks += [asyncio.create_task(_every(tick_interval_s, svc.tick)),
+                  asyncio.create_task(_every(gc_freeze_interval_s, _freeze)),
                   asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc))),
                   asyncio.create_task(run_poller(svc))]
         if settings.demo:
@@ -96,3 +100,21 @@ def _heartbeat(svc: Service) -> Any:
         svc.hub.heartbeat()
 
     return beat
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now out of the cyclic collector's reach.
+
+    The engine's state (orders, accounts, books) lives long and is freed by reference counting;
+    left in the collector's oldest generation, each full collection walks all of it (50-90 ms
+    pauses with a busy book, seen as ack p99). Frozen objects are never walked. The cost: a
+    reference cycle that is alive at a freeze and dies later is not reclaimed; the engine makes
+    none that outlive their order, so that is a few framework objects at most. Young
+    collections run every 10,000 net allocations instead of 700, and full ones 100x rarer.
+    """
+    gc.set_threshold(10_000, 20, 100)
+    gc.freeze()
+
+
+async def _freeze() -> None:
+    _freeze_heap()

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from foretell.domain import commands as cmd
 from foretell.domain.events import BOOK_LEVEL
 from foretell.engine import snapshot
@@ -97,9 +99,7 @@ class Pipeline:
         now = max(self.clock(), self.engine.now_ms)
         if command.ts_ms == now:
             return command
-        fields = {f: getattr(command, f) for f in command.__struct_fields__}
-        fields["ts_ms"] = now
-        return type(command)(**fields)
+        return msgspec.structs.replace(command, ts_ms=now)
 
     def _run(self, command: cmd.Command) -> Outcome:
         seq = self.committer.submit(cmd.encode(command))  # 2 journal

@@ -187,8 +187,8 @@ class Service:
         else:
             self._waiters[outcome.seq] = callback
 
-    async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
-        outcome = self.submit(command, account_id)
+    async def durable(self, outcome: Outcome) -> None:
+        """Wait until `outcome` (and so everything before it) is durable."""
         if self.loop is None:
             await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
         else:
@@ -196,7 +196,21 @@ class Service:
             self.when_durable(outcome, partial(_resolve, future))
             await future
         self.pipeline.maybe_snapshot()
+
+    async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+        outcome = self.submit(command, account_id)
+        await self.durable(outcome)
         return outcome
+
+    def health(self) -> dict[str, Any]:
+        committer = self.pipeline.committer
+        tracking = self.projection.projector
+        projected = tracking.applied_seq if isinstance(tracking, _Tracking) else 0
+        return {"status": "failed" if committer.failure or self.projection.error else "ok",
+                "seq": self.pipeline.seq, "durable_seq": committer.durable_seq,
+                "projected_seq": projected,
+                "projector_lag": max(0, committer.durable_seq - projected),
+                "ws_connections": len(self.hub.connections), "server_time_ms": self.clock()}
 
     async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
         """Wait until the store has applied this account's latest command (bounded)."""
@@ -310,14 +324,30 @@ class Service:
 
     async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
         outcome = self.place_nowait(p, body)
-        if self.loop is None:
-            await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
-        else:
-            future: asyncio.Future[Any] = self.loop.create_future()
-            self.when_durable(outcome, partial(_resolve, future))
-            await future
-        self.pipeline.maybe_snapshot()
+        await self.durable(outcome)
         return self.placed(outcome)
+
+    async def place_many(self, p: Principal, bodies: list[OrderIn]) -> list[dict[str, Any]]:
+        """Sequence every order at once, answer each when the last is durable."""
+        outcomes: list[Outcome | ApiError] = []
+        for body in bodies:
+            try:
+                outcomes.append(self.place_nowait(p, body))
+            except ApiError as exc:
+                outcomes.append(exc)
+        last = [o for o in outcomes if isinstance(o, Outcome)]
+        if last:
+            await self.durable(last[-1])
+        results: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            try:
+                if isinstance(outcome, ApiError):
+                    raise outcome
+                results.append({"ok": True, "order": self.placed(outcome)})
+            except ApiError as exc:
+                results.append({"ok": False, "error": {"code": exc.code, "message": exc.message,
+                                                       "details": exc.details}})
+        return results
 
     def place_nowait(self, p: Principal, body: OrderIn) -> Outcome:
         """Submit an order; the caller answers with `placed(outcome)` once it is durable."""

@@ -15,6 +15,7 @@ from foretell.client import Client, ForetellError
 # Every REST endpoint and the SDK method that calls it.
 SDK_METHODS = {
     ("GET", "/api/v1/time"): "server_time",
+    ("GET", "/api/v1/health"): "health",
     ("GET", "/api/v1/markets"): "markets",
     ("GET", "/api/v1/markets/{ref}"): "market",
     ("GET", "/api/v1/contracts/{contract_id}/book"): "book",
@@ -101,6 +102,22 @@ def test_server_time_is_close_to_ours(ex: Any) -> None:
     anonymous = ex.client()
     server_ms = anonymous.server_time()["server_time_ms"]
     assert abs(server_ms - time.time_ns() // 1_000_000) < 5_000
+
+
+def test_health_reports_the_projector_catching_up(ex: Any) -> None:
+    """After an order is acknowledged, health shows it durable and, soon, projected."""
+    trader = ex.trader()
+    market = ex.market()
+    before = trader.api.health()
+    trader.api.place_order(contract_id=market["contract_ids"][0], outcome="yes", side="buy",
+                           price="0.2", size=1)
+    after = trader.api.health()
+    assert after["status"] == "ok"
+    assert after["durable_seq"] > before["durable_seq"]
+    assert after["seq"] >= after["durable_seq"] >= after["projected_seq"]
+    caught_up = wait_until(lambda: (lambda h: h if h["projector_lag"] == 0 else None)(
+        trader.api.health()))
+    assert caught_up["projected_seq"] >= after["durable_seq"]
 
 
 def test_binary_and_categorical_markets(ex: Any) -> None:

@@ -323,7 +323,9 @@ def test_socket_access_control(ex: Any, pool: Any) -> None:
             assert late.account and late.account["account_id"] == a.id
             assert abs(skewed.offset_ms - 90_000) < 10_000
 
-        now = time.time_ns() // 1_000_000
+        # A second ago: inside the window, and never the ms the SDK streams above signed at
+        # (the same ms would be the same signature, refused as a replay).
+        now = time.time_ns() // 1_000_000 - 1_000
         auth = {"op": "auth", "key": key_id, "ts": now, "id": 1,
                 "signature": sign(secret, now, "GET", "/api/v1/ws", b"")}
         stale = dict(auth, ts=now - 60_000, id=2,

@@ -21,14 +21,19 @@ from foretell.api.errors import ApiError
 from foretell.service import Service
 
 
-def service(request: Request) -> Service:
+def _service(request: Request) -> Service:
     svc: Service = request.app.state.service
     return svc
 
 
+async def service(request: Request) -> Service:
+    """The Service, as a dependency (async, so FastAPI does not hop to its threadpool)."""
+    return _service(request)
+
+
 async def principal_or_none(request: Request, response: Response) -> Principal | None:
     """The authenticated caller, if any; bad credentials are refused, not ignored."""
-    svc = service(request)
+    svc = _service(request)
     key_id = request.headers.get("ft-key")
     found: Principal | None = None
     if key_id:

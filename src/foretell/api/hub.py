@@ -125,6 +125,11 @@ class Hub:
             conn.send(payload)
         self.messages_sent += len(subscribers)
 
+    def wants(self, account_id: int, channel: str) -> bool:
+        """Whether any connection of this account listens to a private channel."""
+        conns = self.by_account.get(account_id)
+        return conns is not None and any(channel in conn.channels for conn in conns)
+
     def _to_account(self, account_id: int, channel: str, message: dict[str, Any]) -> None:
         conns = self.by_account.get(account_id)
         if not conns:
@@ -168,8 +173,11 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
     _, ts, contract, book_seq, levels = e
     book = hub.books.setdefault(contract, Book())
     book.apply(book_seq, levels)
-    hub._to_channel(f"book:{contract}", {
-        "type": "delta", "channel": f"book:{contract}", "contract_id": contract, "seq": book_seq,
+    channel = f"book:{contract}"
+    if not hub.by_channel.get(channel):
+        return  # nobody listens: skip the checksum and the message
+    hub._to_channel(channel, {
+        "type": "delta", "channel": channel, "contract_id": contract, "seq": book_seq,
         "checksum": book.checksum(),
         "levels": [[present.price(p), b, a] for p, b, a in levels]})
 
@@ -177,15 +185,20 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
     d = ev.as_dict(e)
     contract = d["contract"]
-    taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"
-    hub._to_channel(f"trades:{contract}", {
-        "type": "trade", "channel": f"trades:{contract}", "contract_id": contract,
-        "price": present.price(d["yes_price_micro"]), "size": d["size"],
-        "taker_side": taker_side, "ts_ms": d["ts_ms"], "seq": seq})
-    hub._to_channel(f"ticker:{contract}", {
-        "type": "ticker", "channel": f"ticker:{contract}", "contract_id": contract,
-        "last": present.price(d["yes_price_micro"]), "ts_ms": d["ts_ms"]})
+    trades, ticker = f"trades:{contract}", f"ticker:{contract}"
+    if hub.by_channel.get(trades):
+        taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"
+        hub._to_channel(trades, {
+            "type": "trade", "channel": trades, "contract_id": contract,
+            "price": present.price(d["yes_price_micro"]), "size": d["size"],
+            "taker_side": taker_side, "ts_ms": d["ts_ms"], "seq": seq})
+    if hub.by_channel.get(ticker):
+        hub._to_channel(ticker, {
+            "type": "ticker", "channel": ticker, "contract_id": contract,
+            "last": present.price(d["yes_price_micro"]), "ts_ms": d["ts_ms"]})
     for role in ("taker", "maker"):
+        if not hub.wants(d[f"{role}_account"], "fills"):
+            continue
         outcome = d[f"{role}_outcome"]
         hub._to_account(d[f"{role}_account"], "fills", {
             "type": "fill", "channel": "fills", "order_id": d[f"{role}_order"],
@@ -197,6 +210,8 @@ def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 
 
 def _order_event(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    if not hub.wants(e[3], "orders"):  # every order event has the account at [3]
+        return
     d = ev.as_dict(e)
     kind = {ev.ORDER_ACCEPTED: "accepted", ev.ORDER_DONE: "done",
             ev.ORDER_AMENDED: "amended"}[e[0]]
@@ -217,6 +232,8 @@ def _order_event(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 
 def _balance(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
     _, ts, account, free, reserved = e
+    if not hub.wants(account, "balance"):
+        return
     hub._to_account(account, "balance", {
         "type": "balance", "channel": "balance", "free": present.amount(free),
         "reserved": present.amount(reserved), "ts_ms": ts, "seq": seq})
@@ -224,6 +241,8 @@ def _balance(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 
 def _position(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
     _, ts, account, contract, yes, no, yes_res, no_res = e
+    if not hub.wants(account, "positions"):
+        return
     hub._to_account(account, "positions", {
         "type": "position", "channel": "positions", "contract_id": contract, "yes": yes,
         "no": no, "yes_reserved": yes_res, "no_reserved": no_res, "ts_ms": ts, "seq": seq})

@@ -26,6 +26,12 @@ def server_time(svc: Service = Svc) -> dict[str, int]:
     return {"server_time_ms": svc.clock()}
 
 
+@router.get("/health")
+async def health(svc: Service = Svc) -> dict[str, Any]:
+    """Liveness and lag: the last sequenced, durable and projected (SQL) command numbers."""
+    return svc.health()
+
+
 @router.get("/markets")
 def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
                  category: str | None = Query(None, max_length=64),

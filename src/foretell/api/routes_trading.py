@@ -35,15 +35,8 @@ async def place_order(body: OrderIn, p: Principal = Trader, svc: Service = Svc) 
 @router.post("/orders/batch")
 async def place_orders(body: OrdersIn, p: Principal = Trader,
                        svc: Service = Svc) -> dict[str, Any]:
-    """Place up to 100 orders; each item is answered on its own."""
-    results: list[dict[str, Any]] = []
-    for item in body.orders:
-        try:
-            results.append({"ok": True, "order": await svc.place(p, item)})
-        except ApiError as exc:
-            results.append({"ok": False, "error": {"code": exc.code, "message": exc.message,
-                                                   "details": exc.details}})
-    return {"results": results}
+    """Place up to 100 orders, in order; each item is answered on its own."""
+    return {"results": await svc.place_many(p, body.orders)}
 
 
 @router.post("/orders/quote")

@@ -141,6 +141,10 @@ class AsyncClient:
     async def server_time(self) -> Json:
         return await self._run(ep.server_time())
 
+    async def health(self) -> Json:
+        """Sequenced, durable and projected command numbers, and the projector's lag."""
+        return await self._run(ep.health())
+
     async def markets(self, status: str | None = None, category: str | None = None,
                       q: str | None = None, cursor: int | None = None,
                       limit: int | None = None) -> Json:

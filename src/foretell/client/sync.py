@@ -144,6 +144,10 @@ class Client:
     def server_time(self) -> Json:
         return self._run(ep.server_time())
 
+    def health(self) -> Json:
+        """Sequenced, durable and projected command numbers, and the projector's lag."""
+        return self._run(ep.health())
+
     def markets(self, status: str | None = None, category: str | None = None,
                 q: str | None = None, cursor: int | None = None,
                 limit: int | None = None) -> Json:

@@ -79,14 +79,19 @@ async def _signed(request: Request, svc: Service, key_id: str) -> Principal:
     return Principal(user_id, role, scopes, "key", key_id)
 
 
+def authorize(p: Principal | None, scope: str) -> Principal:
+    """The caller if it holds `scope` (admin also needs the supervisor role), else a refusal."""
+    if p is None:
+        raise ApiError(401, "unauthenticated")
+    if scope not in p.scopes or (scope == "admin" and not p.is_supervisor):
+        raise ApiError(403, "forbidden", f"This needs the '{scope}' scope"
+                       + (" and the supervisor role." if scope == "admin" else "."))
+    return p
+
+
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(p: Principal | None = Depends(principal_or_none)) -> Principal:
-        if p is None:
-            raise ApiError(401, "unauthenticated")
-        if scope not in p.scopes or (scope == "admin" and not p.is_supervisor):
-            raise ApiError(403, "forbidden", f"This needs the '{scope}' scope"
-                           + (" and the supervisor role." if scope == "admin" else "."))
-        return p
+        return authorize(p, scope)
 
     return dependency
 

@@ -30,7 +30,7 @@ from foretell.service import Service
 log = logging.getLogger(__name__)
 tick_interval_s = 0.1
 heartbeat_interval_s = 5.0
-gc_freeze_interval_s = 30.0
+gc_freeze_interval_s = 600.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -108,16 +108,18 @@ def _heartbeat(svc: Service) -> Any:
 
 
 def _freeze_heap() -> None:
-    """Move every object alive now out of the cyclic collector's reach.
+    """Collect, then move every object alive out of the cyclic collector's reach.
 
     The engine's state (orders, accounts, books) lives long and is freed by reference counting;
     left in the collector's oldest generation, each full collection walks all of it (50-90 ms
-    pauses with a busy book, seen as ack p99). Frozen objects are never walked. The cost: a
-    reference cycle that is alive at a freeze and dies later is not reclaimed; the engine makes
-    none that outlive their order, so that is a few framework objects at most. Young
-    collections run every 10,000 net allocations instead of 700, and full ones 100x rarer.
+    pauses with a busy book, seen as ack p99). Frozen objects are never walked. Collecting
+    first means no garbage is frozen; a cycle alive now that dies later waits for the next
+    refreeze, which unfreezes and collects everything (one full pause every few minutes).
+    Young collections run every 10,000 net allocations instead of 700, full ones 100x rarer.
     """
     gc.set_threshold(10_000, 20, 100)
+    gc.unfreeze()
+    gc.collect()
     gc.freeze()
 
 

@@ -84,6 +84,8 @@ class Pipeline:
         self.snapshot_every = snapshot_every
         self.listeners: list[Listener] = []
         # Called once per durable batch (in seq order), and once if the journal fails for good.
+        # Listeners run on the writer thread or, with the pipeline lock held, on the submitting
+        # one: they must hand work off and never submit commands themselves.
         self.batch_listeners: list[BatchListener] = []
         self.failure_listeners: list[FailureListener] = []
         self.listener_errors = 0

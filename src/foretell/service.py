@@ -139,10 +139,10 @@ class Service:
     def _durable(self, outcomes: list[Outcome]) -> None:
         """On the journal writer thread, once per durable batch: to the projector, and in one
         hand-off to the loop for the hub and the waiting requests."""
-        self.projection.submit_many(outcomes)
         loop = self.loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._published, outcomes)
+        self.projection.submit_many(outcomes)
 
     def _published(self, outcomes: list[Outcome]) -> None:
         """On the loop: fan out each durable outcome, then answer whoever waits on it."""
@@ -153,7 +153,8 @@ class Service:
                 log.exception("publishing seq %d failed", outcome.seq)
             waiter = self._waiters.pop(outcome.seq, None)
             if waiter is not None:
-                waiter(outcome)
+                _call(waiter, outcome)
+        self.pipeline.maybe_snapshot()  # also for orders that no request awaits (WebSocket)
 
     def _journal_failed(self, failure: BaseException) -> None:
         loop = self.loop
@@ -163,7 +164,7 @@ class Service:
     def _fail_waiters(self, failure: BaseException) -> None:
         waiters, self._waiters = self._waiters, {}
         for waiter in waiters.values():
-            waiter(failure)
+            _call(waiter, failure)
 
     def submit(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
         """Sequence, journal and apply a command (on the loop); it is not durable yet."""
@@ -185,6 +186,8 @@ class Service:
             future = self.pipeline.committer.durable_future(outcome.seq)
             future.add_done_callback(lambda f: callback(f.exception() or outcome))
         else:
+            # Callers register right after `submit`, on the loop, so the outcome cannot have
+            # been published yet: that only happens in a later loop callback.
             self._waiters[outcome.seq] = callback
 
     async def durable(self, outcome: Outcome) -> None:
@@ -677,3 +680,11 @@ def _resolve(future: asyncio.Future[Any], result: Outcome | BaseException) -> No
         future.set_exception(result)
     else:
         future.set_result(result)
+
+
+def _call(waiter: Callable[[Outcome | BaseException], None],
+          result: Outcome | BaseException) -> None:
+    try:
+        waiter(result)
+    except Exception:  # one broken reply must not strand the others in the batch
+        log.exception("answering a durable command failed")

@@ -75,8 +75,9 @@ def _order(scope: Scope, raw: bytes | None) -> OrderIn | None:
         return None
     content_type = b""
     for name, value in scope["headers"]:
-        if name == b"content-type":
+        if name == b"content-type":  # the first one, as Starlette reads it
             content_type = value
+            break
     if content_type.split(b";")[0].strip().lower() != b"application/json":
         return None
     try:

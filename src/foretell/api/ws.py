@@ -94,7 +94,8 @@ class Session:
             self._auth(msg, request_id)
         elif op == "place_order":
             # Pipelined: the order is sequenced now and acknowledged once durable, while this
-            # connection goes on reading; acks come back in the order the orders were sent.
+            # connection goes on reading. Acks come in the order the orders were sent; a request
+            # refused before sequencing (schema, rate limit) is answered at once: match by id.
             p = self._trader()
             outcome = self.svc.place_nowait(p, OrderIn.model_validate(msg.get("order")))
             self.svc.when_durable(outcome, partial(self._order_durable, request_id))

@@ -12,7 +12,6 @@ crash loses only commands that were never acknowledged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -144,12 +143,6 @@ class Pipeline:
         """Apply a command and return its outcome once it is durable (step 4)."""
         outcomes = self.submit(command, stamp)
         self.committer.wait_durable(outcomes[-1].seq)
-        self.maybe_snapshot()
-        return outcomes[-1]
-
-    async def execute_async(self, command: cmd.Command) -> Outcome:
-        outcomes = self.submit(command)
-        await asyncio.wrap_future(self.committer.durable_future(outcomes[-1].seq))
         self.maybe_snapshot()
         return outcomes[-1]
 

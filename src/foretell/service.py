@@ -178,13 +178,13 @@ class Service:
 
     def when_durable(self, outcome: Outcome,
                      callback: Callable[[Outcome | BaseException], None]) -> None:
-        """Call back on the loop once `outcome` is durable, or with the journal's failure."""
+        """Call back on the loop once `outcome` is durable, or with the journal's failure.
+
+        Only while serving (`attach`): `_published` answers the waiters on the loop."""
+        assert self.loop is not None, "when_durable needs an attached event loop"
         failure = self.pipeline.committer.failure
         if failure is not None:
             callback(failure)
-        elif self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
-            future = self.pipeline.committer.durable_future(outcome.seq)
-            future.add_done_callback(lambda f: callback(f.exception() or outcome))
         else:
             # Callers register right after `submit`, on the loop, so the outcome cannot have
             # been published yet: that only happens in a later loop callback.
@@ -192,13 +192,13 @@ class Service:
 
     async def durable(self, outcome: Outcome) -> None:
         """Wait until `outcome` (and so everything before it) is durable."""
-        if self.loop is None:
+        if self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
             await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
-        else:
+            self.pipeline.maybe_snapshot()
+        else:  # `_published` answers, and takes any due snapshot
             future: asyncio.Future[Any] = self.loop.create_future()
             self.when_durable(outcome, partial(_resolve, future))
             await future
-        self.pipeline.maybe_snapshot()
 
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
         outcome = self.submit(command, account_id)

@@ -14,12 +14,9 @@ from __future__ import annotations
 import email.utils
 import itertools
 import json
-import os
-import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
+from tests.databases import BACKENDS, Pool, new_pg_schema, pg_admin, pg_url
 
 from foretell.api import routes_news
 from foretell.app import create_app
@@ -49,82 +47,15 @@ from foretell.store.projector import Projector
 
 HERE = Path(__file__).resolve().parent
 FEEDS_DIR = HERE / "feeds"
-PG_URL = os.environ.get("FORETELL_TEST_PG_URL")
 NOW_MS = 1_795_608_000_000  # 2026-11-25T12:00:00Z, the desk's fixed clock
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql",
-                 marks=pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set")),
-]
-
 
 # -- databases --------------------------------------------------------------------------------
 
-def pg_url(schema: str) -> str:
-    assert PG_URL is not None
-    options = f"-csearch_path={schema} -csynchronous_commit=off"
-    url = store_db.normalize_url(PG_URL).update_query_dict({"options": options})
-    return url.render_as_string(hide_password=False)
-
-
-def pg_admin(sql: str) -> None:
-    assert PG_URL is not None
-    engine = store_db.connect(PG_URL)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-def new_pg_schema() -> str:
-    schema = f"news_{uuid.uuid4().hex[:16]}"
-    pg_admin(f'CREATE SCHEMA "{schema}"')
-    return schema
-
-
 @pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    template = tmp_path_factory.mktemp("news-template") / "template.db"
-    store_db.migrate(f"sqlite:///{template}")
-    return template
-
-
-class _Schemas:
-    """Migrated PostgreSQL schemas for the session, emptied (TRUNCATE) when given back, so
-    that each test pays for migrations at most once; all dropped at the end."""
-
-    def __init__(self) -> None:
-        self.free: list[str] = []
-        self.made: list[str] = []
-
-    def borrow(self) -> str:
-        if self.free:
-            return self.free.pop()
-        schema = new_pg_schema()
-        self.made.append(schema)
-        store_db.migrate(pg_url(schema))
-        return schema
-
-    def give_back(self, schema: str) -> None:
-        engine = store_db.connect(pg_url(schema))
-        try:
-            with engine.begin() as conn:
-                names = ", ".join(f'"{table.name}"' for table in t.metadata.sorted_tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-                conn.execute(t.projector_state.insert().values(id=1, last_seq=0))
-        finally:
-            engine.dispose()
-        self.free.append(schema)
-
-
-@pytest.fixture(scope="session")
-def _schemas() -> Iterator[_Schemas]:
-    pool = _Schemas()
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
+    pool = Pool(tmp_path_factory.mktemp("news-template"))
     yield pool
-    for schema in pool.made:
-        pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
+    pool.drop_all()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -133,20 +64,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(backend: str, tmp_path: Path, _sqlite_template: Path,
-           request: pytest.FixtureRequest) -> Iterator[str]:
+def db_url(backend: str, tmp_path: Path, _databases: Pool) -> Iterator[str]:
     """A migrated, empty database of its own (a copied SQLite file, or a pooled schema)."""
     if backend == "sqlite":
-        target = tmp_path / f"news-{uuid.uuid4().hex[:8]}.db"
-        shutil.copyfile(_sqlite_template, target)
-        yield f"sqlite:///{target}"
+        yield _databases.sqlite(tmp_path)
         return
-    pool: _Schemas = request.getfixturevalue("_schemas")
-    schema = pool.borrow()
+    schema = _databases.borrow_schema()
     try:
         yield pg_url(schema)
     finally:
-        pool.give_back(schema)
+        _databases.give_back(schema)
 
 
 @pytest.fixture

@@ -10,15 +10,13 @@ that each test pays for migrations once; `make_url` gives truly empty databases.
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.databases import BACKENDS, Pool, new_pg_schema, pg_admin, pg_url
 
 from foretell.domain import commands as cmd
 from foretell.domain.orders import BUY, LIMIT, MARKET, NO, SELL, YES
@@ -29,14 +27,6 @@ from foretell.pipeline import Outcome
 from foretell.store import db
 from foretell.store import schema as t
 from foretell.store.projector import Projector
-
-PG_URL = os.environ.get("FORETELL_TEST_PG_URL")
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql",
-                 marks=pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set")),
-]
 
 
 class Stream:
@@ -137,77 +127,9 @@ class Store:
         self.engine.dispose()
 
 
-def _pg_url(schema: str) -> str:
-    assert PG_URL is not None
-    # Commits need not wait for the disk in tests; the schema keeps concurrent runs apart.
-    options = f"-csearch_path={schema} -csynchronous_commit=off"
-    url = db.normalize_url(PG_URL).update_query_dict({"options": options})
-    return url.render_as_string(hide_password=False)
-
-
-def _pg_admin(sql: str) -> None:
-    engine = db.connect(_pg_url("public"))
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(sql)
-    finally:
-        engine.dispose()
-
-
-def _pg_schema() -> str:
-    """A new, empty schema (named at random, so concurrent runs never meet)."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    _pg_admin(f'CREATE SCHEMA "{schema}"')
-    return schema
-
-
-class _Databases:
-    """Migrated databases for one session: SQLite tests copy a migrated template file, and
-    PostgreSQL tests borrow migrated schemas that are emptied (TRUNCATE) when returned."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.numbers = itertools.count()
-        self.template: Path | None = None
-        self.free_schemas: list[str] = []
-        self.all_schemas: list[str] = []
-
-    def sqlite(self, into: Path) -> str:
-        if self.template is None:
-            template = self.directory / "template.db"
-            db.migrate(f"sqlite:///{template}")  # the last connection folds the WAL back in
-            self.template = template
-        target = into / f"store{next(self.numbers)}.db"
-        shutil.copyfile(self.template, target)
-        return f"sqlite:///{target}"
-
-    def borrow_schema(self) -> str:
-        if self.free_schemas:
-            return self.free_schemas.pop()
-        schema = _pg_schema()
-        self.all_schemas.append(schema)
-        db.migrate(_pg_url(schema))
-        return schema
-
-    def give_back(self, schema: str) -> None:
-        engine = db.connect(_pg_url(schema))
-        try:
-            with engine.begin() as conn:
-                names = ", ".join(f'"{table.name}"' for table in t.metadata.sorted_tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-                conn.execute(t.projector_state.insert().values(id=1, last_seq=0))
-        finally:
-            engine.dispose()
-        self.free_schemas.append(schema)
-
-    def drop_all(self) -> None:
-        for schema in self.all_schemas:
-            _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 @pytest.fixture(scope="session")
-def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
-    pool = _Databases(tmp_path_factory.mktemp("store-template"))
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
+    pool = Pool(tmp_path_factory.mktemp("store-template"))
     yield pool
     pool.drop_all()
 
@@ -226,17 +148,17 @@ def make_url(backend: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
     def make() -> str:
         if backend == "sqlite":
             return f"sqlite:///{tmp_path}/empty{next(numbers)}.db"
-        schemas.append(_pg_schema())
-        return _pg_url(schemas[-1])
+        schemas.append(new_pg_schema())
+        return pg_url(schemas[-1])
 
     yield make
     for schema in schemas:
-        _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
+        pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
 def make_store(backend: str, tmp_path: Path,
-               _databases: _Databases) -> Iterator[Callable[[], Store]]:
+               _databases: Pool) -> Iterator[Callable[[], Store]]:
     """A factory of migrated, empty stores, isolated from every other test."""
     made: list[tuple[Store, str | None]] = []
 
@@ -245,7 +167,7 @@ def make_store(backend: str, tmp_path: Path,
             made.append((Store(_databases.sqlite(tmp_path)), None))
         else:
             schema = _databases.borrow_schema()
-            made.append((Store(_pg_url(schema)), schema))
+            made.append((Store(pg_url(schema)), schema))
         return made[-1][0]
 
     yield make

@@ -21,6 +21,7 @@ class Settings:
     session_ttl_ms: int = 7 * 24 * 3600 * 1000
     secure_cookies: bool = False  # True behind HTTPS
     ws_deflate: bool = False  # permessage-deflate costs more CPU than small JSON messages save
+    projector_process: bool = True  # project in a child process (False: a thread of this one)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -45,6 +46,7 @@ class Settings:
             "rate_per_s": float(env.get("FORETELL_RATE_PER_S", cls.rate_per_s)),
             "rate_burst": int(env.get("FORETELL_RATE_BURST", cls.rate_burst)),
             "ws_deflate": env.get("FORETELL_WS_DEFLATE", "0") in ("1", "true", "yes"),
+            "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -55,6 +55,7 @@ from foretell.engine.views import book_depth
 from foretell.pipeline import Outcome, Pipeline, wall_clock_ms
 from foretell.store import schema as t
 from foretell.store.db import connect, migrate
+from foretell.store.process import ProjectorProcess
 from foretell.store.projector import Projector, ProjectorThread
 
 demo_credit_micro = 10_000 * MICRO
@@ -103,7 +104,12 @@ class Service:
         for start in range(0, len(backlog), 2_000):
             self.projector.apply(backlog[start:start + 2_000])
         # 3 project and publish every durable outcome
-        self.projection = ProjectorThread(_Tracking(self.projector))
+        # The SQL work runs in a child process by default: in this one it held the GIL that the
+        # event loop answering orders needs (store/process.py).
+        self.projector_process = ProjectorProcess(settings.db_url) if settings.projector_process \
+            else None
+        self.projection = ProjectorThread(_Tracking(self.projector_process or self.projector,
+                                                    self.projector.last_seq()))
         self.pipeline.batch_listeners.append(self._durable)
         self.pipeline.failure_listeners.append(self._journal_failed)
         # seq -> what to call on the loop once that command is durable (or the journal failed)
@@ -133,8 +139,12 @@ class Service:
 
     def close(self) -> None:
         self.pipeline.close()
-        self.projection.close()
-        self.db.dispose()
+        try:
+            self.projection.close()
+        finally:
+            if self.projector_process is not None:
+                self.projector_process.close()
+            self.db.dispose()
 
     def _durable(self, outcomes: list[Outcome]) -> None:
         """On the journal writer thread, once per durable batch: to the projector, and in one
@@ -656,9 +666,9 @@ class Service:
 class _Tracking:
     """The projector, remembering the last seq it committed (for read-your-writes)."""
 
-    def __init__(self, projector: Projector) -> None:
+    def __init__(self, projector: Projector | ProjectorProcess, applied_seq: int) -> None:
         self.projector = projector
-        self.applied_seq = projector.last_seq()
+        self.applied_seq = applied_seq
 
     def apply(self, outcomes: Any) -> int:
         applied = self.projector.apply(outcomes)

@@ -1,0 +1,104 @@
+"""The projector in a child process: the same rows as in-process, failures come back as the
+same exceptions, a dead child is replaced, and a starved idle child hands its batch over."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from foretell.store.process import IDLE_SUPPORTED, ProjectorProcess
+from foretell.store.projector import ProjectionGap
+
+if TYPE_CHECKING:
+    from conftest import Store, Stream
+
+
+def _trade(stream: Stream, rounds: int = 40) -> None:
+    stream.fund(1, 2, 3)
+    stream.market()
+    for i in range(rounds):
+        stream.limit(1, "buy_yes", 3, 40 + i % 7)
+        stream.limit(2, "buy_no", 2, 55 - i % 7)
+        stream.take(3, "buy_yes", 1)
+
+
+@pytest.fixture
+def child(make_store: Any) -> Any:
+    made: list[ProjectorProcess] = []
+
+    def make(store: Store, **kw: Any) -> ProjectorProcess:
+        process = ProjectorProcess(store.url, **kw)
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        process.close()
+
+
+def test_child_projects_the_same_rows(make_store: Any, stream: Stream, child: Any) -> None:
+    _trade(stream)
+    direct: Store = make_store()
+    direct.project(stream.outcomes)
+    remote: Store = make_store()
+    process = child(remote)
+    half = len(stream.outcomes) // 2
+    assert process.apply(stream.outcomes[:half]) == half
+    assert process.apply(stream.outcomes[:half]) == 0  # already applied: exactly once
+    assert process.apply(stream.outcomes[half:]) == len(stream.outcomes) - half
+    assert remote.projector.last_seq() == len(stream.outcomes)
+    assert remote.dump() == direct.dump()
+    assert process.anomalies == 0
+
+
+def test_child_failure_is_raised_in_the_parent(make_store: Any, stream: Stream,
+                                               child: Any) -> None:
+    _trade(stream, rounds=2)
+    store: Store = make_store()
+    process = child(store)
+    gap = [replace(stream.outcomes[0], seq=2)]
+    with pytest.raises(ProjectionGap, match="expected seq 1, got 2"):
+        process.apply(gap)
+    assert store.projector.last_seq() == 0
+    assert process.apply(stream.outcomes) == len(stream.outcomes)  # the same child goes on
+
+
+def test_a_killed_child_is_replaced(make_store: Any, stream: Stream, child: Any) -> None:
+    _trade(stream, rounds=5)
+    store: Store = make_store()
+    process = child(store)
+    process.apply(stream.outcomes[:10])
+    first = process._child
+    assert first is not None
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert process.apply(stream.outcomes) == len(stream.outcomes) - 10
+    assert process._child is not None and process._child.pid != first.pid
+    assert store.projector.last_seq() == len(stream.outcomes)
+
+
+@pytest.mark.skipif(not IDLE_SUPPORTED, reason="SCHED_IDLE is Linux only")
+def test_starved_idle_child_hands_over_then_comes_back(make_store: Any, stream: Stream,
+                                                       child: Any) -> None:
+    _trade(stream, rounds=20)
+    store: Store = make_store()
+    # No patience at all: the idle child cannot answer in time, as if the CPUs were saturated.
+    process = child(store, patience_s=0.0, calm_batches=2, calm_size=5)
+    idle_pid = process._child.pid if process._child else 0
+    assert os.sched_getscheduler(idle_pid) == os.SCHED_IDLE
+    assert process.apply(stream.outcomes[:30]) == 30
+    assert process.escalations == 1 and not process.idle
+    normal = process._child
+    assert normal is not None and normal.pid != idle_pid
+    assert os.sched_getscheduler(normal.pid) == os.SCHED_OTHER
+    # One big batch keeps normal priority; two small ones in a row bring an idle child back.
+    assert process.apply(stream.outcomes[30:40]) == 10
+    assert process.apply(stream.outcomes[40:42]) == 2 and not process.idle
+    assert process.apply(stream.outcomes[42:44]) == 2
+    assert process.idle and process._child is not None
+    assert os.sched_getscheduler(process._child.pid) == os.SCHED_IDLE
+    assert store.projector.last_seq() == 44

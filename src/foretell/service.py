@@ -223,7 +223,15 @@ class Service:
                 "seq": self.pipeline.seq, "durable_seq": committer.durable_seq,
                 "projected_seq": projected,
                 "projector_lag": max(0, committer.durable_seq - projected),
+                "projector_mode": self._projector_mode(),
                 "ws_connections": len(self.hub.connections), "server_time_ms": self.clock()}
+
+    def _projector_mode(self) -> str:
+        """thread, or process-idle / process-normal (escalated: idle priority starved)."""
+        child = self.projector_process
+        if child is None:
+            return "thread"
+        return "process-idle" if child.idle else "process-normal"
 
     async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
         """Wait until the store has applied this account's latest command (bounded)."""

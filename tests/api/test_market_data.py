@@ -11,6 +11,7 @@ import pytest
 from tests.api.conftest import wait_until
 
 from foretell.client import Client, ForetellError
+from foretell.store.process import IDLE_SUPPORTED
 
 # Every REST endpoint and the SDK method that calls it.
 SDK_METHODS = {
@@ -115,6 +116,8 @@ def test_health_reports_the_projector_catching_up(ex: Any) -> None:
     assert after["status"] == "ok"
     assert after["durable_seq"] > before["durable_seq"]
     assert after["seq"] >= after["durable_seq"] >= after["projected_seq"]
+    # the default: a child process, at idle priority where the OS has one
+    assert after["projector_mode"] == ("process-idle" if IDLE_SUPPORTED else "process-normal")
     caught_up = wait_until(lambda: (lambda h: h if h["projector_lag"] == 0 else None)(
         trader.api.health()))
     assert caught_up["projected_seq"] >= after["durable_seq"]

@@ -1,4 +1,5 @@
-"""`python -m foretell.bench engine|journal [--json]`: each prints its figures, JSON last."""
+"""`python -m foretell.bench engine|journal|store|api [--json]`: each prints its figures, JSON
+last."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m foretell.bench")
-    parser.add_argument("which", choices=["engine", "journal", "api"])
+    parser.add_argument("which", choices=["engine", "journal", "store", "api"])
     parser.add_argument("--seconds", type=float, default=5.0, help="api: seconds per phase")
     parser.add_argument("--json", action="store_true", help="print only the JSON result line")
-    parser.add_argument("--commands", type=int, default=1_000_000)
+    parser.add_argument("--commands", type=int, default=None,
+                        help="engine, journal: 1,000,000; store: 100,000")
+    parser.add_argument("--database-url", default="", help="store: an empty database "
+                        "(default SQLite in a temporary directory)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     result: dict[str, Any]
@@ -24,11 +28,16 @@ def main(argv: list[str] | None = None) -> int:
             if not args.json:
                 print(f"  {i:,} commands applied", file=sys.stderr)
 
-        result = engine.run(args.commands, seed=args.seed, progress=progress)
+        result = engine.run(args.commands or 1_000_000, seed=args.seed, progress=progress)
     elif args.which == "journal":
         from foretell.bench import journal
 
-        result = journal.run(args.commands)
+        result = journal.run(args.commands or 1_000_000)
+    elif args.which == "store":
+        from foretell.bench import store
+
+        result = store.run(args.commands or 100_000, seed=args.seed,
+                           database_url=args.database_url)
     else:
         from foretell.bench import api
 

@@ -252,7 +252,10 @@ async def _settle(port: int, timeout_s: float = 120.0) -> float:
 
 
 async def _run(port: int, seconds: float) -> dict[str, Any]:
+    # Each phase starts with the store caught up, so none measures the digestion of another.
+    await _settle(port)
     rest = await _rest_phase(port, seconds, 16)
+    await _settle(port)
     ws_rate = await _ws_throughput(port, seconds, 8, 64)
     settle_s = await _settle(port)
     p50, p99 = await _ws_latency(port, 2_000, seconds)

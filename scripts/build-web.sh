@@ -28,6 +28,10 @@ copy htmx.org/LICENSE htmx.LICENSE.txt
 copy lightweight-charts/dist/lightweight-charts.standalone.production.js \
      lightweight-charts.standalone.production.js
 copy lightweight-charts/LICENSE lightweight-charts.LICENSE.txt
+# Swagger UI for /docs (FastAPI's default would load it from a CDN).
+copy swagger-ui-dist/swagger-ui-bundle.js swagger-ui-bundle.js
+copy swagger-ui-dist/swagger-ui.css swagger-ui.css
+copy swagger-ui-dist/LICENSE swagger-ui.LICENSE.txt
 # axe-core is only for the accessibility test (tests/web); it stays in node_modules.
 echo "build-web: vendor files in $vendor:"
 ls -1 "$vendor"

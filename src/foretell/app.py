@@ -25,6 +25,7 @@ from foretell.api import (
 )
 from foretell.api.fastpath import OrderFastPath
 from foretell.config import Settings
+from foretell.journal.log import JournalFailed
 from foretell.service import Service
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            svc.close()
+            try:
+                svc.close()
+            except JournalFailed:  # reported when it happened; every waiter got its 503
+                log.error("stopped with a failed journal: commands after the last durable "
+                          "seq were never acknowledged")
 
-    app = FastAPI(title="Foretell", version="0.1.0", lifespan=lifespan,
+    # /docs is served by the web pages from local files: FastAPI's own loads Swagger from a CDN.
+    app = FastAPI(title="Foretell", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Prediction-market exchange: REST and WebSocket API. Prices are "
                   "decimal strings in USDC per share, amounts decimal USDC strings, sizes "
                   "whole shares. Errors: {\"error\": {\"code\", \"message\", \"details\"}}.",

@@ -192,5 +192,8 @@ class Pipeline:
             return snapshot.state_hash(self.engine)
 
     def close(self) -> None:
-        self.committer.close()
-        self.journal.close()
+        """Flush and close; raises `JournalFailed` (after closing) if the writer had failed."""
+        try:
+            self.committer.close()
+        finally:
+            self.journal.close()

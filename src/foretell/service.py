@@ -52,6 +52,7 @@ from foretell.domain.orders import (
 )
 from foretell.domain.units import MICRO, UnitError, parse_micro
 from foretell.engine.views import book_depth
+from foretell.journal.log import JournalFailed
 from foretell.pipeline import Outcome, Pipeline, wall_clock_ms
 from foretell.store import schema as t
 from foretell.store.db import connect, migrate
@@ -138,13 +139,17 @@ class Service:
         self.loop = loop
 
     def close(self) -> None:
-        self.pipeline.close()
+        """Stop everything even after a failure; then raise the first failure (a failed journal
+        raises `JournalFailed`: not everything submitted is durable)."""
         try:
-            self.projection.close()
+            self.pipeline.close()
         finally:
-            if self.projector_process is not None:
-                self.projector_process.close()
-            self.db.dispose()
+            try:
+                self.projection.close()
+            finally:
+                if self.projector_process is not None:
+                    self.projector_process.close()
+                self.db.dispose()
 
     def _durable(self, outcomes: list[Outcome]) -> None:
         """On the journal writer thread, once per durable batch: to the projector, and in one
@@ -182,6 +187,8 @@ class Service:
             outcome = self.pipeline.submit(command)[-1]
         except OverflowError as exc:  # a number no command field can hold: nothing was journaled
             raise ApiError(400, "invalid_request", "a number is out of range") from exc
+        except JournalFailed as exc:  # refused before it was journaled or applied
+            raise ApiError(503, "unavailable") from exc
         if account_id is not None:
             self.account_seq[account_id] = outcome.seq
         return outcome

@@ -126,3 +126,19 @@ def test_console_credits_an_account_and_halts_a_market(ui: Any, trader_factory: 
     expect(row.locator(".badge")).to_have_text("open")
     assert page.js_errors == []
     page.context.close()
+
+
+def test_api_docs_render_from_this_server_only(ui: Any, base_url: str) -> None:
+    """/docs is Swagger UI from our own static files: nothing is fetched from another host."""
+    page = ui.new_page(1280)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Foretell")
+    expect(page.locator(".opblock-summary-path[data-path='/api/v1/orders']").first).to_be_visible()
+    assert page.js_errors == []
+    foreign = [u for u in requested if not u.startswith(base_url) and not u.startswith("data:")]
+    assert foreign == []
+    assert any(u.endswith("/static/vendor/swagger-ui-bundle.js") for u in requested)
+    ui.screenshot(page, "api-docs")
+    page.context.close()

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foretell.domain import codes
+from foretell.journal.log import JournalError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,13 @@ EXTRA_DESCRIPTIONS = {
     "not_found": "No such resource.",
     "conflict": "The request conflicts with the current state.",
     "internal_error": "An unexpected error; nothing was changed by the failed step.",
+    "unavailable": "The exchange stopped taking commands: its journal failed. An operator must "
+                   "restart it; orders already acknowledged are safe.",
 }
+
+
+OUTCOME_UNKNOWN = ("The outcome is unknown: the journal stopped before this was durable. "
+                   "After a restart, look the order up by its client_order_id.")
 
 
 class ApiError(Exception):
@@ -93,6 +100,11 @@ def install(app: FastAPI) -> None:
                 403: "forbidden"}.get(exc.status_code, "http_error")
         return JSONResponse(body(code, str(exc.detail)), exc.status_code,
                             getattr(exc, "headers", None))
+
+    @app.exception_handler(JournalError)
+    async def _journal(request: Request, exc: JournalError) -> JSONResponse:
+        # Raised while waiting for durability: the command ran but may not be on disk.
+        return JSONResponse(body("unavailable", OUTCOME_UNKNOWN), 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from foretell.api.auth import SESSION_COOKIE, Principal, derive_secret, sign
-from foretell.api.errors import ApiError
+from foretell.api.errors import OUTCOME_UNKNOWN, ApiError
 from foretell.api.hub import PRIVATE_CHANNELS, PUBLIC_PREFIXES, Connection
 from foretell.api.models import OrderIn
 from foretell.domain import commands as cmd
@@ -116,8 +116,7 @@ class Session:
 
     def _order_durable(self, request_id: Any, result: Outcome | BaseException) -> None:
         if isinstance(result, BaseException):
-            self.error(request_id, "unavailable", "the order's outcome is unknown: the journal "
-                       "stopped; query your orders by client_order_id")
+            self.error(request_id, "unavailable", OUTCOME_UNKNOWN)
             return
         try:
             self.reply({"type": "ack", "id": request_id, "order": self.svc.placed(result)})

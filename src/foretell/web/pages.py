@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
-VENDOR_FILES = ("vendor/htmx.min.js", "vendor/lightweight-charts.standalone.production.js")
+VENDOR_FILES = ("vendor/htmx.min.js", "vendor/lightweight-charts.standalone.production.js",
+                "vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css")
 _MARKET_REF = re.compile(r"^(\d{1,12}|[a-z0-9][a-z0-9\-]{0,99})$")
 _SAFE_NEXT = re.compile(r"^/[A-Za-z0-9_\-/]{0,200}$")
 
@@ -179,6 +181,15 @@ def service_worker() -> FileResponse:
 @router.get("/favicon.ico")
 def favicon() -> RedirectResponse:
     return RedirectResponse("/static/icons/icon.svg", status_code=308)
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs() -> HTMLResponse:
+    """Swagger UI for /openapi.json, from this server's own static files (no CDN)."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Foretell API",
+                               swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                               swagger_css_url="/static/vendor/swagger-ui.css",
+                               swagger_favicon_url="/static/icons/icon.svg")
 
 
 def mount_static(app: FastAPI) -> None:

@@ -134,7 +134,6 @@ def meta_of(body: dict[str, Any], creator: int) -> dict[str, Any]:
 
 async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
     _require_creator(p)
-    svc.check_slug_free(str(body.get("slug")))
     outcomes = body.get("outcomes") or ["Yes", "No"]
     if len(outcomes) != len(set(outcomes)) or not 2 <= len(outcomes) <= 64:
         raise ApiError(422, "invalid_request", "2 to 64 distinct outcome names")
@@ -145,9 +144,7 @@ async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict
         body.get("taker_fee_ppm", 1_000), p.user_id, body.get("creator_share_ppm", 200_000),
         body.get("close_ms") or 0, open_now=False, meta=json.dumps(meta_of(body, p.user_id)),
         actor=p.user_id, dispute_window_ms=body.get("dispute_window_ms") or 86_400_000)
-    outcome = await svc.execute(command, p.user_id)
-    if not outcome.ok:
-        raise refusal(outcome.code)
+    outcome = await svc.create_under(str(body.get("slug")), command, p.user_id)
     return {"id": market_id, "status": "draft", "contract_ids": outcome.value}
 
 

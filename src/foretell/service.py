@@ -121,6 +121,7 @@ class Service:
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
         self.session_cache: dict[str, tuple[int, str, str, int]] = {}
         self.account_seq: dict[int, int] = {}
+        self.claimed_slugs: set[str] = set()  # by markets created since start (see claim_slug)
 
     @property
     def engine(self) -> Any:
@@ -276,16 +277,32 @@ class Service:
             raise refusal(codes.INVALID_OUTCOME)
         return int(m.contracts[index].id)
 
-    def check_slug_free(self, slug: str) -> None:
+    def claim_slug(self, slug: str) -> None:
+        """Refuse a slug in use, or claimed by a market created here and not projected yet;
+        else claim it. No await between the check and the claim: two requests for one slug
+        cannot both pass (the store alone would let the second through until it projects)."""
         with self.db.connect() as conn:
             taken = conn.execute(sa.select(t.markets.c.id).where(t.markets.c.slug == slug)).first()
-        if taken is not None:
+        if taken is not None or slug in self.claimed_slugs:
             raise ApiError(409, "slug_taken", "A market already uses this slug.")
+        self.claimed_slugs.add(slug)
+
+    async def create_under(self, slug: str, command: cmd.CreateMarket, actor: int) -> Outcome:
+        """Execute a CreateMarket under `slug`: claimed first, released unless created."""
+        self.claim_slug(slug)
+        try:
+            outcome = await self.execute(command, actor)
+        except BaseException:
+            self.claimed_slugs.discard(slug)
+            raise
+        if not outcome.ok:
+            self.claimed_slugs.discard(slug)
+            raise refusal(outcome.code)
+        return outcome
 
     async def create_market(self, body: MarketIn, actor: int) -> dict[str, Any]:
         if len(body.outcomes) != len(set(body.outcomes)):
             raise ApiError(422, "invalid_request", "outcome names must differ")
-        self.check_slug_free(body.slug)
         market_id = max(self.engine.markets, default=0) + 1
         meta = {"slug": body.slug, "question": body.question, "description": body.description,
                 "category": body.category, "tags": body.tags, "outcomes": body.outcomes,
@@ -295,9 +312,7 @@ class Service:
             0, market_id, len(body.outcomes), parse_micro(body.tick), body.size_max,
             body.maker_fee_ppm, body.taker_fee_ppm, body.creator_id or 0, body.creator_share_ppm,
             body.close_ms, open_now=True, meta=json.dumps(meta))
-        outcome = await self.execute(command, actor)
-        if not outcome.ok:
-            raise refusal(outcome.code)
+        outcome = await self.create_under(body.slug, command, actor)
         return {"id": market_id, "contract_ids": outcome.value, "slug": body.slug}
 
     async def set_market_status(self, market_id: int, status: str, reason: str,

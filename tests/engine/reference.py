@@ -415,15 +415,25 @@ class Reference:
         return bool(self._makers(o))
 
     def _fok_fillable(self, o: Order) -> bool:
-        # A market buy by spend counts its size as the market's maximum order size, as the engine
-        # does (see test_fok_market_buy_by_spend_fills_when_the_book_absorbs_the_spend).
-        need = o.remaining
+        """All or none: by size, every share; by spend (its size is the market's maximum order
+        size), at least one share and until the rest of the spend buys no further share."""
+        need, spend, bought = o.remaining, o.spend_rem, 0
         for maker in self._makers(o):
             if maker.account == o.account:
                 if o.stp != STP_CANCEL_MAKER:
                     return False
                 continue
-            need -= maker.remaining
+            q = min(maker.remaining, need)
+            if spend is not None:
+                price = out_price(o.outcome, maker.yes_price)
+                if spend < price:
+                    return bought > 0
+                q = min(q, spend // price)
+                spend -= q * price
+                if spend < price:
+                    return True
+            need -= q
+            bought += q
             if need <= 0:
                 return True
         return False

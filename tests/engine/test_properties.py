@@ -17,7 +17,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -722,16 +721,35 @@ def test_snapshot_keeps_scheduled_closes() -> None:
     assert snapshot.state_hash(restored) == snapshot.state_hash(e)
 
 
-# -- discrepancies with DESIGN.md that remain, pinned ----------------------------------------
+# -- fill-or-kill market buys by spend (once checked against the maximum size, not the spend) --
 
 
-@pytest.mark.xfail(strict=True, reason="a fill-or-kill market buy by spend is checked against the "
-                   "market's maximum order size (1,000,000 shares), not against the spend, so it "
-                   "is refused even when the book can absorb the whole spend")
 def test_fok_market_buy_by_spend_fills_when_the_book_absorbs_the_spend() -> None:
     e, _ = _run([cmd.CreateMarket(1, 1), cmd.Deposit(1, 1, 100 * MICRO),
                  cmd.Deposit(1, 2, 100 * MICRO), cmd.PlaceOrder(1, 2, 1, NO, BUY, 50, 500_000)])
     # 5 USDC buys exactly 10 YES at 0.50 and 50 are offered: all of the spend can be used.
     code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, 0, 0, MARKET, FOK, spend_micro=5 * MICRO))
-    assert code == codes.OK  # actual: fok_not_filled
+    assert code == codes.OK
     assert sum(f[2] for f in _fills(e.take_events())) == 10
+
+
+def test_fok_market_buy_by_spend_is_killed_when_the_book_is_too_thin() -> None:
+    e, _ = _run([cmd.CreateMarket(1, 1), cmd.Deposit(1, 1, 100 * MICRO),
+                 cmd.Deposit(1, 2, 100 * MICRO), cmd.PlaceOrder(1, 2, 1, NO, BUY, 8, 500_000),
+                 cmd.PlaceOrder(1, 2, 1, NO, BUY, 1, 480_000)])
+    # 5.30 USDC: 8 YES at 0.50 (4.00), then 1 at 0.52 (0.52), and 0.78 is left with nothing
+    # offered within the protection band: not all of it can be used.
+    before = snapshot.state_hash(e)
+    code, _ = e.apply(cmd.PlaceOrder(1, 1, 1, YES, BUY, 0, 0, MARKET, FOK,
+                                     spend_micro=5_300_000))
+    assert code == codes.FOK_NOT_FILLED
+    # Too little to buy a single share: nothing to fill in full either.
+    code, _ = e.apply(cmd.PlaceOrder(1, 1, 1, YES, BUY, 0, 0, MARKET, FOK, spend_micro=499_999))
+    assert code == codes.FOK_NOT_FILLED
+    e.take_events()
+    assert snapshot.state_hash(e) == before
+    # 4.70 is used up by the same two levels (what is left, 0.18, buys no further share).
+    code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, 0, 0, MARKET, FOK,
+                                     spend_micro=4_700_000))
+    assert code == codes.OK
+    assert sum(f[2] for f in _fills(e.take_events())) == 9

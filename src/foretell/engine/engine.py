@@ -339,7 +339,7 @@ class Engine:
             raise Reject(codes.TOO_MANY_ORDERS)
         o = Order(self.next_id, a, c, side, outcome, action, price_i, size, order_type, tif,
                   expire_ms, flags, stp, client_id, self.now_ms)
-        if tif == FOK and not _fok_fillable(c, o):
+        if tif == FOK and not _fok_fillable(c, o, spend_micro):
             raise Reject(codes.FOK_NOT_FILLED)
         # -- nothing above changed state; from here on the order exists --
         self.next_id += 1
@@ -597,21 +597,35 @@ def _protection_index(c: Contract, side: int) -> int:
     return max(1, c.best_bid - band)
 
 
-def _fok_fillable(c: Contract, o: Order) -> bool:
-    """Whether a fill-or-kill order would fill in full, walking the book without changing it."""
+def _fok_fillable(c: Contract, o: Order, spend: int) -> bool:
+    """Whether a fill-or-kill order would fill in full, walking the book without changing it.
+
+    By spend, in full means at least one share, and until what is left of the spend buys no
+    further share."""
     need = o.remaining
     bid = o.side == BID
     heads = c.ask_head if bid else c.bid_head
     i = c.best_ask if bid else c.best_bid
+    by_spend = spend > 0
+    own = 0
     while (i <= o.price_i and i < c.levels) if bid else (i >= o.price_i and i > 0):
+        if by_spend:
+            own = i * c.tick if o.outcome == 0 else MICRO - i * c.tick
+            if spend < own:
+                return need < o.remaining
         maker = heads[i]
         while maker is not None:
             if maker.account is o.account:
                 if o.stp != STP_CANCEL_MAKER:
                     return False
             else:
-                need -= maker.remaining
-                if need <= 0:
+                q = maker.remaining if need > maker.remaining else need
+                if by_spend:
+                    if spend // own < q:
+                        q = spend // own
+                    spend -= q * own
+                need -= q
+                if need <= 0 or (by_spend and spend < own):
                     return True
             maker = maker.next
         i += 1 if bid else -1

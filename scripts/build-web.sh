@@ -12,9 +12,9 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 else
-  npm install --no-audit --no-fund --loglevel=error
+  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
 vendor=src/foretell/web/static/vendor

@@ -33,7 +33,7 @@ from foretell.api.auth import (
     load_master_key,
     sha256_hex,
 )
-from foretell.api.errors import ApiError, refusal
+from foretell.api.errors import ApiError, journal_message, refusal
 from foretell.api.hub import Book, Hub
 from foretell.api.models import MarketIn, OrderIn, TriggerIn
 from foretell.config import Settings
@@ -52,7 +52,7 @@ from foretell.domain.orders import (
 )
 from foretell.domain.units import MICRO, UnitError, parse_micro
 from foretell.engine.views import book_depth
-from foretell.journal.log import JournalFailed
+from foretell.journal.log import JournalError, JournalFailed
 from foretell.pipeline import Outcome, Pipeline, wall_clock_ms
 from foretell.store import schema as t
 from foretell.store.db import connect, migrate
@@ -140,17 +140,22 @@ class Service:
         self.loop = loop
 
     def close(self) -> None:
-        """Stop everything even after a failure; then raise the first failure (a failed journal
+        """Stop everything even after a failure, then raise the first failure (a failed journal
         raises `JournalFailed`: not everything submitted is durable)."""
-        try:
-            self.pipeline.close()
-        finally:
+        failures: list[BaseException] = []
+        for step in (self.pipeline.close, self.projection.close, self._close_projector,
+                     self.db.dispose):
             try:
-                self.projection.close()
-            finally:
-                if self.projector_process is not None:
-                    self.projector_process.close()
-                self.db.dispose()
+                step()
+            except BaseException as failure:  # noqa: PERF203 - each step must run
+                failures.append(failure)
+        if failures:
+            raise failures[0]
+
+    def _close_projector(self) -> None:
+        # Not while the projector thread may still be inside `apply` (its close timed out).
+        if self.projector_process is not None and not self.projection.running:
+            self.projector_process.close()
 
     def _durable(self, outcomes: list[Outcome]) -> None:
         """On the journal writer thread, once per durable batch: to the projector, and in one
@@ -190,6 +195,8 @@ class Service:
             raise ApiError(400, "invalid_request", "a number is out of range") from exc
         except JournalFailed as exc:  # refused before it was journaled or applied
             raise ApiError(503, "unavailable") from exc
+        except JournalError as exc:  # closed: shutting down
+            raise ApiError(503, "unavailable", journal_message(exc)) from exc
         if account_id is not None:
             self.account_seq[account_id] = outcome.seq
         return outcome

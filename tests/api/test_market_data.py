@@ -116,8 +116,10 @@ def test_health_reports_the_projector_catching_up(ex: Any) -> None:
     assert after["status"] == "ok"
     assert after["durable_seq"] > before["durable_seq"]
     assert after["seq"] >= after["durable_seq"] >= after["projected_seq"]
-    # the default: a child process, at idle priority where the OS has one
-    assert after["projector_mode"] == ("process-idle" if IDLE_SUPPORTED else "process-normal")
+    # The default: a child process (at idle priority where the OS has one, unless a slow
+    # batch on a busy machine raised it for a while).
+    assert after["projector_mode"] in (("process-idle", "process-normal") if IDLE_SUPPORTED
+                                       else ("process-normal",))
     caught_up = wait_until(lambda: (lambda h: h if h["projector_lag"] == 0 else None)(
         trader.api.health()))
     assert caught_up["projected_seq"] >= after["durable_seq"]

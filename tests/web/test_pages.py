@@ -128,17 +128,25 @@ def test_console_credits_an_account_and_halts_a_market(ui: Any, trader_factory: 
     page.context.close()
 
 
-def test_api_docs_render_from_this_server_only(ui: Any, base_url: str) -> None:
-    """/docs is Swagger UI from our own static files: nothing is fetched from another host."""
-    page = ui.new_page(1280)
+def test_api_docs_render_from_this_server_only(browser: Any, ui: Any, base_url: str) -> None:
+    """/docs is Swagger UI from our own static files, under the pages' Content-Security-Policy
+    (enforced here, unlike in `ui.new_page`): nothing from another host, nothing refused."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    page = context.new_page()
     requested: list[str] = []
+    problems: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto("/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Foretell")
-    expect(page.locator(".opblock-summary-path[data-path='/api/v1/orders']").first).to_be_visible()
-    assert page.js_errors == []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    response = page.goto("/docs")
+    assert response is not None and "script-src 'self'" in response.headers[
+        "content-security-policy"]
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Foretell", timeout=15_000)
+    expect(page.locator(".opblock-summary-path[data-path='/api/v1/orders']").first) \
+        .to_be_visible(timeout=15_000)
+    assert problems == []
     foreign = [u for u in requested if not u.startswith(base_url) and not u.startswith("data:")]
     assert foreign == []
     assert any(u.endswith("/static/vendor/swagger-ui-bundle.js") for u in requested)
     ui.screenshot(page, "api-docs")
-    page.context.close()
+    context.close()

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foretell.domain import codes
-from foretell.journal.log import JournalError
+from foretell.journal.log import JournalError, JournalFailed
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,14 @@ OUTCOME_UNKNOWN = ("The outcome is unknown: the journal stopped before this was 
                    "After a restart, look the order up by its client_order_id.")
 
 
+def journal_message(exc: JournalError) -> str:
+    """Why a command got no answer: the journal failed while it waited to be durable (it ran
+    but may not be on disk), or the exchange is shutting down (it was never taken)."""
+    if isinstance(exc, JournalFailed):
+        return OUTCOME_UNKNOWN
+    return "The exchange is shutting down; nothing was done. Retry once it is back."
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str = "",
                  details: Any = None, headers: dict[str, str] | None = None) -> None:
@@ -103,8 +111,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(JournalError)
     async def _journal(request: Request, exc: JournalError) -> JSONResponse:
-        # Raised while waiting for durability: the command ran but may not be on disk.
-        return JSONResponse(body("unavailable", OUTCOME_UNKNOWN), 503)
+        return JSONResponse(body("unavailable", journal_message(exc)), 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

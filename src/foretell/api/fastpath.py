@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foretell.api.deps import authorize, principal_or_none
-from foretell.api.errors import EXTRA_DESCRIPTIONS, OUTCOME_UNKNOWN, ApiError, body
+from foretell.api.errors import EXTRA_DESCRIPTIONS, ApiError, body, journal_message
 from foretell.api.models import OrderIn
 from foretell.journal.log import JournalError
 
@@ -65,8 +65,8 @@ async def _place(scope: Scope, receive: Receive,
     except ApiError as exc:
         return exc.status, _json.encode(body(exc.code, exc.message, exc.details)), \
             exc.headers or {}
-    except JournalError:  # as errors.install answers it on the FastAPI side
-        return 503, _json.encode(body("unavailable", OUTCOME_UNKNOWN)), {}
+    except JournalError as exc:  # as errors.install answers it on the FastAPI side
+        return 503, _json.encode(body("unavailable", journal_message(exc))), {}
     except Exception:
         log.exception("unexpected error on POST %s", PATH)
         return 500, _json.encode(body("internal_error", EXTRA_DESCRIPTIONS["internal_error"])), {}

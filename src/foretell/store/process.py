@@ -9,10 +9,11 @@ with the child at `SCHED_IDLE` (Linux), about what it is with no projector at al
 
 An idle-priority child can starve while the machine is saturated, and the read model must not
 fall behind without bound. So when a batch gets no reply within `patience_s` the child goes to
-normal priority, and back to idle once `calm_batches` small batches in a row say the load is
-gone. Leaving `SCHED_IDLE` needs CAP_SYS_NICE (root, or `LimitNICE=-20`/`AmbientCapabilities` in
+normal priority, and back to idle once only small batches have come for `calm_s`. Leaving `SCHED_IDLE` needs CAP_SYS_NICE (root, or `LimitNICE=-20`/`AmbientCapabilities` in
 a systemd unit); without it the starved child is killed (its transaction rolls back) and a new
-one at normal priority takes the batch, and the work, until the load is gone.
+one at normal priority takes the batch, and the work, until the load is gone. On SQLite a
+starved child holds the write lock only for the short write at the end of a batch (the reads
+come first); other writers wait for it at most until the escalation.
 
 `ProjectorProcess.apply` has the contract of `Projector.apply`. The database URL is the first
 frame down the child's stdin (an argument would show a password in `ps`); then each batch goes
@@ -34,6 +35,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -45,26 +47,35 @@ from foretell.pipeline import Outcome
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct("<I")
+_HELLO = b"ready"
 IDLE_SUPPORTED = hasattr(os, "SCHED_IDLE")
 
 
+_PIPE_BYTES = 1 << 20  # a batch of 2,000 outcomes is about 210 KB: one write, never blocked
+
+
 class ProjectorProcessDied(RuntimeError):
-    """The child process ended or its pipes broke; the next `apply` starts a new one."""
+    """The child process ended, its pipes broke or its replies went out of step; the next
+    `apply` starts a new one."""
 
 
 class ProjectorProcess:
     def __init__(self, db_url: str, idle: bool = True, patience_s: float = 0.5,
-                 calm_batches: int = 3, calm_size: int = 500) -> None:
+                 start_patience_s: float = 5.0, calm_s: float = 5.0,
+                 calm_size: int = 500) -> None:
         self.db_url = db_url
         self.idle_allowed = idle and IDLE_SUPPORTED
-        self.patience_s = patience_s
-        self.calm_batches = calm_batches
+        self.patience_s = patience_s  # for a reply to a batch
+        self.start_patience_s = start_patience_s  # for a new child's imports and connection
+        self.calm_s = calm_s  # only small batches for this long: back to idle priority
         self.calm_size = calm_size
         self.anomalies = 0  # as reported by the children's projectors
         self.escalations = 0  # times an idle child starved and went to normal priority
         self._child: subprocess.Popen[bytes] | None = None
+        self._ready = False  # the child has connected and said so
+        self._killed: list[subprocess.Popen[bytes]] = []  # reaped once they are gone
         self._idle = self.idle_allowed
-        self._calm = 0
+        self._busy_at = 0.0  # when the last big batch (or starvation) was seen
         try:
             self._start()  # now, so the child's imports overlap the server's start
         except OSError:
@@ -77,21 +88,27 @@ class ProjectorProcess:
 
     def apply(self, outcomes: Sequence[Any]) -> int:
         """Project `outcomes` in the child; raise what the child's projector raised."""
+        if not outcomes:
+            return 0
+        last_seq = outcomes[-1].seq
         payload = encode_outcomes(outcomes)
-        reply = self._exchange(payload, self.patience_s if self._idle else None)
+        reply = self._exchange(payload)
         if reply is None:  # starved at idle priority
-            log.warning("projector at idle priority starved for %.1f s: normal priority "
-                        "until the load is gone", self.patience_s)
+            log.warning("projector at idle priority starved: normal priority until the load "
+                        "has been gone for %.0f s", self.calm_s)
             self.escalations += 1
-            self._calm = 0
+            self._busy_at = time.monotonic()
             if self._set_idle(False):
-                reply = self._reply()
+                reply = self._finish_exchange(payload, None)
             else:  # not allowed to raise it: a new child at normal priority takes the batch
                 self._stop(kill=True)
                 self._idle = False
-                reply = self._exchange(payload, None)
+                reply = self._exchange(payload)
             assert reply is not None
-        status, value, anomalies = pickle.loads(reply)
+        status, seq, value, anomalies = pickle.loads(reply)
+        if seq != last_seq:  # never expected; would misattribute every later reply
+            self._stop(kill=True)
+            raise ProjectorProcessDied(f"reply for seq {seq}, batch ends at {last_seq}")
         self.anomalies += anomalies
         if status == "error":
             raise value
@@ -102,30 +119,59 @@ class ProjectorProcess:
         if self._idle:
             self._set_idle(False)  # let it finish its batch and exit, however busy the CPUs
         self._stop()
+        for child in self._killed:
+            child.wait()
+        self._killed.clear()
 
-    def _exchange(self, payload: bytes, timeout_s: float | None) -> bytes | None:
-        """Send one frame and read the reply; None if no reply came within `timeout_s`."""
+    def _exchange(self, payload: bytes) -> bytes | None:
+        """Send one frame and read the reply; None if an idle child did not answer in time
+        (the frame is then in the pipe and `_finish_exchange` reads the reply)."""
         try:
             child = self._child
             if child is None or child.poll() is not None:
                 self._stop()
                 child = self._start()
             assert child.stdin is not None and child.stdout is not None
+            if not self._ready:
+                if self._wait(self.start_patience_s if self._idle else None) is None:
+                    return None
             _write_frame(child.stdin, payload)
-            if timeout_s is not None and not select.select([child.stdout], [], [], timeout_s)[0]:
-                return None
-            return _read_frame(child.stdout)
-        except (OSError, EOFError) as exc:
-            self._stop(kill=True)
-            raise ProjectorProcessDied(f"projector process ended: {exc}") from exc
+        except BaseException as exc:
+            self._stop(kill=True)  # whatever happened, the pipes may be out of step
+            if isinstance(exc, OSError | EOFError):
+                raise ProjectorProcessDied(f"projector process ended: {exc}") from exc
+            raise
+        return self._finish_exchange(payload, self.patience_s if self._idle else None)
 
-    def _reply(self) -> bytes:
+    def _finish_exchange(self, payload: bytes, timeout_s: float | None) -> bytes | None:
         try:
-            assert self._child is not None and self._child.stdout is not None
-            return _read_frame(self._child.stdout)
-        except (OSError, EOFError) as exc:
+            if not self._ready:  # escalated while the new child was still starting
+                self._wait(None)
+                assert self._child is not None and self._child.stdin is not None
+                _write_frame(self._child.stdin, payload)
+            return self._wait(timeout_s)
+        except BaseException as exc:
             self._stop(kill=True)
-            raise ProjectorProcessDied(f"projector process ended: {exc}") from exc
+            if isinstance(exc, OSError | EOFError):
+                raise ProjectorProcessDied(f"projector process ended: {exc}") from exc
+            raise
+
+    def _wait(self, timeout_s: float | None) -> bytes | None:
+        """The child's next frame (marking it ready if that was its hello), or None when
+        `timeout_s` passes first."""
+        child = self._child
+        assert child is not None and child.stdout is not None
+        if timeout_s is not None:
+            poller = select.poll()  # poll, not select: any descriptor number
+            poller.register(child.stdout.fileno(), select.POLLIN)
+            if not poller.poll(timeout_s * 1000):
+                return None
+        frame = _read_frame(child.stdout)
+        if not self._ready:
+            if frame != _HELLO:
+                raise EOFError(f"expected the child's hello, got {frame[:40]!r}")
+            self._ready = True
+        return frame
 
     def _set_idle(self, idle: bool) -> bool:
         """Change the child's policy in place; False if the OS refused (leaving SCHED_IDLE
@@ -145,45 +191,63 @@ class ProjectorProcess:
         return True
 
     def _settle(self, size: int) -> None:
-        """Back to idle priority once `calm_batches` small batches in a row show the load gone."""
-        if self._idle or not self.idle_allowed:
-            return
-        self._calm = self._calm + 1 if size <= self.calm_size else 0
-        if self._calm >= self.calm_batches:
+        """Back to idle priority once only small batches have come for `calm_s`."""
+        now = time.monotonic()
+        if size > self.calm_size:
+            self._busy_at = now
+        elif not self._idle and self.idle_allowed and now - self._busy_at >= self.calm_s:
             self._set_idle(True)
 
     def _start(self) -> subprocess.Popen[bytes]:
+        self._reap()
+        self._ready = False
         self._child = subprocess.Popen([sys.executable, "-m", "foretell.store.process"],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         if self._idle:  # set here, so it holds from the child's first import
             os.sched_setscheduler(self._child.pid, os.SCHED_IDLE, os.sched_param(0))
         assert self._child.stdin is not None
+        _grow_pipe(self._child.stdin)
         _write_frame(self._child.stdin, self.db_url.encode())
         return self._child
 
     def _stop(self, kill: bool = False) -> None:
         child, self._child = self._child, None
+        self._ready = False
         if child is None:
             return
         try:
             if kill:
                 child.kill()
-                # A starved idle child may take long to be scheduled to die; subprocess reaps
-                # it later. (Until it dies it may hold the database lock: the retry waits.)
-                child.wait(1.0)
+                # A starved idle child may take a while to be scheduled to die (until then it
+                # may hold the database's write lock: the retry waits for it); reaped later.
+                self._killed.append(child)
             else:
                 if child.stdin is not None:
                     child.stdin.close()  # end-of-file: the child exits after the batch in hand
                 child.wait(60)
         except (OSError, subprocess.TimeoutExpired):
-            if not kill:
-                child.kill()
+            child.kill()
+            self._killed.append(child)
         for stream in (child.stdin, child.stdout):
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass  # a pipe the killed child left with unread data
+        self._reap()
+
+    def _reap(self) -> None:
+        self._killed = [c for c in self._killed if c.poll() is None]
+
+
+def _grow_pipe(stream: IO[bytes]) -> None:
+    """A pipe big enough for a whole batch, so the patience clock starts at once (Linux)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass  # the default (64 KB) only delays the clock until the child reads
 
 
 _Wire = list[tuple[int, bytes, str, Any, list[tuple[Any, ...]]]]
@@ -220,12 +284,12 @@ def _read_frame(stream: IO[bytes]) -> bytes:
     return payload
 
 
-def _reply(status: str, value: Any, anomalies: int) -> bytes:
+def _reply(status: str, seq: int, value: Any, anomalies: int) -> bytes:
     try:
-        return pickle.dumps((status, value, anomalies), pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((status, seq, value, anomalies), pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that does not pickle (driver errors may hold sockets)
-        failure = RuntimeError(f"{type(value).__name__}: {value}")
-        return pickle.dumps((status, failure, anomalies), pickle.HIGHEST_PROTOCOL)
+        failure = RuntimeError(f"{type(value).__name__}: {str(value)[:2_000]}")
+        return pickle.dumps((status, seq, failure, anomalies), pickle.HIGHEST_PROTOCOL)
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -235,6 +299,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
 
     db = connect(_read_frame(requests).decode())
     projector = Projector(db)
+    _write_frame(replies, _HELLO)
     try:
         while True:
             try:
@@ -242,20 +307,36 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             except EOFError:
                 return
             before = projector.anomalies
+            seq = outcomes[-1].seq
             try:
-                reply = _reply("ok", projector.apply(outcomes), projector.anomalies - before)
+                applied = projector.apply(outcomes)
+                reply = _reply("ok", seq, applied, projector.anomalies - before)
             except Exception as failure:  # reported to the parent, which retries the batch
-                reply = _reply("error", failure, projector.anomalies - before)
+                # Only the type and message: a driver's error can hold the whole batch's rows.
+                failure.__traceback__ = None
+                reply = _reply("error", seq, _slim(failure), projector.anomalies - before)
             _write_frame(replies, reply)
     finally:
         db.dispose()
 
 
+def _slim(failure: Exception) -> Exception:
+    """The failure as sent back: our own exceptions as they are, others as a short message."""
+    if type(failure).__module__.startswith("foretell."):
+        return failure
+    return RuntimeError(f"{type(failure).__name__}: {str(failure)[:2_000]}")
+
+
 def main() -> None:
-    # Ctrl-C in a terminal reaches the whole process group: the server decides when we stop.
+    # Ctrl-C in a terminal, or a service manager stopping the group, reaches this process too:
+    # the server decides when we stop (end-of-file on stdin), after its last batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Replies get their own descriptor; fd 1 becomes stderr, so that nothing else written to
+    # standard output (by C code or a subprocess) can reach the parent's pipe.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     logging.basicConfig(level=logging.WARNING)
     serve(sys.stdin.buffer, replies)
 

@@ -80,6 +80,11 @@ class ProjectorThread:
                 self._cond.notify_all()
 
     @property
+    def running(self) -> bool:
+        """Whether the worker thread is alive (after `close`: it did not finish in time)."""
+        return self._thread.is_alive()
+
+    @property
     def pending(self) -> int:
         with self._cond:
             return self._submitted - self._done

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -183,13 +182,33 @@ def favicon() -> RedirectResponse:
     return RedirectResponse("/static/icons/icon.svg", status_code=308)
 
 
+_API_DOCS = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Foretell API</title>
+<link rel="icon" href="/static/icons/icon.svg">
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script>
+<script src="/static/js/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
 @router.get("/docs", include_in_schema=False)
-def api_docs() -> HTMLResponse:
-    """Swagger UI for /openapi.json, from this server's own static files (no CDN)."""
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Foretell API",
-                               swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-                               swagger_css_url="/static/vendor/swagger-ui.css",
-                               swagger_favicon_url="/static/icons/icon.svg")
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI for /openapi.json, from this server's own static files (no CDN), under the
+    same Content-Security-Policy as every page."""
+    response = HTMLResponse(_API_DOCS)
+    response.headers["Content-Security-Policy"] = _csp(request)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def mount_static(app: FastAPI) -> None:

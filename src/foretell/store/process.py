@@ -9,11 +9,13 @@ with the child at `SCHED_IDLE` (Linux), about what it is with no projector at al
 
 An idle-priority child can starve while the machine is saturated, and the read model must not
 fall behind without bound. So when a batch gets no reply within `patience_s` the child goes to
-normal priority, and back to idle once only small batches have come for `calm_s`. Leaving `SCHED_IDLE` needs CAP_SYS_NICE (root, or `LimitNICE=-20`/`AmbientCapabilities` in
-a systemd unit); without it the starved child is killed (its transaction rolls back) and a new
-one at normal priority takes the batch, and the work, until the load is gone. On SQLite a
-starved child holds the write lock only for the short write at the end of a batch (the reads
-come first); other writers wait for it at most until the escalation.
+normal priority, and back to idle once only small batches have come for `calm_s` (0.5 s).
+Leaving `SCHED_IDLE` needs CAP_SYS_NICE (root, or `LimitNICE=-20` / `AmbientCapabilities` in a
+systemd unit); without it the starved child is killed (its transaction rolls back) and a new one
+at normal priority takes the batch, and the work, until the load has been gone for
+`calm_after_kill_s` (30 s: each such escalation costs a new interpreter). On SQLite a starved
+child holds the write lock only for the short write at the end of a batch (the reads come
+first); other writers wait for it at most until the escalation.
 
 `ProjectorProcess.apply` has the contract of `Projector.apply`. The database URL is the first
 frame down the child's stdin (an argument would show a password in `ps`); then each batch goes
@@ -61,13 +63,17 @@ class ProjectorProcessDied(RuntimeError):
 
 class ProjectorProcess:
     def __init__(self, db_url: str, idle: bool = True, patience_s: float = 0.5,
-                 start_patience_s: float = 5.0, calm_s: float = 5.0,
-                 calm_size: int = 500) -> None:
+                 start_patience_s: float = 5.0, calm_s: float = 0.5,
+                 calm_after_kill_s: float = 30.0, calm_size: int = 500) -> None:
         self.db_url = db_url
         self.idle_allowed = idle and IDLE_SUPPORTED
         self.patience_s = patience_s  # for a reply to a batch
         self.start_patience_s = start_patience_s  # for a new child's imports and connection
         self.calm_s = calm_s  # only small batches for this long: back to idle priority
+        # ... or this long once a starved child had to be killed (no right to raise it in
+        # place), since then each escalation costs a new interpreter.
+        self.calm_after_kill_s = calm_after_kill_s
+        self.kills = 0
         self.calm_size = calm_size
         self.anomalies = 0  # as reported by the children's projectors
         self.escalations = 0  # times an idle child starved and went to normal priority
@@ -101,6 +107,7 @@ class ProjectorProcess:
             if self._set_idle(False):
                 reply = self._finish_exchange(payload, None)
             else:  # not allowed to raise it: a new child at normal priority takes the batch
+                self.kills += 1
                 self._stop(kill=True)
                 self._idle = False
                 reply = self._exchange(payload)
@@ -191,12 +198,14 @@ class ProjectorProcess:
         return True
 
     def _settle(self, size: int) -> None:
-        """Back to idle priority once only small batches have come for `calm_s`."""
+        """Back to idle priority once only small batches have come for a calm while."""
         now = time.monotonic()
         if size > self.calm_size:
             self._busy_at = now
-        elif not self._idle and self.idle_allowed and now - self._busy_at >= self.calm_s:
-            self._set_idle(True)
+        elif not self._idle and self.idle_allowed:
+            calm = self.calm_after_kill_s if self.kills else self.calm_s
+            if now - self._busy_at >= calm:
+                self._set_idle(True)
 
     def _start(self) -> subprocess.Popen[bytes]:
         self._reap()

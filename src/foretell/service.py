@@ -117,7 +117,8 @@ class Service:
         self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
         self.groups: dict[int, OrderGroup] = {}
         self.order_group: dict[int, int] = {}
-        self.dead_man: dict[int, tuple[int, int]] = {}  # account -> (deadline_ms, timeout_s)
+        # account -> (deadline_ms, timeout_s); kept in the store too, so a restart keeps them
+        self.dead_man: dict[int, tuple[int, int]] = self._load_dead_man()
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
         self.session_cache: dict[str, tuple[int, str, str, int]] = {}
         self.account_seq: dict[int, int] = {}
@@ -267,6 +268,9 @@ class Service:
             if now >= due_ms:
                 del self.dead_man[account_id]
                 await self.execute(cmd.CancelAll(0, account_id, 0, "dead_man_switch"))
+                # Forgotten only once the cancel is durable: a crash in between fires it again
+                # after the restart, which errs on the side the trader asked for.
+                self._store_dead_man(account_id, None)
 
     # -- markets ------------------------------------------------------------------------------
 
@@ -550,11 +554,27 @@ class Service:
 
     def arm_dead_man(self, p: Principal, timeout_s: int) -> dict[str, Any]:
         if timeout_s == 0:
+            self._store_dead_man(p.user_id, None)
             self.dead_man.pop(p.user_id, None)
             return {"armed": False}
         due = self.clock() + timeout_s * 1000
+        self._store_dead_man(p.user_id, (due, timeout_s))
         self.dead_man[p.user_id] = (due, timeout_s)
         return {"armed": True, "timeout_s": timeout_s, "cancel_at_ms": due}
+
+    def _store_dead_man(self, account_id: int, switch: tuple[int, int] | None) -> None:
+        table = t.dead_man_switches
+        with self.db.begin() as conn:
+            conn.execute(table.delete().where(table.c.account_id == account_id))
+            if switch is not None:
+                conn.execute(table.insert().values(account_id=account_id, due_ms=switch[0],
+                                                   timeout_s=switch[1]))
+
+    def _load_dead_man(self) -> dict[int, tuple[int, int]]:
+        """The switches armed before a restart; one already due fires at the first tick."""
+        table = t.dead_man_switches
+        with self.db.connect() as conn:
+            return {r.account_id: (r.due_ms, r.timeout_s) for r in conn.execute(sa.select(table))}
 
     # -- accounts -----------------------------------------------------------------------------
 

@@ -86,6 +86,15 @@ sessions = sa.Table(
     sa.Column("expires_ms", Ms, nullable=False, index=True),
 )
 
+# One row per armed dead-man's switch (account -> when its orders are cancelled unless renewed).
+# Written by the service, not the projector: the switch is a request, not an engine state.
+dead_man_switches = sa.Table(
+    "dead_man_switches", metadata,
+    sa.Column("account_id", sa.BigInteger, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("due_ms", Ms, nullable=False),
+    sa.Column("timeout_s", sa.Integer, nullable=False),
+)
+
 markets = sa.Table(
     "markets", metadata,
     _engine_id(),

@@ -115,8 +115,8 @@ class Service:
         self.pipeline.failure_listeners.append(self._journal_failed)
         # seq -> what to call on the loop once that command is durable (or the journal failed)
         self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
-        self.groups: dict[int, OrderGroup] = {}
         self.order_group: dict[int, int] = {}
+        self.groups: dict[int, OrderGroup] = self._load_groups()  # fills order_group too
         # account -> (deadline_ms, timeout_s); kept in the store too, so a restart keeps them
         self.dead_man: dict[int, tuple[int, int]] = self._load_dead_man()
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
@@ -374,7 +374,8 @@ class Service:
             0, p.user_id, contract, 0 if body.outcome == "yes" else 1,
             0 if body.side == "buy" else 1, body.size or 0, price_micro, order_type,
             TIF_NAMES.index(body.tif), body.expire_at_ms or 0, flags,
-            STP_NAMES.index(body.stp), spend_micro, body.client_order_id or "")
+            STP_NAMES.index(body.stp), spend_micro, body.client_order_id or "",
+            body.order_group_id or 0)
 
     async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
         outcome = self.place_nowait(p, body)
@@ -515,8 +516,40 @@ class Service:
 
     def create_group(self, p: Principal, contracts_limit: int, window_s: int) -> dict[str, Any]:
         group_id = max(self.groups, default=0) + 1
-        self.groups[group_id] = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
-        return self.group_view(self.groups[group_id])
+        g = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
+        with self.db.begin() as conn:
+            conn.execute(t.order_groups.insert().values(
+                id=g.id, account_id=g.account_id, contracts_limit=g.contracts_limit,
+                window_ms=g.window_ms, triggered=False, created_ms=self.clock()))
+        self.groups[group_id] = g
+        return self.group_view(g)
+
+    def reset_group(self, g: OrderGroup) -> dict[str, Any]:
+        self._store_triggered(g, False)
+        g.fills.clear()
+        return self.group_view(g)
+
+    def _store_triggered(self, g: OrderGroup, triggered: bool) -> None:
+        g.triggered = triggered
+        with self.db.begin() as conn:
+            conn.execute(t.order_groups.update().where(t.order_groups.c.id == g.id)
+                         .values(triggered=triggered))
+
+    def _load_groups(self) -> dict[int, OrderGroup]:
+        """Groups from before a restart, with their open orders (their fills in the window
+        are not kept: the window starts afresh)."""
+        groups: dict[int, OrderGroup] = {}
+        with self.db.connect() as conn:
+            for r in conn.execute(sa.select(t.order_groups)):
+                groups[r.id] = OrderGroup(r.id, r.account_id, r.contracts_limit, r.window_ms,
+                                          triggered=r.triggered)
+            members = conn.execute(sa.select(t.orders.c.id, t.orders.c.group_id).where(
+                t.orders.c.status == "open", t.orders.c.group_id.is_not(None)))
+            for order_id, group_id in members:
+                if group_id in groups and order_id in self.engine.orders:
+                    groups[group_id].orders.add(order_id)
+                    self.order_group[order_id] = group_id
+        return groups
 
     def group_view(self, g: OrderGroup) -> dict[str, Any]:
         return {"id": g.id, "contracts_limit": g.contracts_limit, "window_s": g.window_ms // 1000,
@@ -543,7 +576,7 @@ class Service:
                 group_id = self.order_group.get(order_id)
                 g = self.groups.get(group_id) if group_id else None
                 if g is not None and not g.triggered and g.filled(e[1], e[4]):
-                    g.triggered = True
+                    self._store_triggered(g, True)
                     asyncio.ensure_future(self._cancel_group(g))
 
     async def _cancel_group(self, g: OrderGroup) -> None:

@@ -168,9 +168,7 @@ def reset_group(group_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> 
     g = svc.groups.get(group_id)
     if g is None or g.account_id != p.user_id:
         raise ApiError(404, "unknown_order_group", "No such order group.")
-    g.triggered = False
-    g.fills.clear()
-    return svc.group_view(g)
+    return svc.reset_group(g)
 
 
 @router.post("/dead-man-switch")

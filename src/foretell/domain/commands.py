@@ -110,6 +110,7 @@ class PlaceOrder(Command, tag=20, frozen=True):
     stp: int = 0
     spend_micro: int = 0  # market buy by maximum spend (fees on top); size must be 0
     client_id: str = ""
+    group: int = 0  # order group (a risk control of the service): journaled, ignored here
 
 
 class CancelOrder(Command, tag=21, frozen=True):

@@ -273,7 +273,7 @@ class Engine:
     def _place(self, c: cmd.PlaceOrder) -> int:
         # One C call instead of thirteen attribute reads (the fields, in declaration order).
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
-         expire_ms, flags, stp, spend_micro, client_id) = astuple(c)
+         expire_ms, flags, stp, spend_micro, client_id, _group) = astuple(c)
         a = self.accounts.get(account_id)
         if a is None:
             raise Reject(codes.UNKNOWN_ACCOUNT)

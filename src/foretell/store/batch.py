@@ -213,15 +213,17 @@ class Batch:
         (_, ts, order, account, contract, outcome, action, order_type, price, size, tif, flags,
          client_id) = e[:13]
         c = o.command
-        expire_ms = None
-        if type(c) is cmd.PlaceOrder and o.value == order and tif == GTD:
-            expire_ms = c.expire_ms
+        expire_ms = group = None
+        if type(c) is cmd.PlaceOrder and o.value == order:
+            expire_ms = c.expire_ms if tif == GTD else None
+            group = c.group or None
         self.orders[order] = {
             "id": order, "account_id": account, "contract_id": contract,
             "market_id": self.market_of[contract], "outcome": outcome, "action": action,
             "order_type": order_type, "price_micro": price, "size": size, "filled": 0,
             "remaining": size, "status": "open", "reason": "accepted", "tif": tif,
             "flags": flags, "client_id": client_id, "expire_ms": expire_ms, "trigger_id": None,
+            "group_id": group,
             "notional_micro": 0, "fees_micro": 0, "created_ms": ts, "updated_ms": ts,
             "created_seq": o.seq, "updated_seq": o.seq,
         }

@@ -86,6 +86,17 @@ sessions = sa.Table(
     sa.Column("expires_ms", Ms, nullable=False, index=True),
 )
 
+# Order groups (a service-level risk control); their orders carry `orders.group_id`.
+order_groups = sa.Table(
+    "order_groups", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("account_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("contracts_limit", sa.BigInteger, nullable=False),
+    sa.Column("window_ms", Ms, nullable=False),
+    sa.Column("triggered", sa.Boolean, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
 # One row per armed dead-man's switch (account -> when its orders are cancelled unless renewed).
 # Written by the service, not the projector: the switch is a request, not an engine state.
 dead_man_switches = sa.Table(
@@ -163,6 +174,7 @@ orders = sa.Table(
     sa.Column("client_id", sa.String(64), nullable=False, default=""),
     sa.Column("expire_ms", Ms, nullable=True),  # GTD only
     sa.Column("trigger_id", sa.BigInteger, nullable=True),  # set when a trigger placed it
+    sa.Column("group_id", sa.BigInteger, nullable=True),  # its order group, if any
     sa.Column("notional_micro", Micro, nullable=False, default=0),  # own terms, filled part
     sa.Column("fees_micro", Micro, nullable=False, default=0),
     sa.Column("created_ms", Ms, nullable=False),

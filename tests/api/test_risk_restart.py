@@ -1,5 +1,6 @@
-"""A dead-man's switch survives a restart: still armed with its deadline, and one that fell due
-while the exchange was down cancels the account's orders at the first tick."""
+"""Risk controls survive a restart. A dead-man's switch stays armed with its deadline, and one
+that fell due while the exchange was down cancels the account's orders at the first tick. An
+order group keeps its limit, its triggered state and its open orders."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from foretell.api.auth import Principal
+from foretell.api.models import OrderIn
 from foretell.config import Settings
 from foretell.domain import commands as cmd
-from foretell.domain.orders import BUY, YES
+from foretell.domain.orders import BUY, NO, YES
 from foretell.service import Service
 from foretell.store import schema as t
 
@@ -80,5 +82,60 @@ def test_disarming_forgets_the_switch_for_good(tmp_path: Path) -> None:
     svc = Service(settings)
     try:
         assert svc.dead_man == {} and _rows(svc) == []
+    finally:
+        svc.close()
+
+
+def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path) -> None:
+    settings = Settings(data=tmp_path, demo=False, market_maker=False)
+    svc = Service(settings)
+    trader = svc.create_user("tess", "password-1", "trader")
+    taker = svc.create_user("otto", "password-1", "trader")
+    for account in (trader, taker):
+        svc.pipeline.execute(cmd.Deposit(0, account, 100 * 10**6, "funding"))
+    svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
+        {"slug": "groups", "question": "Will the group survive a restart?"})))
+    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    group = svc.create_group(me, contracts_limit=3, window_s=60)["id"]
+
+    async def place() -> list[int]:
+        ids = []
+        for price in ("0.40", "0.41"):
+            outcome = svc.place_nowait(me, OrderIn.model_validate(
+                {"contract_id": 1, "outcome": "yes", "side": "buy", "price": price, "size": 2,
+                 "order_group_id": group}))
+            await svc.durable(outcome)
+            ids.append(outcome.value)
+        return ids
+
+    ids = asyncio.run(place())
+    svc.projection.flush()
+    svc.close()
+
+    svc = Service(settings)
+    try:
+        g = svc.groups[group]
+        assert (g.account_id, g.contracts_limit, g.window_ms, g.triggered) == (
+            trader, 3, 60_000, False)
+        assert g.orders == set(ids) and svc.order_group == {i: group for i in ids}
+        assert svc.create_group(me, 5, 10)["id"] == group + 1  # ids go on, never reused
+
+        async def hit_the_limit() -> None:
+            svc.attach(asyncio.get_running_loop())
+            # 3 contracts sold into the group's bids: the cap is reached, the rest is cancelled.
+            await svc.execute(cmd.PlaceOrder(0, taker, 1, NO, BUY, 3, 600_000), taker)
+            for _ in range(100):
+                if not any(i in svc.engine.orders for i in ids):
+                    return
+                await asyncio.sleep(0.01)
+
+        asyncio.run(hit_the_limit())
+        assert svc.groups[group].triggered
+        assert not any(i in svc.engine.orders for i in ids)
+    finally:
+        svc.close()
+    svc = Service(settings)
+    try:
+        assert svc.groups[group].triggered  # still: reset it before adding orders
     finally:
         svc.close()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -58,6 +59,7 @@ from foretell.store import schema as t
 from foretell.store.db import connect, migrate
 from foretell.store.process import ProjectorProcess
 from foretell.store.projector import Projector, ProjectorThread
+from foretell.store.sqlutil import upsert
 
 demo_credit_micro = 10_000 * MICRO
 
@@ -117,6 +119,7 @@ class Service:
         self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
         self.order_group: dict[int, int] = {}
         self.groups: dict[int, OrderGroup] = self._load_groups()  # fills order_group too
+        self._group_lock = threading.Lock()
         # account -> (deadline_ms, timeout_s); kept in the store too, so a restart keeps them
         self.dead_man: dict[int, tuple[int, int]] = self._load_dead_man()
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
@@ -139,6 +142,9 @@ class Service:
             self.hub.books[contract_id] = book
         self.hub.listeners.append(self._after_publish)
         self.loop = loop
+        for g in self.groups.values():  # triggered before a restart, its cancels unfinished
+            if g.triggered and any(o in self.engine.orders for o in g.orders):
+                loop.create_task(self._cancel_group(g))
 
     def close(self) -> None:
         """Stop everything even after a failure, then raise the first failure (a failed journal
@@ -269,8 +275,9 @@ class Service:
                 del self.dead_man[account_id]
                 await self.execute(cmd.CancelAll(0, account_id, 0, "dead_man_switch"))
                 # Forgotten only once the cancel is durable: a crash in between fires it again
-                # after the restart, which errs on the side the trader asked for.
-                self._store_dead_man(account_id, None)
+                # after the restart, which errs on the side the trader asked for. Only this
+                # switch: the trader may have armed a new one meanwhile.
+                self._forget_dead_man(account_id, due_ms)
 
     # -- markets ------------------------------------------------------------------------------
 
@@ -515,13 +522,14 @@ class Service:
     # -- risk controls for bots ---------------------------------------------------------------
 
     def create_group(self, p: Principal, contracts_limit: int, window_s: int) -> dict[str, Any]:
-        group_id = max(self.groups, default=0) + 1
-        g = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
-        with self.db.begin() as conn:
-            conn.execute(t.order_groups.insert().values(
-                id=g.id, account_id=g.account_id, contracts_limit=g.contracts_limit,
-                window_ms=g.window_ms, triggered=False, created_ms=self.clock()))
-        self.groups[group_id] = g
+        with self._group_lock:  # REST handlers run in a threadpool: one id each
+            group_id = max(self.groups, default=0) + 1
+            g = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
+            with self.db.begin() as conn:
+                conn.execute(t.order_groups.insert().values(
+                    id=g.id, account_id=g.account_id, contracts_limit=g.contracts_limit,
+                    window_ms=g.window_ms, triggered=False, created_ms=self.clock()))
+            self.groups[group_id] = g
         return self.group_view(g)
 
     def reset_group(self, g: OrderGroup) -> dict[str, Any]:
@@ -576,14 +584,22 @@ class Service:
                 group_id = self.order_group.get(order_id)
                 g = self.groups.get(group_id) if group_id else None
                 if g is not None and not g.triggered and g.filled(e[1], e[4]):
-                    self._store_triggered(g, True)
-                    asyncio.ensure_future(self._cancel_group(g))
+                    g.triggered = True
+                    asyncio.ensure_future(self._cancel_group(g, store=True))
 
-    async def _cancel_group(self, g: OrderGroup) -> None:
-        for order_id in sorted(g.orders):
+    async def _cancel_group(self, g: OrderGroup, store: bool = False) -> None:
+        """Cancel a triggered group's orders. `triggered` is stored first (off the loop), so
+        a restart before the cancels are durable finishes them (see `attach`)."""
+        if store:
+            try:
+                await asyncio.to_thread(self._store_triggered, g, True)
+            except Exception:  # the cancels matter more than the record of them
+                log.exception("storing that order group %d triggered failed", g.id)
+        ids = sorted(g.orders)
+        for order_id in ids:
             if order_id in self.engine.orders:
                 await self.execute(cmd.CancelOrder(0, g.account_id, order_id))
-        g.orders.clear()
+        g.orders.difference_update(ids)  # not those added after a reset meanwhile
 
     def arm_dead_man(self, p: Principal, timeout_s: int) -> dict[str, Any]:
         if timeout_s == 0:
@@ -598,10 +614,17 @@ class Service:
     def _store_dead_man(self, account_id: int, switch: tuple[int, int] | None) -> None:
         table = t.dead_man_switches
         with self.db.begin() as conn:
-            conn.execute(table.delete().where(table.c.account_id == account_id))
-            if switch is not None:
-                conn.execute(table.insert().values(account_id=account_id, due_ms=switch[0],
-                                                   timeout_s=switch[1]))
+            if switch is None:
+                conn.execute(table.delete().where(table.c.account_id == account_id))
+            else:  # one statement: two renewals at once (REST runs in a threadpool) both land
+                upsert(conn, table, ("account_id",), [
+                    {"account_id": account_id, "due_ms": switch[0], "timeout_s": switch[1]}])
+
+    def _forget_dead_man(self, account_id: int, due_ms: int) -> None:
+        table = t.dead_man_switches
+        with self.db.begin() as conn:
+            conn.execute(table.delete().where(table.c.account_id == account_id,
+                                              table.c.due_ms == due_ms))
 
     def _load_dead_man(self) -> dict[int, tuple[int, int]]:
         """The switches armed before a restart; one already due fires at the first tick."""

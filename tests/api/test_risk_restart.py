@@ -139,3 +139,56 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
         assert svc.groups[group].triggered  # still: reset it before adding orders
     finally:
         svc.close()
+
+
+def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path) -> None:
+    """Triggered is stored before the cancels run: a stop in between finishes them at start."""
+    settings = Settings(data=tmp_path, demo=False, market_maker=False)
+    svc = Service(settings)
+    trader = svc.create_user("tess", "password-1", "trader")
+    svc.pipeline.execute(cmd.Deposit(0, trader, 100 * 10**6, "funding"))
+    svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
+        {"slug": "unfinished", "question": "Will the cancels finish after a restart?"})))
+    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    group = svc.create_group(me, contracts_limit=1, window_s=60)["id"]
+
+    async def place() -> int:
+        outcome = svc.place_nowait(me, OrderIn.model_validate(
+            {"contract_id": 1, "outcome": "yes", "side": "buy", "price": "0.30", "size": 4,
+             "order_group_id": group}))
+        await svc.durable(outcome)
+        return int(outcome.value)
+
+    order = asyncio.run(place())
+    svc._store_triggered(svc.groups[group], True)  # and then the process stops
+    svc.projection.flush()
+    svc.close()
+
+    svc = Service(settings)
+    try:
+        assert svc.groups[group].triggered and order in svc.engine.orders
+
+        async def serve_a_moment() -> None:
+            svc.attach(asyncio.get_running_loop())
+            for _ in range(100):
+                if order not in svc.engine.orders:
+                    return
+                await asyncio.sleep(0.01)
+
+        asyncio.run(serve_a_moment())
+        assert order not in svc.engine.orders
+    finally:
+        svc.close()
+
+
+def test_a_fired_switch_does_not_forget_a_renewal_made_meanwhile(tmp_path: Path) -> None:
+    svc = Service(Settings(data=tmp_path, demo=False, market_maker=False))
+    try:
+        trader = svc.create_user("tess", "password-1", "trader")
+        me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+        fired = svc.arm_dead_man(me, 30)["cancel_at_ms"]
+        renewed = svc.arm_dead_man(me, 60)["cancel_at_ms"]  # lands while the cancel runs
+        svc._forget_dead_man(trader, fired)  # what the tick does once its cancel is durable
+        assert _rows(svc) == [(trader, renewed, 60)]
+    finally:
+        svc.close()

@@ -419,15 +419,16 @@ class Reference:
         size), at least one share and until the rest of the spend buys no further share."""
         need, spend, bought = o.remaining, o.spend_rem, 0
         for maker in self._makers(o):
+            # As matching does: a spent order stops before it meets its own resting order.
+            price = out_price(o.outcome, maker.yes_price)
+            if spend is not None and spend < price:
+                return bought > 0
             if maker.account == o.account:
                 if o.stp != STP_CANCEL_MAKER:
                     return False
                 continue
             q = min(maker.remaining, need)
             if spend is not None:
-                price = out_price(o.outcome, maker.yes_price)
-                if spend < price:
-                    return bought > 0
                 q = min(q, spend // price)
                 spend -= q * price
                 if spend < price:

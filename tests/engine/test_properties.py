@@ -733,6 +733,17 @@ def test_fok_market_buy_by_spend_fills_when_the_book_absorbs_the_spend() -> None
     assert sum(f[2] for f in _fills(e.take_events())) == 10
 
 
+def test_fok_market_buy_by_spend_stops_before_its_own_order_once_spent() -> None:
+    e, _ = _run([cmd.CreateMarket(1, 1), cmd.Deposit(1, 1, 100 * MICRO),
+                 cmd.Deposit(1, 2, 100 * MICRO), cmd.PlaceOrder(1, 2, 1, NO, BUY, 5, 500_000),
+                 cmd.PlaceOrder(1, 1, 1, NO, BUY, 5, 480_000)])
+    # 1.01 buys 2 YES at 0.50 from account 2; the 0.01 left buys nothing, so the order is done
+    # before it reaches account 1's own offer at 0.52: no self-trade, filled in full.
+    code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, 0, 0, MARKET, FOK, spend_micro=1_010_000))
+    assert code == codes.OK
+    assert sum(f[2] for f in _fills(e.take_events())) == 2
+
+
 def test_fok_market_buy_by_spend_is_killed_when_the_book_is_too_thin() -> None:
     e, _ = _run([cmd.CreateMarket(1, 1), cmd.Deposit(1, 1, 100 * MICRO),
                  cmd.Deposit(1, 2, 100 * MICRO), cmd.PlaceOrder(1, 2, 1, NO, BUY, 8, 500_000),

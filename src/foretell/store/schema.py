@@ -174,7 +174,7 @@ orders = sa.Table(
     sa.Column("client_id", sa.String(64), nullable=False, default=""),
     sa.Column("expire_ms", Ms, nullable=True),  # GTD only
     sa.Column("trigger_id", sa.BigInteger, nullable=True),  # set when a trigger placed it
-    sa.Column("group_id", sa.BigInteger, nullable=True),  # its order group, if any
+    sa.Column("group_id", sa.BigInteger, nullable=True, index=True),  # its order group, if any
     sa.Column("notional_micro", Micro, nullable=False, default=0),  # own terms, filled part
     sa.Column("fees_micro", Micro, nullable=False, default=0),
     sa.Column("created_ms", Ms, nullable=False),

@@ -30,9 +30,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("group_id", sa.BigInteger, nullable=True))
+    op.create_index("ix_orders_group_id", "orders", ["group_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_group_id", "orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("group_id")
     op.drop_table("order_groups")

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from foretell.domain import codes
 from foretell.domain import commands as cmd
+from foretell.domain.limits import fills_per_command_max
 from foretell.domain.markets import CLOSED, HALTED, OPEN, PENDING, SETTLED, TRANSITIONS, VOIDED
 from foretell.domain.orders import (
     ASK,
@@ -416,8 +417,9 @@ class Reference:
 
     def _fok_fillable(self, o: Order) -> bool:
         """All or none: by size, every share; by spend (its size is the market's maximum order
-        size), at least one share and until the rest of the spend buys no further share."""
-        need, spend, bought = o.remaining, o.spend_rem, 0
+        size), at least one share and until the rest of the spend buys no further share; in
+        no more fills than one command may make."""
+        need, spend, bought, fills = o.remaining, o.spend_rem, 0, 0
         for maker in self._makers(o):
             # As matching does: a spent order stops before it meets its own resting order.
             price = out_price(o.outcome, maker.yes_price)
@@ -437,6 +439,9 @@ class Reference:
             bought += q
             if need <= 0:
                 return True
+            fills += 1
+            if fills >= fills_per_command_max:
+                return False
         return False
 
     def _take_and_finish(self, o: Order) -> None:

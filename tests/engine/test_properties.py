@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from foretell.domain import codes
+from foretell.domain import codes, limits
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
@@ -742,6 +742,22 @@ def test_fok_market_buy_by_spend_stops_before_its_own_order_once_spent() -> None
     code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, 0, 0, MARKET, FOK, spend_micro=1_010_000))
     assert code == codes.OK
     assert sum(f[2] for f in _fills(e.take_events())) == 2
+
+
+def test_fok_is_killed_when_it_needs_more_fills_than_one_command_may_make() -> None:
+    n = limits.fills_per_command_max
+    per = limits.orders_per_account_max
+    makers = range(2, 3 + n // per)  # enough accounts for n + 1 resting one-share orders
+    e, _ = _run([cmd.CreateMarket(1, 1, size_max=10 * n)]
+                + [cmd.Deposit(1, a, 10**6 * MICRO) for a in (1, *makers)]
+                + [cmd.PlaceOrder(1, makers[i // per], 1, NO, BUY, 1, 500_000)
+                   for i in range(n + 1)])
+    # Matching would stop after n fills and leave the order part-filled: not all or none.
+    code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, n + 1, 500_000, tif=FOK))
+    assert code == codes.FOK_NOT_FILLED
+    code, _ = e.apply(cmd.PlaceOrder(2, 1, 1, YES, BUY, n, 500_000, tif=FOK))
+    assert code == codes.OK
+    assert sum(f[2] for f in _fills(e.take_events())) == n
 
 
 def test_fok_market_buy_by_spend_is_killed_when_the_book_is_too_thin() -> None:

@@ -601,13 +601,14 @@ def _fok_fillable(c: Contract, o: Order, spend: int) -> bool:
     """Whether a fill-or-kill order would fill in full, walking the book without changing it.
 
     By spend, in full means at least one share, and until what is left of the spend buys no
-    further share."""
+    further share. Matching stops after `fills_per_command_max` fills, and so does this."""
     need = o.remaining
     bid = o.side == BID
     heads = c.ask_head if bid else c.bid_head
     i = c.best_ask if bid else c.best_bid
     by_spend = spend > 0
     own = 0
+    fills = 0
     while (i <= o.price_i and i < c.levels) if bid else (i >= o.price_i and i > 0):
         if by_spend:
             own = i * c.tick if o.outcome == 0 else MICRO - i * c.tick
@@ -627,6 +628,9 @@ def _fok_fillable(c: Contract, o: Order, spend: int) -> bool:
                 need -= q
                 if need <= 0 or (by_spend and spend < own):
                     return True
+                fills += 1
+                if fills >= limits.fills_per_command_max:
+                    return False
             maker = maker.next
         i += 1 if bid else -1
     return False

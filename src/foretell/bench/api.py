@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -304,3 +305,4 @@ def run(seconds: float = 5.0) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        shutil.rmtree(data, ignore_errors=True)  # its journal and database: tens of MB a run

@@ -117,8 +117,7 @@ class Service:
         self.pipeline.failure_listeners.append(self._journal_failed)
         # seq -> what to call on the loop once that command is durable (or the journal failed)
         self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
-        self.order_group: dict[int, int] = {}
-        self.groups: dict[int, OrderGroup] = self._load_groups()  # fills order_group too
+        self.groups, self.order_group = self._load_groups()  # group id -> group, order -> group
         self._group_lock = threading.Lock()
         # account -> (deadline_ms, timeout_s); kept in the store too, so a restart keeps them
         self.dead_man: dict[int, tuple[int, int]] = self._load_dead_man()
@@ -543,10 +542,11 @@ class Service:
             conn.execute(t.order_groups.update().where(t.order_groups.c.id == g.id)
                          .values(triggered=triggered))
 
-    def _load_groups(self) -> dict[int, OrderGroup]:
-        """Groups from before a restart, with their open orders (their fills in the window
-        are not kept: the window starts afresh)."""
+    def _load_groups(self) -> tuple[dict[int, OrderGroup], dict[int, int]]:
+        """Groups from before a restart, and their open orders (their fills in the window are
+        not kept: the window starts afresh)."""
         groups: dict[int, OrderGroup] = {}
+        order_group: dict[int, int] = {}
         with self.db.connect() as conn:
             for r in conn.execute(sa.select(t.order_groups)):
                 groups[r.id] = OrderGroup(r.id, r.account_id, r.contracts_limit, r.window_ms,
@@ -556,8 +556,8 @@ class Service:
             for order_id, group_id in members:
                 if group_id in groups and order_id in self.engine.orders:
                     groups[group_id].orders.add(order_id)
-                    self.order_group[order_id] = group_id
-        return groups
+                    order_group[order_id] = group_id
+        return groups, order_group
 
     def group_view(self, g: OrderGroup) -> dict[str, Any]:
         return {"id": g.id, "contracts_limit": g.contracts_limit, "window_s": g.window_ms // 1000,
@@ -603,7 +603,7 @@ class Service:
 
     def arm_dead_man(self, p: Principal, timeout_s: int) -> dict[str, Any]:
         if timeout_s == 0:
-            self._store_dead_man(p.user_id, None)
+            self._forget_dead_man(p.user_id)
             self.dead_man.pop(p.user_id, None)
             return {"armed": False}
         due = self.clock() + timeout_s * 1000
@@ -611,20 +611,20 @@ class Service:
         self.dead_man[p.user_id] = (due, timeout_s)
         return {"armed": True, "timeout_s": timeout_s, "cancel_at_ms": due}
 
-    def _store_dead_man(self, account_id: int, switch: tuple[int, int] | None) -> None:
-        table = t.dead_man_switches
+    def _store_dead_man(self, account_id: int, switch: tuple[int, int]) -> None:
+        # One statement, so that two renewals at once (REST runs in a threadpool) both land.
         with self.db.begin() as conn:
-            if switch is None:
-                conn.execute(table.delete().where(table.c.account_id == account_id))
-            else:  # one statement: two renewals at once (REST runs in a threadpool) both land
-                upsert(conn, table, ("account_id",), [
-                    {"account_id": account_id, "due_ms": switch[0], "timeout_s": switch[1]}])
+            upsert(conn, t.dead_man_switches, ("account_id",), [
+                {"account_id": account_id, "due_ms": switch[0], "timeout_s": switch[1]}])
 
-    def _forget_dead_man(self, account_id: int, due_ms: int) -> None:
+    def _forget_dead_man(self, account_id: int, due_ms: int | None = None) -> None:
+        """Disarmed (any switch of the account), or fired (only that one: not a renewal)."""
         table = t.dead_man_switches
+        where = [table.c.account_id == account_id]
+        if due_ms is not None:
+            where.append(table.c.due_ms == due_ms)
         with self.db.begin() as conn:
-            conn.execute(table.delete().where(table.c.account_id == account_id,
-                                              table.c.due_ms == due_ms))
+            conn.execute(table.delete().where(*where))
 
     def _load_dead_man(self) -> dict[int, tuple[int, int]]:
         """The switches armed before a restart; one already due fires at the first tick."""

@@ -29,6 +29,7 @@ processes of one installation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -38,7 +39,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import msgspec
@@ -133,7 +134,7 @@ class ProjectorProcess:
     def _exchange(self, payload: bytes) -> bytes | None:
         """Send one frame and read the reply; None if an idle child did not answer in time
         (the frame is then in the pipe and `_finish_exchange` reads the reply)."""
-        try:
+        with self._in_step():
             child = self._child
             if child is None or child.poll() is not None:
                 self._stop()
@@ -143,20 +144,22 @@ class ProjectorProcess:
                 if self._wait(self.start_patience_s if self._idle else None) is None:
                     return None
             _write_frame(child.stdin, payload)
-        except BaseException as exc:
-            self._stop(kill=True)  # whatever happened, the pipes may be out of step
-            if isinstance(exc, OSError | EOFError):
-                raise ProjectorProcessDied(f"projector process ended: {exc}") from exc
-            raise
         return self._finish_exchange(payload, self.patience_s if self._idle else None)
 
     def _finish_exchange(self, payload: bytes, timeout_s: float | None) -> bytes | None:
-        try:
+        with self._in_step():
             if not self._ready:  # escalated while the new child was still starting
                 self._wait(None)
                 assert self._child is not None and self._child.stdin is not None
                 _write_frame(self._child.stdin, payload)
             return self._wait(timeout_s)
+
+    @contextlib.contextmanager
+    def _in_step(self) -> Iterator[None]:
+        """Any failure while talking to the child may leave the pipes out of step (a frame half
+        written, a reply unread): the child goes, and the next `apply` starts another."""
+        try:
+            yield
         except BaseException as exc:
             self._stop(kill=True)
             if isinstance(exc, OSError | EOFError):

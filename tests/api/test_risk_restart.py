@@ -27,6 +27,21 @@ class Clock:
         return self.now_ms
 
 
+def _traders(svc: Service, *names: str, market: str = "") -> list[int]:
+    """Traders with 100 USDC each and, given a `market` question, market 1 open for trading."""
+    ids = [svc.create_user(name, "password-1", "trader") for name in names]
+    for account in ids:
+        svc.pipeline.execute(cmd.Deposit(0, account, 100 * 10**6, "funding"))
+    if market:
+        svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
+            {"slug": "restart", "question": market})))
+    return ids
+
+
+def _session(user_id: int) -> Principal:
+    return Principal(user_id, "trader", frozenset({"read", "trade"}), "session")
+
+
 def _rows(svc: Service) -> list[tuple[int, int, int]]:
     table = t.dead_man_switches
     with svc.db.connect() as conn:
@@ -37,15 +52,10 @@ def test_switch_survives_a_restart_and_fires_after_it(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     clock = Clock(1_800_000_000_000)
     svc = Service(settings, clock=clock)
-    trader = svc.create_user("tess", "password-1", "trader")
-    other = svc.create_user("otto", "password-1", "trader")
-    for account in (trader, other):
-        svc.pipeline.execute(cmd.Deposit(0, account, 100 * 10**6, "funding"))
-    svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
-        {"slug": "restart", "question": "Will the switch survive a restart?"})))
+    trader, other = _traders(svc, "tess", "otto", market="Will the switch survive a restart?")
     for account in (trader, other):
         svc.pipeline.execute(cmd.PlaceOrder(0, account, 1, YES, BUY, 5, 400_000))
-    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    me = _session(trader)
     armed = svc.arm_dead_man(me, 30)
     assert armed["cancel_at_ms"] == clock.now_ms + 30_000
     svc.close()
@@ -72,8 +82,8 @@ def test_switch_survives_a_restart_and_fires_after_it(tmp_path: Path) -> None:
 def test_disarming_forgets_the_switch_for_good(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     svc = Service(settings)
-    trader = svc.create_user("tess", "password-1", "trader")
-    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    (trader,) = _traders(svc, "tess")
+    me = _session(trader)
     svc.arm_dead_man(me, 30)
     svc.arm_dead_man(me, 60)  # renewed: one row, the new deadline
     assert [(a, s) for a, _, s in _rows(svc)] == [(trader, 60)]
@@ -89,13 +99,8 @@ def test_disarming_forgets_the_switch_for_good(tmp_path: Path) -> None:
 def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     svc = Service(settings)
-    trader = svc.create_user("tess", "password-1", "trader")
-    taker = svc.create_user("otto", "password-1", "trader")
-    for account in (trader, taker):
-        svc.pipeline.execute(cmd.Deposit(0, account, 100 * 10**6, "funding"))
-    svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
-        {"slug": "groups", "question": "Will the group survive a restart?"})))
-    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    trader, taker = _traders(svc, "tess", "otto", market="Will the group survive a restart?")
+    me = _session(trader)
     group = svc.create_group(me, contracts_limit=3, window_s=60)["id"]
 
     async def place() -> list[int]:
@@ -145,11 +150,8 @@ def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path
     """Triggered is stored before the cancels run: a stop in between finishes them at start."""
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     svc = Service(settings)
-    trader = svc.create_user("tess", "password-1", "trader")
-    svc.pipeline.execute(cmd.Deposit(0, trader, 100 * 10**6, "funding"))
-    svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
-        {"slug": "unfinished", "question": "Will the cancels finish after a restart?"})))
-    me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+    (trader,) = _traders(svc, "tess", market="Will the cancels finish after a restart?")
+    me = _session(trader)
     group = svc.create_group(me, contracts_limit=1, window_s=60)["id"]
 
     async def place() -> int:
@@ -184,8 +186,8 @@ def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path
 def test_a_fired_switch_does_not_forget_a_renewal_made_meanwhile(tmp_path: Path) -> None:
     svc = Service(Settings(data=tmp_path, demo=False, market_maker=False))
     try:
-        trader = svc.create_user("tess", "password-1", "trader")
-        me = Principal(trader, "trader", frozenset({"read", "trade"}), "session")
+        (trader,) = _traders(svc, "tess")
+        me = _session(trader)
         fired = svc.arm_dead_man(me, 30)["cancel_at_ms"]
         renewed = svc.arm_dead_man(me, 60)["cancel_at_ms"]  # lands while the cancel runs
         svc._forget_dead_man(trader, fired)  # what the tick does once its cancel is durable

@@ -51,17 +51,6 @@ NOW_MS = 1_795_608_000_000  # 2026-11-25T12:00:00Z, the desk's fixed clock
 
 # -- databases --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
-    pool = Pool(tmp_path_factory.mktemp("news-template"))
-    yield pool
-    pool.drop_all()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
 
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, _databases: Pool) -> Iterator[str]:

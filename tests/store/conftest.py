@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.databases import BACKENDS, Pool, new_pg_schema, pg_admin, pg_url
+from tests.databases import Pool, new_pg_schema, pg_admin, pg_url
 
 from foretell.domain import commands as cmd
 from foretell.domain.orders import BUY, LIMIT, MARKET, NO, SELL, YES
@@ -125,18 +125,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
-    pool = Pool(tmp_path_factory.mktemp("store-template"))
-    yield pool
-    pool.drop_all()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

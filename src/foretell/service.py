@@ -4,7 +4,9 @@ Wiring (one place, in `Service.__init__`):
   # 1 store      migrate, read the projector's last seq
   # 2 pipeline   recover engine from snapshot + journal; replay what the store has not seen
   # 3 project    every durable outcome -> projector thread (SQL) and hub (WebSocket)
-All engine access happens on the event loop thread, so reads of live state need no lock.
+All engine access happens on the event loop thread, so reads of live state need no lock; once
+serving, `engine` refuses to be read from any other thread (a threadpool route walking live
+dicts while the loop changes them saw torn state and "dictionary changed size" errors).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 
 from foretell.api import present
 from foretell.api.auth import (
@@ -62,8 +65,13 @@ from foretell.store.projector import Projector, ProjectorThread
 from foretell.store.sqlutil import upsert
 
 demo_credit_micro = 10_000 * MICRO
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
+
+class EngineOffLoop(AssertionError):
+    """A bug: live engine state was read from a thread other than the event loop's."""
 
 
 @dataclass
@@ -89,10 +97,11 @@ class Service:
     def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.settings = settings
         self.clock = clock
+        self._loop_thread: int | None = None  # set by `attach`: the only thread on the engine
         settings.data.mkdir(parents=True, exist_ok=True)
         self.master_key = load_master_key(settings.data)
         self.limiter = TokenBucket(settings.rate_per_s, settings.rate_burst)
-        self.replays = ReplayGuard(settings.signature_window_ms)
+        self.replays = ReplayGuard(settings.signature_window_ms, started_ms=clock())
         self.hub = Hub()
         self.loop: asyncio.AbstractEventLoop | None = None
         # 1 store
@@ -118,7 +127,6 @@ class Service:
         # seq -> what to call on the loop once that command is durable (or the journal failed)
         self._waiters: dict[int, Callable[[Outcome | BaseException], None]] = {}
         self.groups, self.order_group = self._load_groups()  # group id -> group, order -> group
-        self._group_lock = threading.Lock()
         # account -> (deadline_ms, timeout_s); kept in the store too, so a restart keeps them
         self.dead_man: dict[int, tuple[int, int]] = self._load_dead_man()
         self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
@@ -128,7 +136,15 @@ class Service:
 
     @property
     def engine(self) -> Any:
+        owner = self._loop_thread
+        if owner is not None and owner != threading.get_ident():
+            raise EngineOffLoop("engine state read off the event loop: make the route async")
         return self.pipeline.engine
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """Run blocking store work (SQL) in the threadpool, so the loop keeps answering; it
+        must not touch the engine (read that on the loop, before or after)."""
+        return await run_in_threadpool(work)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -141,6 +157,7 @@ class Service:
             self.hub.books[contract_id] = book
         self.hub.listeners.append(self._after_publish)
         self.loop = loop
+        self._loop_thread = threading.get_ident()
         for g in self.groups.values():  # triggered before a restart, its cancels unfinished
             if g.triggered and any(o in self.engine.orders for o in g.orders):
                 loop.create_task(self._cancel_group(g))
@@ -520,19 +537,27 @@ class Service:
 
     # -- risk controls for bots ---------------------------------------------------------------
 
-    def create_group(self, p: Principal, contracts_limit: int, window_s: int) -> dict[str, Any]:
-        with self._group_lock:  # REST handlers run in a threadpool: one id each
-            group_id = max(self.groups, default=0) + 1
-            g = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
-            with self.db.begin() as conn:
-                conn.execute(t.order_groups.insert().values(
-                    id=g.id, account_id=g.account_id, contracts_limit=g.contracts_limit,
-                    window_ms=g.window_ms, triggered=False, created_ms=self.clock()))
-            self.groups[group_id] = g
+    async def create_group(self, p: Principal, contracts_limit: int,
+                           window_s: int) -> dict[str, Any]:
+        # The id is taken on the loop, before any await: one id each.
+        group_id = max(self.groups, default=0) + 1
+        g = OrderGroup(group_id, p.user_id, contracts_limit, window_s * 1000)
+        self.groups[group_id] = g
+        try:
+            await self.off_loop(partial(self._insert_group, g))
+        except BaseException:
+            self.groups.pop(group_id, None)
+            raise
         return self.group_view(g)
 
-    def reset_group(self, g: OrderGroup) -> dict[str, Any]:
-        self._store_triggered(g, False)
+    def _insert_group(self, g: OrderGroup) -> None:
+        with self.db.begin() as conn:
+            conn.execute(t.order_groups.insert().values(
+                id=g.id, account_id=g.account_id, contracts_limit=g.contracts_limit,
+                window_ms=g.window_ms, triggered=False, created_ms=self.clock()))
+
+    async def reset_group(self, g: OrderGroup) -> dict[str, Any]:
+        await self.off_loop(partial(self._store_triggered, g, False))
         g.fills.clear()
         return self.group_view(g)
 

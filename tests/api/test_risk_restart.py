@@ -101,7 +101,7 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
     svc = Service(settings)
     trader, taker = _traders(svc, "tess", "otto", market="Will the group survive a restart?")
     me = _session(trader)
-    group = svc.create_group(me, contracts_limit=3, window_s=60)["id"]
+    group = asyncio.run(svc.create_group(me, contracts_limit=3, window_s=60))["id"]
 
     async def place() -> list[int]:
         ids = []
@@ -123,7 +123,7 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
         assert (g.account_id, g.contracts_limit, g.window_ms, g.triggered) == (
             trader, 3, 60_000, False)
         assert g.orders == set(ids) and svc.order_group == {i: group for i in ids}
-        assert svc.create_group(me, 5, 10)["id"] == group + 1  # ids go on, never reused
+        assert asyncio.run(svc.create_group(me, 5, 10))["id"] == group + 1  # ids go on, never reused
 
         async def hit_the_limit() -> None:
             svc.attach(asyncio.get_running_loop())
@@ -152,7 +152,7 @@ def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path
     svc = Service(settings)
     (trader,) = _traders(svc, "tess", market="Will the cancels finish after a restart?")
     me = _session(trader)
-    group = svc.create_group(me, contracts_limit=1, window_s=60)["id"]
+    group = asyncio.run(svc.create_group(me, contracts_limit=1, window_s=60))["id"]
 
     async def place() -> int:
         outcome = svc.place_nowait(me, OrderIn.model_validate(

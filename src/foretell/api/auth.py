@@ -113,10 +113,15 @@ class TokenBucket:
 
 
 class ReplayGuard:
-    """Remembers signatures inside the validity window so each can be used once."""
+    """Remembers signatures inside the validity window so each can be used once.
 
-    def __init__(self, window_ms: int) -> None:
+    The memory dies with the process, so a signature made before this process started is
+    refused outright (`signed_before_start`): a request captured before a restart cannot be
+    replayed after it. A client whose request is refused that way signs it again."""
+
+    def __init__(self, window_ms: int, started_ms: int = 0) -> None:
         self.window_ms = window_ms
+        self.started_ms = started_ms
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -131,13 +136,21 @@ class ReplayGuard:
             return True
 
 
-def check_signature_time(ts_header: str, now_ms: int, window_ms: int) -> int:
-    try:
+def check_signature_time(ts_header: str | int, now_ms: int, window_ms: int,
+                         started_ms: int = 0) -> int:
+    """The signed timestamp, if it is inside the window and not older than this process."""
+    if isinstance(ts_header, int):
+        ts_ms = ts_header
+    elif ts_header.isascii() and ts_header.isdigit() and len(ts_header) <= 16:
         ts_ms = int(ts_header)
-    except ValueError as exc:
-        raise ApiError(401, "unauthenticated", "FT-Timestamp must be integer milliseconds") from exc
+    else:
+        raise ApiError(401, "unauthenticated", "FT-Timestamp must be integer milliseconds")
     if abs(now_ms - ts_ms) > window_ms:
         raise ApiError(401, "stale_timestamp", details={"server_time_ms": now_ms})
+    if ts_ms < started_ms:
+        # Answered like a stale timestamp, so clients re-sync and sign again.
+        raise ApiError(401, "stale_timestamp", "Signed before the server started; sign again.",
+                       details={"server_time_ms": now_ms, "signed_before_start": True})
     return ts_ms
 
 

@@ -61,7 +61,7 @@ async def principal_or_none(request: Request, response: Response) -> Principal |
 async def _signed(request: Request, svc: Service, key_id: str) -> Principal:
     now = svc.clock()
     ts_ms = check_signature_time(request.headers.get("ft-timestamp", ""), now,
-                                 svc.settings.signature_window_ms)
+                                 svc.settings.signature_window_ms, svc.replays.started_ms)
     key = svc.key(key_id)
     signature = request.headers.get("ft-signature", "")
     if key is None:

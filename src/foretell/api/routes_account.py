@@ -95,7 +95,7 @@ def revoke_key(key_id: str, p: Principal = Reader, svc: Service = Svc) -> dict[s
 
 
 @router.get("/portfolio/balance")
-def balance(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def balance(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     """Free and reserved cash, and what each reservation is for."""
     return svc.balance(p.user_id)
 

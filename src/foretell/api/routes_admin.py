@@ -20,13 +20,19 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/accounts")
-def accounts(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
-    with svc.db.connect() as conn:
-        users = conn.execute(sa.select(t.users.c.id, t.users.c.username, t.users.c.role,
-                                       t.users.c.created_ms).order_by(t.users.c.id)).mappings()
-        rows = [dict(u) | {k: v for k, v in svc.balance(u["id"]).items()
-                           if k in ("free", "reserved")} for u in users]
-    return {"accounts": rows}
+async def accounts(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+    """Every account with its cash: the users from the store (read off the loop, in full),
+    then the balances from the engine (on the loop, one consistent state)."""
+
+    def read() -> list[dict[str, Any]]:
+        with svc.db.connect() as conn:
+            return [dict(u) for u in conn.execute(sa.select(
+                t.users.c.id, t.users.c.username, t.users.c.role,
+                t.users.c.created_ms).order_by(t.users.c.id)).mappings().all()]
+
+    users = await svc.off_loop(read)
+    return {"accounts": [u | {k: v for k, v in svc.balance(u["id"]).items()
+                              if k in ("free", "reserved")} for u in users]}
 
 
 @router.post("/credit")
@@ -68,8 +74,9 @@ async def void(market_id: IdPath, body: VoidIn, p: Principal = Admin,
 
 
 @router.get("/audit")
-def audit_now(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
-    """Check every invariant on the live engine and report totals."""
+async def audit_now(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+    """Check every invariant on the live engine and report totals (on the loop: between two
+    commands, never halfway through one)."""
     r = audit(svc.engine)
     return {"ok": r.ok, "violations": r.violations[:100], "accounts": r.accounts,
             "resting_orders": r.resting_orders, "cash_free": format_micro(r.cash_free_micro),

@@ -86,7 +86,7 @@ def apply(body: ApplicationIn, p: Principal = Trader, svc: Service = Svc) -> dic
 
 
 @router.get("/creators/me")
-def my_creator(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def my_creator(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     """My role, my applications, my markets and the fee share they earned."""
     mine = [a for a in creators.applications(svc, None) if a["user_id"] == p.user_id]
     markets = creators.queue(svc, tuple(range(len(mk.STATUS_NAMES))))
@@ -159,7 +159,7 @@ async def revoke(user_id: IdPath, body: ReasonIn, p: Principal = Admin,
 
 
 @router.get("/admin/review-queue")
-def review_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def review_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
     return {"markets": present.rows(creators.queue(svc, (mk.IN_REVIEW,)))}
 
 
@@ -171,7 +171,7 @@ async def review(market_id: IdPath, body: DecisionIn, p: Principal = Admin,
 
 
 @router.get("/admin/dispute-queue")
-def dispute_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def dispute_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
     return {"markets": present.rows(creators.queue(svc, (mk.DISPUTED,)))}
 
 

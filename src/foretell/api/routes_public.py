@@ -67,13 +67,16 @@ async def get_market(ref: str, svc: Service = Svc,
     return out
 
 
-def _contract(svc: Service, contract_id: int) -> None:
-    if contract_id not in svc.engine.contracts:
+def _contract(svc: Service, contract_id: int) -> int:
+    """The contract's market id (on the loop: the engine is read nowhere else)."""
+    contract = svc.engine.contracts.get(contract_id)
+    if contract is None:
         raise ApiError(404, codes.UNKNOWN_CONTRACT)
+    return int(contract.market.id)
 
 
 @router.get("/contracts/{contract_id}/book")
-def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc: Service = Svc,
+async def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc: Service = Svc,
          _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
@@ -81,36 +84,48 @@ def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc: Serv
 
 
 @router.get("/contracts/{contract_id}/trades")
-def trades(contract_id: IdPath, cursor: int | None = Query(None, ge=0, le=2**53),
-           limit: int = Query(100, ge=1, le=500), svc: Service = Svc,
-           _: Any = Anyone) -> dict[str, Any]:
+async def trades(contract_id: IdPath, cursor: int | None = Query(None, ge=0, le=2**53),
+                 limit: int = Query(100, ge=1, le=500), svc: Service = Svc,
+                 _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
-    with svc.db.connect() as conn:
-        rows, next_cursor = queries.trades(conn, contract_id, cursor=cursor, limit=limit)
-    return {"trades": present.rows(rows), "next_cursor": next_cursor}
+
+    def read() -> dict[str, Any]:
+        with svc.db.connect() as conn:
+            rows, next_cursor = queries.trades(conn, contract_id, cursor=cursor, limit=limit)
+        return {"trades": present.rows(rows), "next_cursor": next_cursor}
+
+    return await svc.off_loop(read)
 
 
 @router.get("/contracts/{contract_id}/candles")
-def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h",
-            start_ms: int = Query(0, ge=0, le=2**53), end_ms: int = Query(2**53, ge=0, le=2**53),
-            svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h",
+                  start_ms: int = Query(0, ge=0, le=2**53),
+                  end_ms: int = Query(2**53, ge=0, le=2**53),
+                  svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Bars oldest first; each carries `news`: the market's news items published inside it
     ({id, title, published_ms}), for marking the chart."""
-    _contract(svc, contract_id)
-    market_id = svc.engine.contracts[contract_id].market.id
-    with svc.db.connect() as conn:
-        rows = present.rows(queries.candles(conn, contract_id, INTERVALS[interval], start_ms,
-                                            end_ms))
-        annotate_candles(conn, market_id, rows, INTERVALS[interval])
-    return {"contract_id": contract_id, "interval": interval, "candles": rows}
+    market_id = _contract(svc, contract_id)
+
+    def read() -> list[dict[str, Any]]:
+        with svc.db.connect() as conn:
+            rows = present.rows(queries.candles(conn, contract_id, INTERVALS[interval],
+                                                start_ms, end_ms))
+            annotate_candles(conn, market_id, rows, INTERVALS[interval])
+        return rows
+
+    return {"contract_id": contract_id, "interval": interval, "candles": await svc.off_loop(read)}
 
 
 @router.get("/contracts/{contract_id}/ticker")
-def ticker(contract_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def ticker(contract_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
-    with svc.db.connect() as conn:
-        out = present.row(queries.ticker(conn, contract_id, svc.clock()) or {})
-    book = svc.book(contract_id, 1)
+
+    def read() -> dict[str, Any]:
+        with svc.db.connect() as conn:
+            return present.row(queries.ticker(conn, contract_id, svc.clock()) or {})
+
+    out = await svc.off_loop(read)
+    book = svc.book(contract_id, 1)  # on the loop, where the hub's books change
     out["best_bid"] = book["bids"][0][0] if book["bids"] else None
     out["best_ask"] = book["asks"][0][0] if book["asks"] else None
     return out

@@ -40,7 +40,7 @@ async def place_orders(body: OrdersIn, p: Principal = Trader,
 
 
 @router.post("/orders/quote")
-def quote(body: OrderIn, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def quote(body: OrderIn, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     """Dry run: what this order would fill now, average price, fee, max cost, payout."""
     return svc.quote(p, body)
 
@@ -88,7 +88,7 @@ async def get_order(order_id: IdPath, p: Principal = Reader, svc: Service = Svc)
 
 
 @router.get("/orders/{order_id}/queue")
-def queue_position(order_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def queue_position(order_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     live = svc.live_order(p, order_id)
     if live is None:
         raise refusal(codes.UNKNOWN_ORDER)
@@ -138,7 +138,7 @@ async def place_trigger(body: TriggerIn, p: Principal = Trader,
 
 
 @router.get("/triggers")
-def list_triggers(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def list_triggers(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     return {"triggers": svc.triggers(p)}
 
 
@@ -149,14 +149,15 @@ async def cancel_trigger(trigger_id: IdPath, p: Principal = Trader,
 
 
 @router.post("/order-groups", status_code=201)
-def create_group(body: OrderGroupIn, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def create_group(body: OrderGroupIn, p: Principal = Trader,
+                       svc: Service = Svc) -> dict[str, Any]:
     """A group whose resting orders are all cancelled once its fills reach the contract cap
     within the rolling window. Put orders in it with `order_group_id`."""
-    return svc.create_group(p, body.contracts_limit, body.window_s)
+    return await svc.create_group(p, body.contracts_limit, body.window_s)
 
 
 @router.get("/order-groups/{group_id}")
-def get_group(group_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def get_group(group_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     g = svc.groups.get(group_id)
     if g is None or g.account_id != p.user_id:
         raise ApiError(404, "unknown_order_group", "No such order group.")
@@ -164,11 +165,12 @@ def get_group(group_id: IdPath, p: Principal = Reader, svc: Service = Svc) -> di
 
 
 @router.post("/order-groups/{group_id}/reset")
-def reset_group(group_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def reset_group(group_id: IdPath, p: Principal = Trader,
+                      svc: Service = Svc) -> dict[str, Any]:
     g = svc.groups.get(group_id)
     if g is None or g.account_id != p.user_id:
         raise ApiError(404, "unknown_order_group", "No such order group.")
-    return svc.reset_group(g)
+    return await svc.reset_group(g)
 
 
 @router.post("/dead-man-switch")

@@ -4,11 +4,18 @@ SQLite (the embedded default) runs in WAL mode with foreign keys on and `synchro
 the journal, not the read model, is the system of record, and the projector's last applied
 sequence commits in the same transaction as its rows, so a lost tail is simply projected again.
 PostgreSQL goes through psycopg 3; `postgresql://` and `postgres://` URLs are rewritten to it.
+
+A SQLite cursor left unfinished (a request that failed while reading a result set, its traceback
+keeping the result alive) keeps its statement active, and with it the connection's read
+snapshot: the pooled connection would then serve old data, fail writes with "database is
+locked" and stop the WAL from being checkpointed. So every cursor is closed when its
+connection goes back to the pool.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +43,8 @@ def connect(url: str | sa.URL, **engine_kw: Any) -> sa.Engine:
         _make_parent_dir(parsed)
         engine = sa.create_engine(parsed, **engine_kw)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "before_cursor_execute", _remember_cursor)
+        sa.event.listen(engine.pool, "checkin", _close_cursors)
         return engine
     return sa.create_engine(parsed, **engine_kw)
 
@@ -68,6 +77,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
+        cursor.close()
+
+
+def _remember_cursor(conn: sa.Connection, cursor: Any, *_: Any) -> None:
+    conn.connection.info.setdefault("cursors", weakref.WeakSet()).add(cursor)
+
+
+def _close_cursors(_dbapi_connection: Any, record: Any) -> None:
+    """Back in the pool: no statement of a past request may still hold a read snapshot."""
+    cursors = record.info.pop("cursors", None) if record is not None else None
+    for cursor in list(cursors or ()):
         cursor.close()
 
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from foretell.bench.workload import commands
 from foretell.cli import app
 from foretell.engine import snapshot
-from foretell.journal.replay import recover
+from foretell.exchange.pipeline import Pipeline
+from foretell.exchange.recovery import recover
 from foretell.journal.snapshot import write_snapshot
-from foretell.pipeline import Pipeline
 
 
 def fill(directory: Path, n: int = 3_000) -> None:

@@ -26,7 +26,7 @@ def audit(data: Path = typer.Option(Path("var"), help="data directory"),
     """
     from foretell.engine.audit import audit as run_audit
     from foretell.engine.snapshot import state_hash
-    from foretell.journal.replay import recover
+    from foretell.exchange.recovery import recover
 
     journal_dir = data / "journal" if (data / "journal").is_dir() else data
     with Progress(console=Console(stderr=True), transient=True) as progress:

@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from foretell.api.auth import Principal
-from foretell.api.errors import ApiError, refusal
 from foretell.domain import commands as cmd
 from foretell.domain import markets as mk
+from foretell.domain.codes import Refused, refused
 from foretell.domain.units import MICRO, parse_micro
 from foretell.service import Service
 from foretell.store import schema as t
@@ -33,9 +33,9 @@ def apply(svc: Service, p: Principal, profile: str, expertise: str) -> dict[str,
             (t.creator_applications.c.user_id == p.user_id)
             & (t.creator_applications.c.status == "pending"))).first()
         if pending is not None:
-            raise ApiError(409, "application_pending", "You already have a pending application.")
+            raise Refused("application_pending", "You already have a pending application.")
         if p.role in ("creator", "supervisor"):
-            raise ApiError(409, "already_creator", "This account can already create markets.")
+            raise Refused("already_creator", "This account can already create markets.")
         result = conn.execute(t.creator_applications.insert().values(
             user_id=p.user_id, profile=profile, expertise=expertise, status="pending",
             created_ms=svc.clock(), decided_ms=None, decided_by=None, reason=None))
@@ -50,7 +50,7 @@ def application(svc: Service, application_id: int) -> dict[str, Any]:
             t.users, t.users.c.id == t.creator_applications.c.user_id).where(
             t.creator_applications.c.id == application_id)).mappings().first()
     if row is None:
-        raise ApiError(404, "unknown_application", "No such creator application.")
+        raise Refused("unknown_application", "No such creator application.")
     return dict(row)
 
 
@@ -68,7 +68,7 @@ def decide_application(svc: Service, p: Principal, application_id: int, approve:
                        reason: str) -> dict[str, Any]:
     found = application(svc, application_id)
     if found["status"] != "pending":
-        raise ApiError(409, "already_decided", "This application was already decided.")
+        raise Refused("already_decided", "This application was already decided.")
     with svc.db.begin() as conn:
         conn.execute(t.creator_applications.update().where(
             t.creator_applications.c.id == application_id).values(
@@ -89,7 +89,7 @@ async def revoke_creator(svc: Service, p: Principal, user_id: int,
         changed = conn.execute(t.users.update().where(
             (t.users.c.id == user_id) & (t.users.c.role == "creator")).values(role="trader"))
     if not changed.rowcount:
-        raise ApiError(404, "unknown_creator", "No such creator.")
+        raise Refused("unknown_creator", "No such creator.")
     svc.forget_user(user_id)
     moved = []
     for m in list(svc.engine.markets.values()):
@@ -105,13 +105,13 @@ async def revoke_creator(svc: Service, p: Principal, user_id: int,
 
 def _require_creator(p: Principal) -> None:
     if p.role not in ("creator", "supervisor"):
-        raise ApiError(403, "forbidden", "Only approved creators draft markets.")
+        raise Refused("forbidden", "Only approved creators draft markets.")
 
 
 def _owned(svc: Service, p: Principal, market_id: int) -> Any:
     m = svc.engine.markets.get(market_id)
     if m is None or (m.creator != p.user_id and not p.is_supervisor):
-        raise ApiError(404, "unknown_market", "No such market of yours.")
+        raise Refused("unknown_market", "No such market of yours.")
     return m
 
 
@@ -120,7 +120,7 @@ async def _act(svc: Service, market_id: int, action: str, actor: int, reason: st
     outcome = await svc.execute(cmd.MarketAction(0, market_id, action, actor, reason, text),
                                 actor)
     if not outcome.ok:
-        raise refusal(outcome.code, outcome.value or None)
+        raise refused(outcome.code, outcome.value or None)
     return int(outcome.value)
 
 
@@ -136,7 +136,7 @@ async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict
     _require_creator(p)
     outcomes = body.get("outcomes") or ["Yes", "No"]
     if len(outcomes) != len(set(outcomes)) or not 2 <= len(outcomes) <= 64:
-        raise ApiError(422, "invalid_request", "2 to 64 distinct outcome names")
+        raise Refused("invalid_request", "2 to 64 distinct outcome names")
     market_id = max(svc.engine.markets, default=0) + 1
     command = cmd.CreateMarket(
         0, market_id, len(outcomes), parse_micro(body.get("tick") or "0.01"),
@@ -152,7 +152,7 @@ async def update_draft(svc: Service, p: Principal, market_id: int,
                        body: dict[str, Any]) -> dict[str, Any]:
     m = _owned(svc, p, market_id)
     if m.status not in mk.EDITABLE:
-        raise ApiError(409, "rules_frozen", "Only drafts and markets sent back for changes can be "
+        raise Refused("rules_frozen", "Only drafts and markets sent back for changes can be "
                        "edited; after opening, add a clarification instead.")
     await _act(svc, market_id, "update_draft", p.user_id, "draft updated",
                json.dumps(meta_of(body, m.creator)))
@@ -185,7 +185,7 @@ async def submit(svc: Service, p: Principal, market_id: int, meta: dict[str, Any
     m = _owned(svc, p, market_id)
     problems = missing_rules(meta, m.close_ms, svc.clock())
     if problems:
-        raise ApiError(422, "incomplete_rules", "The draft lacks settlement rules.", problems)
+        raise Refused("incomplete_rules", "The draft lacks settlement rules.", problems)
     await _act(svc, market_id, "submit", p.user_id, "submitted for review")
     return {"id": market_id, "status": "in_review"}
 
@@ -212,7 +212,7 @@ async def propose(svc: Service, p: Principal, market_id: int, winner: int, evide
     outcome = await svc.execute(cmd.ProposeResolution(0, market_id, winner, p.user_id,
                                                       bond_micro, evidence), p.user_id)
     if not outcome.ok:
-        raise refusal(outcome.code, outcome.value or None)
+        raise refused(outcome.code, outcome.value or None)
     return {"id": market_id, "status": "resolution_proposed", "winner_index": winner,
             "dispute_deadline_ms": outcome.value}
 
@@ -220,13 +220,13 @@ async def propose(svc: Service, p: Principal, market_id: int, winner: int, evide
 async def dispute(svc: Service, p: Principal, market_id: int, reason: str) -> dict[str, Any]:
     m = svc.engine.markets.get(market_id)
     if m is None:
-        raise ApiError(404, "unknown_market", "No such market.")
+        raise Refused("unknown_market", "No such market.")
     if p.user_id not in svc.engine.accounts:
-        raise ApiError(409, "no_position", "Only holders of a position may dispute.")
+        raise Refused("no_position", "Only holders of a position may dispute.")
     outcome = await svc.execute(cmd.Dispute(0, market_id, p.user_id, m.dispute_bond_micro,
                                             reason), p.user_id)
     if not outcome.ok:
-        raise refusal(outcome.code, outcome.value or None)
+        raise refused(outcome.code, outcome.value or None)
     return {"id": market_id, "status": "disputed",
             "bond": f"{m.dispute_bond_micro // MICRO}.{m.dispute_bond_micro % MICRO:06d}"}
 
@@ -236,7 +236,7 @@ async def decide_dispute(svc: Service, p: Principal, market_id: int, uphold: boo
     outcome = await svc.execute(cmd.DecideDispute(0, market_id, uphold, winner, p.user_id,
                                                   reason), p.user_id)
     if not outcome.ok:
-        raise refusal(outcome.code, outcome.value or None)
+        raise refused(outcome.code, outcome.value or None)
     return {"id": market_id, "status": "settled", "winner_index": winner, "upheld": uphold}
 
 

@@ -37,7 +37,6 @@ from foretell.api.auth import (
     load_master_key,
     sha256_hex,
 )
-from foretell.api.errors import ApiError, journal_message, refusal
 from foretell.api.hub import Book, Hub
 from foretell.api.models import MarketIn, OrderIn, TriggerIn
 from foretell.config import Settings
@@ -45,7 +44,7 @@ from foretell.domain import codes
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
-from foretell.domain.codes import Reject
+from foretell.domain.codes import Refused, Reject, refused
 from foretell.domain.orders import (
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
@@ -54,10 +53,11 @@ from foretell.domain.orders import (
     STP_NAMES,
     TIF_NAMES,
 )
+from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO, UnitError, parse_micro
 from foretell.engine.views import book_depth
+from foretell.exchange.pipeline import Pipeline, journal_message, wall_clock_ms
 from foretell.journal.log import JournalError, JournalFailed
-from foretell.pipeline import Outcome, Pipeline, wall_clock_ms
 from foretell.store import schema as t
 from foretell.store.db import connect, migrate
 from foretell.store.process import ProjectorProcess
@@ -215,11 +215,11 @@ class Service:
         try:
             outcome = self.pipeline.submit(command)[-1]
         except OverflowError as exc:  # a number no command field can hold: nothing was journaled
-            raise ApiError(400, "invalid_request", "a number is out of range") from exc
+            raise Refused("invalid_request", "a number is out of range") from exc
         except JournalFailed as exc:  # refused before it was journaled or applied
-            raise ApiError(503, "unavailable") from exc
+            raise Refused("unavailable") from exc
         except JournalError as exc:  # closed: shutting down
-            raise ApiError(503, "unavailable", journal_message(exc)) from exc
+            raise Refused("unavailable", journal_message(exc)) from exc
         if account_id is not None:
             self.account_seq[account_id] = outcome.seq
         return outcome
@@ -300,15 +300,15 @@ class Service:
     def contract_for(self, market_id: int | None, contract_id: int | None, index: int) -> int:
         if contract_id is not None:
             if contract_id not in self.engine.contracts:
-                raise refusal(codes.UNKNOWN_CONTRACT)
+                raise refused(codes.UNKNOWN_CONTRACT)
             return contract_id
         if market_id is None:
-            raise ApiError(422, "invalid_request", "give market_id or contract_id")
+            raise Refused("invalid_request", "give market_id or contract_id")
         m = self.engine.markets.get(market_id)
         if m is None:
-            raise refusal(codes.UNKNOWN_MARKET)
+            raise refused(codes.UNKNOWN_MARKET)
         if index >= len(m.contracts):
-            raise refusal(codes.INVALID_OUTCOME)
+            raise refused(codes.INVALID_OUTCOME)
         return int(m.contracts[index].id)
 
     def claim_slug(self, slug: str) -> None:
@@ -318,7 +318,7 @@ class Service:
         with self.db.connect() as conn:
             taken = conn.execute(sa.select(t.markets.c.id).where(t.markets.c.slug == slug)).first()
         if taken is not None or slug in self.claimed_slugs:
-            raise ApiError(409, "slug_taken", "A market already uses this slug.")
+            raise Refused("slug_taken", "A market already uses this slug.")
         self.claimed_slugs.add(slug)
 
     async def create_under(self, slug: str, command: cmd.CreateMarket, actor: int) -> Outcome:
@@ -331,12 +331,12 @@ class Service:
             raise
         if not outcome.ok:
             self.claimed_slugs.discard(slug)
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return outcome
 
     async def create_market(self, body: MarketIn, actor: int) -> dict[str, Any]:
         if len(body.outcomes) != len(set(body.outcomes)):
-            raise ApiError(422, "invalid_request", "outcome names must differ")
+            raise Refused("invalid_request", "outcome names must differ")
         market_id = max(self.engine.markets, default=0) + 1
         meta = {"slug": body.slug, "question": body.question, "description": body.description,
                 "category": body.category, "tags": body.tags, "outcomes": body.outcomes,
@@ -354,13 +354,13 @@ class Service:
         code = {"open": mk.OPEN, "halted": mk.HALTED, "closed": mk.CLOSED}[status]
         outcome = await self.execute(cmd.SetMarketStatus(0, market_id, code, reason), actor)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return {"id": market_id, "status": status}
 
     async def settle(self, market_id: int, winner: int, actor: int) -> dict[str, Any]:
         outcome = await self.execute(cmd.SettleMarket(0, market_id, winner), actor)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         paid = [ev.as_dict(e) for e in outcome.events if e[0] == ev.PAYOUT]
         return {"id": market_id, "status": "settled", "winner_index": winner,
                 "payouts": [{"account_id": p["account"], "amount": present.amount(
@@ -369,12 +369,12 @@ class Service:
     async def void(self, market_id: int, reason: str, actor: int) -> dict[str, Any]:
         outcome = await self.execute(cmd.VoidMarket(0, market_id, reason), actor)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return {"id": market_id, "status": "voided"}
 
     def book(self, contract_id: int, depth: int) -> dict[str, Any]:
         if contract_id not in self.engine.contracts:
-            raise refusal(codes.UNKNOWN_CONTRACT)
+            raise refused(codes.UNKNOWN_CONTRACT)
         return self.hub.books.setdefault(contract_id, Book()).snapshot(contract_id, depth)
 
     # -- orders -------------------------------------------------------------------------------
@@ -385,12 +385,12 @@ class Service:
             price_micro = parse_micro(body.price) if body.price is not None else 0
             spend_micro = parse_micro(body.spend) if body.spend is not None else 0
         except UnitError as exc:
-            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+            raise Refused(codes.INVALID_PRICE, str(exc)) from exc
         order_type = LIMIT if body.type == "limit" else MARKET
         if order_type == LIMIT and body.price is None:
-            raise ApiError(400, codes.INVALID_PRICE, "a limit order needs a price")
+            raise Refused(codes.INVALID_PRICE, "a limit order needs a price")
         if body.spend is None and body.size is None:
-            raise ApiError(400, codes.SIZE_OUT_OF_RANGE, "give a size (or spend for a market buy)")
+            raise Refused(codes.SIZE_OUT_OF_RANGE, "give a size (or spend for a market buy)")
         flags = (FLAG_POST_ONLY if body.post_only else 0) | (
             FLAG_REDUCE_ONLY if body.reduce_only else 0)
         return cmd.PlaceOrder(
@@ -407,11 +407,11 @@ class Service:
 
     async def place_many(self, p: Principal, bodies: list[OrderIn]) -> list[dict[str, Any]]:
         """Sequence every order at once, answer each when the last is durable."""
-        outcomes: list[Outcome | ApiError] = []
+        outcomes: list[Outcome | Refused] = []
         for body in bodies:
             try:
                 outcomes.append(self.place_nowait(p, body))
-            except ApiError as exc:
+            except Refused as exc:
                 outcomes.append(exc)
         last = [o for o in outcomes if isinstance(o, Outcome)]
         if last:
@@ -419,10 +419,10 @@ class Service:
         results: list[dict[str, Any]] = []
         for outcome in outcomes:
             try:
-                if isinstance(outcome, ApiError):
+                if isinstance(outcome, Refused):
                     raise outcome
                 results.append({"ok": True, "order": self.placed(outcome)})
-            except ApiError as exc:
+            except Refused as exc:
                 results.append({"ok": False, "error": {"code": exc.code, "message": exc.message,
                                                        "details": exc.details}})
         return results
@@ -447,7 +447,7 @@ class Service:
         """The answer to a durable order command: the order's view, or the refusal raised."""
         if not outcome.ok:
             details = {"order_id": outcome.value} if isinstance(outcome.value, int) else None
-            raise refusal(outcome.code, details)
+            raise refused(outcome.code, details)
         view = present.order_from_outcome(outcome.events, outcome.value)
         command = outcome.command
         assert isinstance(command, cmd.PlaceOrder)
@@ -457,13 +457,13 @@ class Service:
     async def cancel(self, p: Principal, order_id: int) -> dict[str, Any]:
         outcome = await self.execute(cmd.CancelOrder(0, p.user_id, order_id), p.user_id)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return present.order_from_outcome(outcome.events, order_id) | {"id": order_id}
 
     async def cancel_all(self, p: Principal, market_id: int | None) -> dict[str, Any]:
         outcome = await self.execute(cmd.CancelAll(0, p.user_id, market_id or 0), p.user_id)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         done = [e[2] for e in outcome.events if e[0] == ev.ORDER_DONE]
         return {"cancelled": len(done), "order_ids": done}
 
@@ -472,11 +472,11 @@ class Service:
         try:
             price_micro = parse_micro(price) if price is not None else 0
         except UnitError as exc:
-            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+            raise Refused(codes.INVALID_PRICE, str(exc)) from exc
         command = cmd.AmendOrder(0, p.user_id, order_id, price_micro, size or 0)
         outcome = await self.execute(command, p.user_id)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         live = self.engine.orders.get(order_id)
         if live is not None:
             return present.live_order(live)
@@ -504,8 +504,8 @@ class Service:
         command = self.order_command(p, body)
         try:
             return quote(self.engine, command)
-        except Reject as refused:
-            raise refusal(refused.code, refused.detail or None) from None
+        except Reject as rejected:
+            raise refused(rejected.code, rejected.detail or None) from None
 
     # -- triggers -----------------------------------------------------------------------------
 
@@ -515,19 +515,19 @@ class Service:
             tp, sl, trail, limit = (parse_micro(v) if v is not None else 0 for v in (
                 body.take_profit, body.stop_loss, body.trail, body.limit_price))
         except UnitError as exc:
-            raise ApiError(400, codes.INVALID_PRICE, str(exc)) from exc
+            raise Refused(codes.INVALID_PRICE, str(exc)) from exc
         command = cmd.PlaceTrigger(0, p.user_id, contract, 0 if body.outcome == "yes" else 1,
                                    body.size, tp, sl, trail, limit, body.client_order_id or "")
         outcome = await self.execute(command, p.user_id)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return [present.live_trigger(self.engine.triggers[i]) for i in outcome.value
                 if i in self.engine.triggers]
 
     async def cancel_trigger(self, p: Principal, trigger_id: int) -> dict[str, Any]:
         outcome = await self.execute(cmd.CancelTrigger(0, p.user_id, trigger_id), p.user_id)
         if not outcome.ok:
-            raise refusal(codes.UNKNOWN_TRIGGER if outcome.code == codes.NOT_OWNER
+            raise refused(codes.UNKNOWN_TRIGGER if outcome.code == codes.NOT_OWNER
                           else outcome.code)
         return {"id": trigger_id, "status": "cancelled"}
 
@@ -594,9 +594,9 @@ class Service:
             return None
         g = self.groups.get(group_id)
         if g is None or g.account_id != p.user_id:
-            raise ApiError(404, "unknown_order_group", "No such order group.")
+            raise Refused("unknown_order_group", "No such order group.")
         if g.triggered:
-            raise ApiError(409, "order_group_triggered",
+            raise Refused("order_group_triggered",
                            "The group hit its contract limit; reset it before adding orders.")
         return g
 
@@ -663,7 +663,7 @@ class Service:
                     display_name: str | None = None) -> int:
         with self.db.begin() as conn:
             if conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).first():
-                raise ApiError(409, "username_taken", "That username is taken.")
+                raise Refused("username_taken", "That username is taken.")
             result = conn.execute(t.users.insert().values(
                 username=username, display_name=display_name or username, email=None,
                 password_hash=hash_password(password), role=role, created_ms=self.clock(),
@@ -680,7 +680,7 @@ class Service:
             command = cmd.Withdraw(0, account_id, -amount_micro, reason)
         outcome = await self.execute(command, actor)
         if not outcome.ok:
-            raise refusal(outcome.code)
+            raise refused(outcome.code)
         return self.balance(account_id)
 
     def user(self, user_id: int) -> dict[str, Any] | None:
@@ -690,12 +690,12 @@ class Service:
             "id", "username", "display_name", "role", "created_ms")}
 
     def login(self, username: str, password: str) -> tuple[str, str, int]:
-        """(session token, csrf token, user id) or ApiError."""
+        """(session token, csrf token, user id), or `Refused` (unauthenticated)."""
         with self.db.connect() as conn:
             row = conn.execute(sa.select(t.users).where(
                 t.users.c.username == username)).mappings().first()
         if row is None or row["disabled"] or not check_password(row["password_hash"], password):
-            raise ApiError(401, "unauthenticated", "Wrong username or password.")
+            raise Refused("unauthenticated", "Wrong username or password.")
         return (*self.new_session(int(row["id"])), int(row["id"]))
 
     def new_session(self, user_id: int) -> tuple[str, str]:

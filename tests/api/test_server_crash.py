@@ -20,7 +20,7 @@ from tests.api.conftest import Exchange, Server, launch_server, stop_server, wai
 from foretell.client import Client, ForetellError
 from foretell.domain.events import ORDER_ACCEPTED
 from foretell.engine import views
-from foretell.journal.replay import recover
+from foretell.exchange.recovery import recover
 
 ROUNDS = 3
 BOTS = 4

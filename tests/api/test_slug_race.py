@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from foretell.api.errors import ApiError
+from foretell.api.errors import status_of
 from foretell.api.models import MarketIn
 from foretell.config import Settings
+from foretell.domain.codes import Refused
 from foretell.service import Service
 
 
@@ -27,14 +28,14 @@ def test_concurrent_creations_with_one_slug(tmp_path: Path) -> None:
     try:
         results = asyncio.run(race())
         created = [r for r in results if isinstance(r, dict)]
-        refused = [r for r in results if isinstance(r, ApiError)]
+        refused = [r for r in results if isinstance(r, Refused)]
         assert len(created) == 1 and created[0]["slug"] == "round-closes"
-        assert [(e.status, e.code) for e in refused] == [(409, "slug_taken")] * 2
+        assert [(status_of(e), e.code) for e in refused] == [(409, "slug_taken")] * 2
         assert len(svc.engine.markets) == 1
         svc.projection.flush()
         # Once projected, the store refuses the slug by itself.
         svc.claimed_slugs.clear()
-        with pytest.raises(ApiError, match="slug_taken"):
+        with pytest.raises(Refused, match="slug_taken"):
             svc.claim_slug("round-closes")
     finally:
         svc.close()

@@ -17,8 +17,8 @@ from foretell.domain.units import MICRO
 from foretell.engine.audit import audit
 from foretell.engine.engine import Engine
 from foretell.engine.snapshot import state_hash
-from foretell.journal.replay import recover
-from foretell.pipeline import Pipeline
+from foretell.exchange.pipeline import Pipeline
+from foretell.exchange.recovery import recover
 
 ACCOUNTS = 40
 

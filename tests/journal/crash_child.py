@@ -14,7 +14,7 @@ import zlib
 
 from foretell.bench.workload import commands
 from foretell.domain import commands as cmd
-from foretell.pipeline import Pipeline
+from foretell.exchange.pipeline import Pipeline
 
 
 def main() -> None:

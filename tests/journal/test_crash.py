@@ -18,8 +18,8 @@ import pytest
 
 from foretell.engine.audit import audit
 from foretell.engine.snapshot import state_hash
+from foretell.exchange.recovery import recover
 from foretell.journal.log import read_records
-from foretell.journal.replay import recover
 
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 20

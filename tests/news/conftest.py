@@ -35,11 +35,11 @@ from foretell.app import create_app
 from foretell.config import Settings
 from foretell.domain import commands as cmd
 from foretell.domain.orders import BUY, LIMIT, NO, YES
+from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO
 from foretell.engine.engine import Engine
 from foretell.engine.views import touched_state
 from foretell.news.desk import NewsDesk
-from foretell.pipeline import Outcome
 from foretell.service import Service
 from foretell.store import db as store_db
 from foretell.store import schema as t

@@ -20,10 +20,10 @@ from tests.databases import Pool, new_pg_schema, pg_admin, pg_url
 
 from foretell.domain import commands as cmd
 from foretell.domain.orders import BUY, LIMIT, MARKET, NO, SELL, YES
+from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO
 from foretell.engine.engine import Engine
 from foretell.engine.views import touched_state
-from foretell.pipeline import Outcome
 from foretell.store import db
 from foretell.store import schema as t
 from foretell.store.projector import Projector

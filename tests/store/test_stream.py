@@ -11,7 +11,8 @@ import pytest
 from foretell.bench.workload import commands
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
-from foretell.pipeline import Outcome, Pipeline
+from foretell.domain.outcome import Outcome
+from foretell.exchange.pipeline import Pipeline
 from foretell.store import schema as t
 from foretell.store.projector import ProjectorThread
 

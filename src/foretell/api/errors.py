@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foretell.domain import codes
-from foretell.journal.log import JournalError, JournalFailed
+from foretell.domain.codes import Refused
+from foretell.exchange.pipeline import journal_message
+from foretell.journal.log import JournalError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,23 @@ _STATUS: dict[str, int] = {
     codes.INVALID_TRANSITION: 409,
     codes.TOO_MANY_ORDERS: 429,
     codes.TOO_MANY_TRIGGERS: 429,
+    # the application's own refusals
+    "invalid_request": 422,
+    "unavailable": 503,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "rate_limited": 429,
+    "slug_taken": 409,
+    "username_taken": 409,
+    "unknown_order_group": 404,
+    "order_group_triggered": 409,
+    "application_pending": 409,
+    "already_creator": 409,
+    "unknown_application": 404,
+    "already_decided": 409,
+    "unknown_creator": 404,
+    "rules_frozen": 409,
+    "incomplete_rules": 422,
 }
 
 EXTRA_DESCRIPTIONS = {
@@ -56,27 +75,20 @@ EXTRA_DESCRIPTIONS = {
 }
 
 
-OUTCOME_UNKNOWN = ("The outcome is unknown: the journal stopped before this was durable. "
-                   "After a restart, look the order up by its client_order_id.")
+class ApiError(Refused):
+    """A refusal that only the HTTP edge makes (credentials, CSRF, rate limits, schema), with
+    its status; the application's refusals are `Refused` and get theirs from `status_of`."""
 
-
-def journal_message(exc: JournalError) -> str:
-    """Why a command got no answer: the journal failed while it waited to be durable (it ran
-    but may not be on disk), or the exchange is shutting down (it was never taken)."""
-    if isinstance(exc, JournalFailed):
-        return OUTCOME_UNKNOWN
-    return "The exchange is shutting down; nothing was done. Retry once it is back."
-
-
-class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str = "",
                  details: Any = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(code)
+        super().__init__(code, message or codes.DESCRIPTIONS.get(code)
+                         or EXTRA_DESCRIPTIONS.get(code, code), details)
         self.status = status
-        self.code = code
-        self.message = message or codes.DESCRIPTIONS.get(code) or EXTRA_DESCRIPTIONS.get(code, code)
-        self.details = details
         self.headers = headers
+
+
+def status_of(exc: Refused) -> int:
+    return exc.status if isinstance(exc, ApiError) else _STATUS.get(exc.code, 400)
 
 
 def refusal(code: str, details: Any = None) -> ApiError:
@@ -91,9 +103,11 @@ def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(body(exc.code, exc.message, exc.details), exc.status, exc.headers)
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> JSONResponse:
+        headers = exc.headers if isinstance(exc, ApiError) else None
+        return JSONResponse(body(exc.code, exc.message or EXTRA_DESCRIPTIONS.get(exc.code, exc.code),
+                                 exc.details), status_of(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,8 +20,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foretell.api.deps import authorize, principal_or_none
-from foretell.api.errors import EXTRA_DESCRIPTIONS, ApiError, body, journal_message
+from foretell.api.errors import EXTRA_DESCRIPTIONS, ApiError, body, status_of
 from foretell.api.models import OrderIn
+from foretell.domain.codes import Refused
+from foretell.exchange.pipeline import journal_message
 from foretell.journal.log import JournalError
 
 log = logging.getLogger(__name__)
@@ -62,9 +64,10 @@ async def _place(scope: Scope, receive: Receive,
         headers = {k: v for k, v in response.headers.items()
                    if k not in ("content-length", "content-type")}
         return 201, _json.encode(view), headers
-    except ApiError as exc:
-        return exc.status, _json.encode(body(exc.code, exc.message, exc.details)), \
-            exc.headers or {}
+    except Refused as exc:
+        extra = exc.headers if isinstance(exc, ApiError) else None
+        return status_of(exc), _json.encode(body(exc.code, exc.message, exc.details)), \
+            extra or {}
     except JournalError as exc:  # as errors.install answers it on the FastAPI side
         return 503, _json.encode(body("unavailable", journal_message(exc))), {}
     except Exception:

@@ -20,6 +20,7 @@ from foretell.api.models import (
     TriggerIn,
 )
 from foretell.domain import codes
+from foretell.domain.codes import Refused
 from foretell.service import Service
 from foretell.store import queries
 
@@ -118,7 +119,7 @@ async def cancel_orders(body: CancelManyIn, p: Principal = Trader,
         try:
             results.append({"order_id": order_id, "ok": True,
                             "order": await svc.cancel(p, order_id)})
-        except ApiError as exc:
+        except Refused as exc:
             results.append({"order_id": order_id, "ok": False,
                             "error": {"code": exc.code, "message": exc.message}})
     return {"results": results}

@@ -20,11 +20,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from foretell.api.auth import SESSION_COOKIE, Principal, derive_secret, sign
-from foretell.api.errors import OUTCOME_UNKNOWN, ApiError
+from foretell.api.errors import ApiError
 from foretell.api.hub import PRIVATE_CHANNELS, PUBLIC_PREFIXES, Connection
 from foretell.api.models import OrderIn
 from foretell.domain import commands as cmd
-from foretell.pipeline import Outcome
+from foretell.domain.codes import Refused
+from foretell.domain.outcome import Outcome
+from foretell.exchange.pipeline import OUTCOME_UNKNOWN
 from foretell.service import Service
 
 router = APIRouter()
@@ -78,7 +80,7 @@ class Session:
         op = msg.get("op")
         try:
             await self._dispatch(op, msg, request_id)
-        except ApiError as exc:
+        except Refused as exc:
             self.error(request_id, exc.code, exc.message, exc.details)
         except ValidationError as exc:
             self.error(request_id, "invalid_request", "order does not match the schema",
@@ -120,7 +122,7 @@ class Session:
             return
         try:
             self.reply({"type": "ack", "id": request_id, "order": self.svc.placed(result)})
-        except ApiError as exc:
+        except Refused as exc:
             self.error(request_id, exc.code, exc.message, exc.details)
 
     def _trader(self) -> Principal:

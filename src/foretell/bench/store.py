@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from foretell.bench.workload import commands
+from foretell.domain.outcome import Outcome
 from foretell.engine.engine import Engine
 from foretell.engine.views import touched_state
-from foretell.pipeline import Outcome
 from foretell.store.db import connect, migrate
 from foretell.store.projector import Projector
 

@@ -92,5 +92,23 @@ class Reject(Exception):
         self.detail = detail
 
 
+class Refused(Exception):
+    """A verb of the application refused a request: nothing changed. Carries a stable code
+    (engine codes above, or the application's own such as `slug_taken`); the edges map it to
+    their terms (the API to an HTTP status), the application never speaks HTTP."""
+
+    def __init__(self, code: str, message: str = "", details: object = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message or DESCRIPTIONS.get(code, "")
+        self.details = details
+
+
+def refused(code: str, details: object = None) -> Refused:
+    """An engine refusal as raised by the application; another account's order is reported
+    as unknown, never confirmed to exist."""
+    return Refused(UNKNOWN_ORDER if code == NOT_OWNER else code, details=details)
+
+
 class InvariantBroken(AssertionError):
     """A state the engine must never reach; the engine stops rather than continue from it."""

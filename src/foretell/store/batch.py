@@ -20,8 +20,8 @@ from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain.markets import SETTLED, STATUS_NAMES
 from foretell.domain.orders import ACTION_NAMES, BUY, DONE_FILLED, GTD, OUTCOME_NAMES, YES
+from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO
-from foretell.pipeline import Outcome
 from foretell.store import costbasis
 from foretell.store.costbasis import Holding
 from foretell.store.schema import CANDLE_INTERVALS_S

@@ -45,7 +45,7 @@ from typing import IO, Any
 import msgspec
 
 from foretell.domain import commands as cmd
-from foretell.pipeline import Outcome
+from foretell.domain.outcome import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from foretell.domain import events as ev
-from foretell.pipeline import Outcome
+from foretell.domain.outcome import Outcome
 from foretell.store import schema as t
 from foretell.store.batch import Batch, Key, Loaded, PositionState
 from foretell.store.costbasis import Holding

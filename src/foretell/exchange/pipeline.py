@@ -18,44 +18,40 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from foretell.domain import commands as cmd
 from foretell.domain.events import BOOK_LEVEL
+from foretell.domain.outcome import Event, Outcome
 from foretell.engine import snapshot
 from foretell.engine.views import changed_levels, level_sizes, touched_state
+from foretell.exchange.recovery import recover
 from foretell.journal.group import GroupCommitter
-from foretell.journal.log import Journal
-from foretell.journal.replay import recover
+from foretell.journal.log import Journal, JournalError, JournalFailed
 from foretell.journal.snapshot import write_snapshot
 
 log = logging.getLogger(__name__)
-Event = tuple[Any, ...]
-Listener = Callable[["Outcome"], None]
-BatchListener = Callable[[list["Outcome"]], None]
+Listener = Callable[[Outcome], None]
+BatchListener = Callable[[list[Outcome]], None]
 FailureListener = Callable[[BaseException], None]
+
+
+OUTCOME_UNKNOWN = ("The outcome is unknown: the journal stopped before this was durable. "
+                   "After a restart, look the order up by its client_order_id.")
+
+
+def journal_message(exc: JournalError) -> str:
+    """Why a command got no answer: the journal failed while it waited to be durable (it ran
+    but may not be on disk), or the exchange is shutting down (it was never taken)."""
+    if isinstance(exc, JournalFailed):
+        return OUTCOME_UNKNOWN
+    return "The exchange is shutting down; nothing was done. Retry once it is back."
 
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a journaled command did; `command` is the exact one journaled (stamped)."""
-
-    seq: int
-    command: cmd.Command
-    code: str
-    value: Any
-    events: list[Event]
-
-    @property
-    def ok(self) -> bool:
-        return self.code == "ok"
 
 
 class Pipeline:

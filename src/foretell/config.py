@@ -21,12 +21,30 @@ class Settings:
     session_ttl_ms: int = 7 * 24 * 3600 * 1000
     secure_cookies: bool = False  # True behind HTTPS
     ws_deflate: bool = False  # permessage-deflate costs more CPU than small JSON messages save
+    # Browser origins whose WebSockets may log in with the session cookie (besides the origin
+    # of the Host the request names). Empty: this host and port, localhost and 127.0.0.1.
+    public_origins: tuple[str, ...] = ()
+    # Subscribe frames of anonymous WebSockets, per client IP (behind a proxy that hides the
+    # client's address, all share one bucket: raise these, or pass the proxy headers on).
+    ws_ip_subscribe_per_s: float = 100.0
+    ws_ip_subscribe_burst: int = 400
     projector_process: bool = True  # project in a child process (False: a thread of this one)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def journal_dir(self) -> Path:
         return self.data / "journal"
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """The configured public origins, or the ones this server is reached at by default."""
+        if self.public_origins:
+            return frozenset(o.strip().rstrip("/").lower() for o in self.public_origins
+                             if o.strip())
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        schemes = ("http", "https") if self.secure_cookies else ("http",)
+        return frozenset(f"{scheme}://{h}:{self.port}" for scheme in schemes
+                         for h in (host.lower(), "localhost", "127.0.0.1"))
 
     @property
     def db_url(self) -> str:
@@ -46,6 +64,12 @@ class Settings:
             "rate_per_s": float(env.get("FORETELL_RATE_PER_S", cls.rate_per_s)),
             "rate_burst": int(env.get("FORETELL_RATE_BURST", cls.rate_burst)),
             "ws_deflate": env.get("FORETELL_WS_DEFLATE", "0") in ("1", "true", "yes"),
+            "public_origins": tuple(o for o in env.get("FORETELL_PUBLIC_ORIGINS", "").split(",")
+                                    if o.strip()),
+            "ws_ip_subscribe_per_s": float(env.get("FORETELL_WS_IP_SUBSCRIBE_PER_S",
+                                                   cls.ws_ip_subscribe_per_s)),
+            "ws_ip_subscribe_burst": int(env.get("FORETELL_WS_IP_SUBSCRIBE_BURST",
+                                                 cls.ws_ip_subscribe_burst)),
             "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
         }
         values.update(overrides)

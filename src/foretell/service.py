@@ -102,7 +102,7 @@ class Service:
         self.master_key = load_master_key(settings.data)
         self.limiter = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self.replays = ReplayGuard(settings.signature_window_ms, started_ms=clock())
-        self.hub = Hub()
+        self.hub = Hub(settings.ws_ip_subscribe_per_s, settings.ws_ip_subscribe_burst)
         self.loop: asyncio.AbstractEventLoop | None = None
         # 1 store
         migrate(settings.db_url)
@@ -728,15 +728,33 @@ class Service:
         return int(row["user_id"]), str(row["role"]), str(row["csrf_token"])
 
     def forget_user(self, user_id: int) -> None:
-        """Drop cached sessions and keys of a user whose role changed."""
+        """Drop cached sessions and keys of a user whose role changed; the user's live
+        WebSockets check their credential again."""
         self.session_cache = {k: v for k, v in self.session_cache.items() if v[0] != user_id}
         self.key_cache = {k: v for k, v in self.key_cache.items()
                           if v is None or v[0] != user_id}
+        self._on_loop(partial(self.hub.account_changed, user_id))
 
     def logout(self, token: str) -> None:
         self.session_cache.pop(sha256_hex(token), None)
         with self.db.begin() as conn:
             conn.execute(t.sessions.delete().where(t.sessions.c.id == sha256_hex(token)))
+        self._on_loop(partial(self.hub.revoke, "s:" + sha256_hex(token), "logged_out"))
+
+    def _on_loop(self, call: Callable[[], None]) -> None:
+        """Run `call` on the event loop: now when on it, else next (routes that are plain
+        functions run on worker threads; the hub is the loop's alone)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            call()
+        else:
+            loop.call_soon_threadsafe(call)
 
     def create_key(self, user_id: int, label: str, scopes: list[str]) -> dict[str, Any]:
         key_id = "ft_" + secrets.token_hex(8)
@@ -762,6 +780,8 @@ class Service:
                 (t.api_keys.c.key_id == key_id) & (t.api_keys.c.user_id == user_id)
                 & t.api_keys.c.revoked_ms.is_(None)).values(revoked_ms=self.clock()))
         self.key_cache.pop(key_id, None)
+        if result.rowcount:
+            self._on_loop(partial(self.hub.revoke, "k:" + key_id, "api_key_revoked"))
         return bool(result.rowcount)
 
     def key(self, key_id: str) -> tuple[int, str, frozenset[str]] | None:

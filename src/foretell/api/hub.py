@@ -7,6 +7,12 @@ Private channels, bound to the connection's account: `orders`, `fills`, `positio
 
 Book checksum: CRC-32 of the text "p:s,p:s,...|p:s,..." (bids best first, then asks best first,
 YES prices and sizes as decimal micro-USDC integers). An empty book is "|".
+
+A book's checksum and its encoded snapshot are built at most once per book seq and shared by
+every subscriber (a subscribe storm costs copies of one payload, not one sort per subscriber).
+Connections are indexed by channel, by account and by credential ("k:<key id>" or
+"s:<session hash>"), so a revoked key or a logged-out session reaches its live sockets at once
+(`revoke`, `account_changed`), which lose their private channels (ws.py).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import msgspec
 
 from foretell.api import present
+from foretell.api.auth import TokenBucket
 from foretell.domain import events as ev
 from foretell.domain.orders import ACTION_NAMES, OUTCOME_NAMES
 
@@ -35,6 +42,10 @@ class Book:
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
 
+    # (seq, value) caches: built once per book seq, dropped by `apply`
+    _checksum: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    _payload: tuple[int, bytes] | None = field(default=None, repr=False, compare=False)
+
     def apply(self, seq: int, levels: tuple[tuple[int, int, int], ...]) -> None:
         for yes_price, bid, ask in levels:
             for side, size in ((self.bids, bid), (self.asks, ask)):
@@ -43,6 +54,7 @@ class Book:
                 else:
                     side.pop(yes_price, None)
         self.seq = seq
+        self._checksum = self._payload = None
 
     def sides(self, depth: int = 1_000) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         bids = sorted(self.bids.items(), reverse=True)[:depth]
@@ -50,9 +62,19 @@ class Book:
         return bids, asks
 
     def checksum(self) -> int:
+        if self._checksum is not None and self._checksum[0] == self.seq:
+            return self._checksum[1]
         bids, asks = self.sides()
         text = ",".join(f"{p}:{s}" for p, s in bids) + "|" + ",".join(f"{p}:{s}" for p, s in asks)
-        return zlib.crc32(text.encode())
+        value = zlib.crc32(text.encode())
+        self._checksum = (self.seq, value)
+        return value
+
+    def snapshot_payload(self, contract: int) -> bytes:
+        """The encoded `snapshot(contract)` at full depth, shared until the book changes."""
+        if self._payload is None or self._payload[0] != self.seq:
+            self._payload = (self.seq, _json.encode(self.snapshot(contract)))
+        return self._payload[1]
 
     def snapshot(self, contract: int, depth: int = 1_000) -> dict[str, Any]:
         bids, asks = self.sides(depth)
@@ -67,9 +89,12 @@ class Connection:
 
     def __init__(self, account_id: int | None) -> None:
         self.account_id = account_id
+        self.credential: str | None = None  # "k:<key id>" or "s:<session hash>"
         self.channels: set[str] = set()
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_messages_max)
         self.dropped = False
+        # Called on the loop when the credential is revoked or the account changed (reason).
+        self.on_auth_change: Callable[[str], None] | None = None
 
     def send(self, payload: bytes) -> None:
         try:
@@ -79,40 +104,74 @@ class Connection:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, ip_frames_per_s: float = 100.0, ip_frames_burst: int = 400) -> None:
         self.books: dict[int, Book] = {}
         self.connections: set[Connection] = set()
         self.by_channel: dict[str, set[Connection]] = {}
         self.by_account: dict[int, set[Connection]] = {}
+        self.by_credential: dict[str, set[Connection]] = {}
         self.messages_sent = 0
         self.listeners: list[Callable[[Any], None]] = []
+        # subscribe frames of anonymous sockets, per client IP (ws.py)
+        self.ip_frames = TokenBucket(ip_frames_per_s, ip_frames_burst)
 
     # -- connections --------------------------------------------------------------------------
 
     def connect(self, conn: Connection) -> None:
         self.connections.add(conn)
-        if conn.account_id is not None:
-            self.by_account.setdefault(conn.account_id, set()).add(conn)
+        self._index(conn)
 
     def disconnect(self, conn: Connection) -> None:
         self.connections.discard(conn)
         for channel in conn.channels:
-            self.by_channel.get(channel, set()).discard(conn)
-        if conn.account_id is not None:
-            self.by_account.get(conn.account_id, set()).discard(conn)
+            _discard(self.by_channel, channel, conn)
+        self._unindex(conn)
 
-    def subscribe(self, conn: Connection, channel: str) -> dict[str, Any] | None:
-        """Add a channel; returns the first message (a book snapshot) where there is one."""
+    def bind(self, conn: Connection, account_id: int | None, credential: str | None) -> None:
+        """Give a connection its account and credential (None, None: anonymous again); its
+        subscriptions stay as they are."""
+        self._unindex(conn)
+        conn.account_id, conn.credential = account_id, credential
+        if conn in self.connections:
+            self._index(conn)
+
+    def _index(self, conn: Connection) -> None:
+        if conn.account_id is not None:
+            self.by_account.setdefault(conn.account_id, set()).add(conn)
+        if conn.credential is not None:
+            self.by_credential.setdefault(conn.credential, set()).add(conn)
+
+    def _unindex(self, conn: Connection) -> None:
+        if conn.account_id is not None:
+            _discard(self.by_account, conn.account_id, conn)
+        if conn.credential is not None:
+            _discard(self.by_credential, conn.credential, conn)
+
+    def revoke(self, credential: str, reason: str) -> None:
+        """A key was revoked or a session ended: tell every socket that used it."""
+        for conn in list(self.by_credential.get(credential, ())):
+            if conn.on_auth_change is not None:
+                conn.on_auth_change(reason)
+
+    def account_changed(self, account_id: int) -> None:
+        """The account's role or standing changed: its sockets check their credential again."""
+        for conn in list(self.by_account.get(account_id, ())):
+            if conn.on_auth_change is not None:
+                conn.on_auth_change("account_changed")
+
+    def subscribe(self, conn: Connection, channel: str) -> bytes | None:
+        """Add a channel (canonical name, checked by the caller); returns the first message
+        (an encoded book snapshot) where there is one."""
         conn.channels.add(channel)
         self.by_channel.setdefault(channel, set()).add(conn)
         if channel.startswith("book:"):
             contract = int(channel[5:])
-            return self.books.setdefault(contract, Book()).snapshot(contract)
+            return self.books.setdefault(contract, Book()).snapshot_payload(contract)
         return None
 
     def unsubscribe(self, conn: Connection, channel: str) -> None:
         conn.channels.discard(channel)
-        self.by_channel.get(channel, set()).discard(conn)
+        _discard(self.by_channel, channel, conn)
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -167,6 +226,16 @@ class Hub:
                 book = self.books.setdefault(contract, Book())
                 self._to_channel(channel, {"type": "heartbeat", "channel": channel,
                                            "seq": book.seq, "checksum": book.checksum()})
+
+
+def _discard(index: dict[Any, set[Connection]], key: Any, conn: Connection) -> None:
+    """Remove conn from index[key], and the key with its last connection (no empty sets pile
+    up under keys that anyone may pick, such as channel names)."""
+    conns = index.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del index[key]
 
 
 def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:

@@ -11,7 +11,10 @@ Requests carry an `id`; the reply with the same id (ack, error, subscribed, unsu
 resolves the request and is not yielded by the iterator. Everything else (snapshots, deltas,
 heartbeats, trades, tickers, market, orders, fills, positions, balance) is yielded in arrival
 order, after tracked books have applied it. Authentication: the session cookie of a logged-in
-client, or the `auth` op signed with an API key (ts + "GET/api/v1/ws").
+client with its CSRF token (sent in an `auth` op: the server takes a cookie without a browser
+Origin only with it), or the `auth` op signed with an API key (ts + "GET/api/v1/ws"). When the
+server revokes the socket's rights (key revoked, session logged out) an {"type": "auth_revoked"}
+message comes through the iterator and `account` becomes None.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from foretell.client.sync import Client
 
 REPLY_TYPES = frozenset({"ack", "error", "subscribed", "unsubscribed", "pong"})
 _STATUS = {"unauthenticated": 401, "stale_timestamp": 401, "replayed_signature": 401,
-           "bad_signature": 401, "forbidden": 403, "invalid_request": 422,
-           "too_many_channels": 429, "rate_limited": 429}
+           "bad_signature": 401, "forbidden": 403, "csrf_failed": 403, "invalid_request": 422,
+           "too_many_channels": 429, "rate_limited": 429, "internal_error": 500}
 _CLOSED = object()
 
 
@@ -51,12 +54,14 @@ def _error(reply: Mapping[str, Any]) -> ForetellError:
 
 class Stream:
     def __init__(self, base_url: str, key_id: str | None = None, secret: str | None = None, *,
-                 session_token: str | None = None, signer: Signer | None = None,
+                 session_token: str | None = None, csrf_token: str | None = None,
+                 signer: Signer | None = None,
                  rest: AsyncClient | None = None, reply_timeout_s: float = 10.0,
                  max_size: int = 8 * 1024 * 1024) -> None:
         self.url = ws_url(normalize_base_url(base_url))
         self.signer = signer or (Signer(key_id, secret) if key_id and secret else None)
         self.session_token = session_token
+        self.csrf_token = csrf_token
         self.rest = rest
         self.reply_timeout_s = reply_timeout_s
         self.max_size = max_size
@@ -74,7 +79,7 @@ class Stream:
         """A stream with the client's credentials: its API key (and clock offset) or session."""
         rest = client if isinstance(client, AsyncClient) else None
         return cls(client.base_url, session_token=client.session_token,
-                   signer=client._core.signer, rest=rest, **kw)
+                   csrf_token=client.csrf_token, signer=client._core.signer, rest=rest, **kw)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -87,12 +92,14 @@ class Stream:
         except (OSError, TimeoutError) as exc:
             raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
         self._reader = asyncio.create_task(self._read())
-        if self.signer is not None:
-            try:
+        try:
+            if self.signer is not None:
                 await self.authenticate()
-            except BaseException:
-                await self.close()  # a refused key leaves no socket behind
-                raise
+            elif self.session_token and self.csrf_token:
+                self.account = await self._request({"op": "auth", "csrf": self.csrf_token})
+        except BaseException:
+            await self.close()  # a refused key or session leaves no socket behind
+            raise
         return self
 
     async def __aenter__(self) -> Stream:
@@ -120,6 +127,8 @@ class Stream:
                     if not future.done():
                         future.set_result(message)
                 else:
+                    if isinstance(message, dict) and message.get("type") == "auth_revoked":
+                        self.account = None
                     self._queue.put_nowait(message)
         except ConnectionClosed:
             pass

@@ -8,7 +8,7 @@ import gc
 import inspect
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,7 +34,10 @@ heartbeat_interval_s = 5.0
 gc_freeze_interval_s = 600.0
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None,
+               on_ready: Callable[[str | None], None] | None = None) -> FastAPI:
+    """`on_ready` is called once the exchange is ready to serve, with the demo's state:
+    "loaded" (now), "present" (by an earlier start) or None (demo off, or not a demo exchange)."""
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
@@ -46,10 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = svc
         svc.attach(asyncio.get_running_loop())
         tasks: list[asyncio.Task[None]] = []
+        demo: str | None = None
         if settings.demo:
-            from foretell.demo.loader import load_if_empty, run_market_maker
+            from foretell.demo.loader import ensure_demo, run_market_maker
 
-            await load_if_empty(svc)
+            # Loads the demo on a first start, or finishes a load a crash interrupted.
+            demo = await ensure_demo(svc)
             from foretell.news.demo import load_demo_news
 
             await load_demo_news(svc)
@@ -60,9 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   asyncio.create_task(_every(gc_freeze_interval_s, _freeze)),
                   asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc))),
                   asyncio.create_task(run_poller(svc))]
-        if settings.demo:
-            if settings.market_maker:
-                tasks.append(asyncio.create_task(run_market_maker(svc)))
+        if demo is not None and settings.market_maker:
+            tasks.append(asyncio.create_task(run_market_maker(svc)))
+        if on_ready is not None:
+            on_ready(demo)
         try:
             yield
         finally:

@@ -87,11 +87,30 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
     overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
                  if v is not None}
     settings = Settings.from_env(**overrides)
-    console.print(f"Foretell on [bold]http://{settings.host}:{settings.port}[/bold] "
-                  f"(data in {settings.data.resolve()})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    console.print(f"Starting Foretell (data in {settings.data.resolve()})", soft_wrap=True,
+                  highlight=False)
+
+    def ready(demo: str | None) -> None:
+        console.print(start_line(f"http://{settings.host}:{settings.port}", demo),
+                      soft_wrap=True, highlight=False)
+
+    uvicorn.run(create_app(settings, on_ready=ready), host=settings.host, port=settings.port,
                 log_level="warning", ws_max_size=65_536,
                 ws_per_message_deflate=settings.ws_deflate)
+
+
+def start_line(url: str, demo: str | None) -> str:
+    """What `serve` prints once it is ready: the URL and, with the demo, the logins to use."""
+    if demo is None:
+        return f"Foretell on {url}"
+    from foretell.demo import content
+
+    def names(role: str) -> str:
+        return ", ".join(u.username for u in content.USERS if u.role == role)
+
+    what = "demo loaded" if demo == "loaded" else "demo already loaded"
+    return (f"Foretell on {url} — {what}: supervisor {names('supervisor')}, creator "
+            f"{names('creator')}, traders {names('trader')} (password {content.DEMO_PASSWORD})")
 
 
 def _offline(data: Path | None) -> Any:
@@ -117,7 +136,7 @@ def demo(data: Path = typer.Option(None, help="default FORETELL_DATA or ./var"),
     import shutil
 
     from foretell.config import Settings
-    from foretell.demo.loader import load_if_empty
+    from foretell.demo.loader import ensure_demo
 
     settings = Settings.from_env(**({"data": data} if data else {}))
     if settings.data.exists():
@@ -126,7 +145,7 @@ def demo(data: Path = typer.Option(None, help="default FORETELL_DATA or ./var"),
         shutil.rmtree(settings.data)
     svc = _offline(settings.data)
     try:
-        asyncio.run(load_if_empty(svc))
+        asyncio.run(ensure_demo(svc))
     finally:
         svc.close()
     console.print("[green]demo loaded[/green]; start it with [bold]make run[/bold]")

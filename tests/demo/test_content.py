@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from foretell.demo import content
-from foretell.demo.content import MARKETS, NEWS, USERS, DemoMarket
+from foretell.demo.content import BOTS, MARKETS, NEWS, USERS, DemoMarket
 
 SEED_PATH = Path("/work/shared/seed/seed-article.txt")
 COPIED_WORDS_MAX = 12
@@ -75,16 +75,25 @@ def test_users_have_the_demo_roles_and_integer_balances() -> None:
     roles = [user.role for user in USERS]
     assert roles.count("supervisor") == 1
     assert roles.count("creator") == 1
-    assert 4 <= roles.count("trader") <= 5
+    assert roles.count("trader") == 3
     assert len({user.username for user in USERS}) == len(USERS)
     for user in USERS:
         assert user.password == content.DEMO_PASSWORD
         assert type(user.starting_usdc_micro) is int and user.starting_usdc_micro >= 0
-    maker = next(user for user in USERS if user.username == content.MARKET_MAKER)
-    assert maker.role == "trader" and maker.starting_usdc_micro == 250_000 * MICRO
-    for user in USERS:
-        if user.role == "trader" and user.username != content.MARKET_MAKER:
+        if user.role == "trader":
             assert user.starting_usdc_micro == 10_000 * MICRO
+
+
+def test_bots_are_accounts_of_their_own() -> None:
+    """The market maker and the takers are not README logins (and have no password at all)."""
+    names = [bot.username for bot in BOTS]
+    assert names == [content.MARKET_MAKER, *content.TAKERS]
+    assert not set(names) & {user.username for user in USERS}
+    maker = BOTS[0]
+    assert maker.starting_usdc_micro == 250_000 * MICRO
+    assert all(type(bot.starting_usdc_micro) is int and bot.starting_usdc_micro > 0
+               for bot in BOTS)
+    assert not any(hasattr(bot, "password") for bot in BOTS)
     creator = next(user for user in USERS if user.role == "creator")
     assert creator.profile and creator.expertise
 
@@ -153,7 +162,7 @@ def test_statuses_one_in_review_one_settled_rest_open() -> None:
 
 @pytest.mark.parametrize("market", MARKETS, ids=lambda market: market.slug)
 def test_history_is_chronological_and_by_known_users(market: DemoMarket) -> None:
-    usernames = {user.username for user in USERS}
+    usernames = {user.username for user in USERS} | set(content.TAKERS)
     times = [entry.at_ms for entry in market.history]
     assert times == sorted(times)
     assert all(entry.actor in usernames and entry.note.strip() for entry in market.history)
@@ -171,6 +180,7 @@ def test_history_is_chronological_and_by_known_users(market: DemoMarket) -> None
 def test_settled_market_was_decided_before_today_with_a_rejected_dispute() -> None:
     (market,) = [market for market in MARKETS if market.status == "settled"]
     roles = {user.username: user.role for user in USERS}
+    roles |= {name: "trader" for name in content.TAKERS}
     resolution = market.resolution
     assert resolution is not None
     assert resolution.winning_outcome in market.outcomes
@@ -182,6 +192,7 @@ def test_settled_market_was_decided_before_today_with_a_rejected_dispute() -> No
     rejections = [entry for entry in market.history if entry.action == "dispute_rejected"]
     assert len(disputes) == 1 and len(rejections) == 1
     assert roles[disputes[0].actor] == "trader" and disputes[0].bond_micro > 0
+    assert disputes[0].actor in content.TAKERS  # a bot's bond, not a README login's
     assert roles[rejections[0].actor] == "supervisor" and rejections[0].note.strip()
     assert disputes[0].at_ms < rejections[0].at_ms
     assert market.history[-1].action == "settled"

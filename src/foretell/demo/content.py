@@ -11,7 +11,8 @@ Invariants (checked by `tests/demo/test_content.py`):
   settled (decided before today, with a rejected dispute in its history);
 - `fair_yes_micro` holds one price per outcome, on the market's tick, within 0.05 .. 0.95; a
   binary market's two prices sum to exactly 1 USDC, a categorical market's to about 1 USDC;
-- every news item links only to existing markets; every news item after the seed day is analysis.
+- every news item links only to existing markets; every news item after the seed day is analysis;
+- the README logins (`USERS`) never trade or dispute in the demo: its bots (`BOTS`) do.
 
 Settled outcomes and follow-up analysis are demo data, not a record of real events.
 """
@@ -69,8 +70,12 @@ DEMO_FEED_PATH = "feeds/foretell-desk.xml"
 DEMO_FEED_ITEM_COUNT = 6
 """Number of <item> elements in the demo RSS file."""
 
-MARKET_MAKER = "market-maker"
-"""Username of the account the demo market-maker bot trades from."""
+MARKET_MAKER = "mm-bot"
+"""Username of the account the demo market-maker bot quotes from (a bot account, see `BOTS`)."""
+
+TAKERS = ("noise-1", "noise-2", "noise-3")
+"""Usernames of the demo's random takers: they hit the market maker's quotes now and then, and
+made the demo's recorded trades (and its dispute) before the demo "today"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,16 @@ class DemoUser:
     starting_usdc_micro: int
     profile: str = ""
     expertise: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBot:
+    """An account the demo itself trades from. It has no password anyone knows and its login is
+    disabled: the demo never acts as a login the README hands out (`USERS`)."""
+
+    username: str
+    display_name: str
+    starting_usdc_micro: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +199,16 @@ USERS: tuple[DemoUser, ...] = (
         ),
         expertise=("ai labs", "venture and growth rounds", "ipos", "compute contracts", "revenue accounting"),
     ),
-    DemoUser(MARKET_MAKER, "Demo Market Maker", "trader", DEMO_PASSWORD, _usdc(250_000)),
     DemoUser("ada-quant", "Ada (quant)", "trader", DEMO_PASSWORD, _usdc(10_000)),
     DemoUser("bruno-macro", "Bruno (macro)", "trader", DEMO_PASSWORD, _usdc(10_000)),
     DemoUser("chen-swing", "Chen (swing)", "trader", DEMO_PASSWORD, _usdc(10_000)),
-    DemoUser("dara-news", "Dara (news flow)", "trader", DEMO_PASSWORD, _usdc(10_000)),
+)
+"""The logins the README hands out. Nothing but the person logged in ever acts as them: they
+start with cash only (no order, fill or position), and the demo's bots trade from `BOTS`."""
+
+BOTS: tuple[DemoBot, ...] = (
+    DemoBot(MARKET_MAKER, "Demo market maker (bot)", _usdc(250_000)),
+    *(DemoBot(name, f"Demo taker {i} (bot)", _usdc(50_000)) for i, name in enumerate(TAKERS, 1)),
 )
 
 
@@ -273,7 +293,7 @@ _ROUND_BY_MAY = DemoMarket(
             "negotiations. Demo data.",
         ),
         HistoryEntry(
-            _ms("2026-06-01T15:30:00Z"), "bruno-macro", "disputed",
+            _ms("2026-06-01T15:30:00Z"), TAKERS[1], "disputed",
             "Argues that reports of investors committing money before 31 May show the round was "
             "effectively done, so the answer should be Yes.",
             bond_micro=_usdc(100),

@@ -25,7 +25,7 @@ import pytest
 from tests.demo.server import README_LOGINS, ROOT, get, launch, login, stop, wait_ready
 
 from foretell.demo import content
-from foretell.journal.replay import recover
+from foretell.exchange.recovery import recover
 
 CRASH_EXIT_CODE = 86  # foretell.demo.loader.CRASH_EXIT_CODE: the hook's exit status
 NO_MARKET_MAKER = {"FORETELL_MARKET_MAKER": "0"}  # balances must stay those of the load

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from foretell.demo import content
 from foretell.domain import commands as cmd
 from foretell.domain.orders import FLAG_POST_ONLY, LIMIT, MARKET
+from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO
 from foretell.journal.log import read_records, sync_directory
-from foretell.pipeline import Outcome
 from foretell.service import Service
 from foretell.store import schema as t
 

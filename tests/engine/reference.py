@@ -417,9 +417,11 @@ class Reference:
 
     def _fok_fillable(self, o: Order) -> bool:
         """All or none: by size, every share; by spend (its size is the market's maximum order
-        size), at least one share and until the rest of the spend buys no further share; in
-        no more fills than one command may make."""
-        need, spend, bought, fills = o.remaining, o.spend_rem, 0, 0
+        size), at least one share and until what is left of the spend is less than the price of
+        one more share: the next share offered within the protection, or, when the book within
+        the protection runs out, one more at the last price paid (a deeper book would have sold
+        it). In no more fills than one command may make."""
+        need, spend, bought, fills, last_price = o.remaining, o.spend_rem, 0, 0, 0
         for maker in self._makers(o):
             # As matching does: a spent order stops before it meets its own resting order.
             price = out_price(o.outcome, maker.yes_price)
@@ -433,16 +435,16 @@ class Reference:
             if spend is not None:
                 q = min(q, spend // price)
                 spend -= q * price
-                if spend < price:
-                    return True
             need -= q
             bought += q
+            last_price = price
             if need <= 0:
                 return True
             fills += 1
             if fills >= fills_per_command_max:
                 return False
-        return False
+        # The book within the protection ran out.
+        return spend is not None and bought > 0 and spend < last_price
 
     def _take_and_finish(self, o: Order) -> None:
         """Match an order that just arrived (or lost its place by an amend), then rest or end it."""

@@ -44,13 +44,12 @@ from foretell.domain.orders import (
     MARKET,
     NO,
     SELL,
-    STP_CANCEL_MAKER,
     YES,
 )
 from foretell.domain.units import MICRO
 from foretell.engine import book, ledger, lifecycle, triggers
 from foretell.engine.book import limit_index, link
-from foretell.engine.matching import match
+from foretell.engine.matching import Walk, fills_in_full, match, plan
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
 
 Result = tuple[str, Any]
@@ -286,7 +285,41 @@ class Engine:
     def submit(self, a: Account, c: Contract, outcome: int, action: int, size: int,
                price_micro: int, order_type: int, tif: int, expire_ms: int, flags: int, stp: int,
                spend_micro: int, client_id: str) -> int:
-        """Validate, reserve, match and rest or finish one order. The hot path: checks inline."""
+        """Validate, reserve, match and rest or finish one order. The hot path."""
+        o, walk = self.admit(a, c, outcome, action, size, price_micro, order_type, tif,
+                             expire_ms, flags, stp, spend_micro, client_id)
+        # -- nothing above changed state; from here on the order exists --
+        self.next_id += 1
+        oid: Any = o.id  # boxed once for the dict keys and the event below
+        if o.action == 0:
+            a.free -= o.reserved
+            a.reserved += o.reserved
+        else:
+            a.positions[c.id][2 + o.outcome] += o.size
+        if client_id:
+            a.client_ids[client_id] = oid
+        self.events.append((ev.ORDER_ACCEPTED, self.now_ms, oid, a.id, c.id, o.outcome,
+                            o.action, order_type, o.out_price, o.size, o.tif, flags, client_id))
+        stop = match(self, o, walk) if walk is not None else ""
+        why = end_reason(o.remaining, stop, o.tif, order_type)
+        if why:
+            self._finish(o, why)
+        else:
+            link(c, o)
+            self.orders[oid] = o
+            a.orders[oid] = o
+            if o.tif == GTD:
+                heapq.heappush(self.expiries, (expire_ms, oid))
+        return o.id
+
+    def admit(self, a: Account, c: Contract, outcome: int, action: int, size: int,
+              price_micro: int, order_type: int, tif: int, expire_ms: int, flags: int, stp: int,
+              spend_micro: int, client_id: str) -> tuple[Order, Walk | None]:
+        """Every check of an order, and its walk of the book if it crosses; changes nothing.
+
+        Returns the order as it would be accepted (its reservation in `reserved`, not yet taken
+        from the account) and the walk that matching would apply, or raises `Reject`. The
+        dry-run quote calls this too, so the quote and the order cannot disagree."""
         m = c.market
         if m.status != 1:  # mk.OPEN
             raise Reject(codes.MARKET_NOT_OPEN)
@@ -339,35 +372,13 @@ class Engine:
             raise Reject(codes.TOO_MANY_ORDERS)
         o = Order(self.next_id, a, c, side, outcome, action, price_i, size, order_type, tif,
                   expire_ms, flags, stp, client_id, self.now_ms)
-        if tif == FOK and not _fok_fillable(c, o, spend_micro):
+        o.reserved = reserve
+        if spend_micro:
+            o.spend_rem = spend_micro
+        walk = plan(c, o) if crosses else None
+        if tif == FOK and (walk is None or not fills_in_full(walk, o)):
             raise Reject(codes.FOK_NOT_FILLED)
-        # -- nothing above changed state; from here on the order exists --
-        self.next_id += 1
-        oid: Any = o.id  # boxed once for the dict keys and the event below
-        if action == 0:
-            a.free -= reserve
-            a.reserved += reserve
-            o.reserved = reserve
-            if spend_micro:
-                o.spend_rem = spend_micro
-        else:
-            a.positions[c.id][2 + outcome] += size
-        if client_id:
-            a.client_ids[client_id] = oid
-        self.events.append((ev.ORDER_ACCEPTED, self.now_ms, oid, a.id, c.id, outcome, action,
-                            order_type, out_price, size, tif, flags, client_id))
-        stop = match(self, o) if crosses else ""
-        if o.remaining == 0:
-            self._finish(o, DONE_FILLED)
-        elif stop or tif >= IOC or order_type == MARKET:
-            self._finish(o, stop if stop and stop != "spent" else DONE_IOC)
-        else:
-            link(c, o)
-            self.orders[oid] = o
-            a.orders[oid] = o
-            if tif == GTD:
-                heapq.heappush(self.expiries, (expire_ms, oid))
-        return o.id
+        return o, walk
 
     def _finish(self, o: Order, reason: str) -> None:
         """Forget an order that has left (or never joined) the book; release what it holds."""
@@ -503,7 +514,7 @@ class Engine:
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
         self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
                             False, yes_price, old_yes_price))
-        stop = match(self, o) if crosses else ""
+        stop = match(self, o, plan(c, o)) if crosses else ""
         if o.remaining == 0:
             self._finish(o, DONE_FILLED)
         elif stop:
@@ -597,43 +608,15 @@ def _protection_index(c: Contract, side: int) -> int:
     return max(1, c.best_bid - band)
 
 
-def _fok_fillable(c: Contract, o: Order, spend: int) -> bool:
-    """Whether a fill-or-kill order would fill in full, walking the book without changing it.
-
-    By spend, in full means at least one share, and until what is left of the spend buys no
-    further share. Matching stops after `fills_per_command_max` fills, and so does this."""
-    need = o.remaining
-    bid = o.side == BID
-    heads = c.ask_head if bid else c.bid_head
-    i = c.best_ask if bid else c.best_bid
-    by_spend = spend > 0
-    own = 0
-    fills = 0
-    while (i <= o.price_i and i < c.levels) if bid else (i >= o.price_i and i > 0):
-        if by_spend:
-            own = i * c.tick if o.outcome == 0 else MICRO - i * c.tick
-            if spend < own:
-                return need < o.remaining
-        maker = heads[i]
-        while maker is not None:
-            if maker.account is o.account:
-                if o.stp != STP_CANCEL_MAKER:
-                    return False
-            else:
-                q = maker.remaining if need > maker.remaining else need
-                if by_spend:
-                    if spend // own < q:
-                        q = spend // own
-                    spend -= q * own
-                need -= q
-                if need <= 0 or (by_spend and spend < own):
-                    return True
-                fills += 1
-                if fills >= limits.fills_per_command_max:
-                    return False
-            maker = maker.next
-        i += 1 if bid else -1
-    return False
+def end_reason(remaining: int, stop: str, tif: int, order_type: int) -> str:
+    """Why an order that has just matched leaves (ORDER_DONE's reason), or "" if it rests."""
+    if remaining == 0:
+        return DONE_FILLED
+    if stop:
+        return DONE_IOC if stop == "spent" else stop
+    if tif >= IOC or order_type == MARKET:
+        return DONE_IOC
+    return ""
 
 
 __all__ = ["Engine", "Result", "ASK"]

@@ -1,8 +1,11 @@
 """The matching loop: a taker order against the opposite side of one unified book.
 
 Price-time priority; every fill executes at the resting order's price, so price improvement goes
-to the taker. Self-trade prevention happens here. This is the hot path: locals instead of
-attribute lookups, ints only, one event tuple per fill and nothing else allocated.
+to the taker. Self-trade prevention happens here. Two steps: `plan` walks the book read-only and
+says what the taker would do (the only place the walk's rules are written), `match` applies that
+walk. The fill-or-kill check and the dry-run quote read the same walk, so they cannot disagree
+with the order. This is the hot path: locals instead of attribute lookups, ints only, one walk
+and one event tuple per fill.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from foretell.domain.events import FILL
 from foretell.domain.limits import fills_per_command_max
 from foretell.domain.orders import (
     BID,
+    DONE_FILL_LIMIT,
     DONE_SELF_TRADE,
     FILL_MERGE,
     FILL_MINT,
@@ -21,6 +25,7 @@ from foretell.domain.orders import (
     STP_CANCEL_MAKER,
     STP_CANCEL_TAKER,
 )
+from foretell.domain.units import MICRO
 from foretell.engine.book import next_ask, next_bid
 from foretell.engine.ledger import fill_side, net, position
 from foretell.engine.state import Contract, Order
@@ -29,8 +34,124 @@ if TYPE_CHECKING:
     from foretell.engine.engine import Engine
 
 
-def match(engine: Engine, taker: Order) -> str:
-    """Fill `taker` against resting orders up to its limit. Returns "" or why it had to stop."""
+class Walk:
+    """What a taker would do against the book as it is, found without changing anything.
+
+    `makers` are the resting orders it meets, in price-time priority: each one it trades with is
+    taken whole except `last`, of which it takes `last_q`; its own orders are in the list too
+    (self-trade prevention cancels them), except where it stops at one. `stop` is why it would
+    stop early ("spent", "self_trade", "fill_limit", or "" when it ran out of size or of book
+    within its limit), and `end_i` the level where the walk ended."""
+
+    __slots__ = ("makers", "last", "last_q", "fills", "filled", "spend_left", "last_price",
+                 "stop", "end_i")
+
+    def __init__(self, makers: list[Order], last: Order | None, last_q: int, fills: int,
+                 filled: int, spend_left: int, last_price: int, stop: str, end_i: int) -> None:
+        self.makers = makers
+        self.last = last
+        self.last_q = last_q
+        self.fills = fills
+        self.filled = filled
+        self.spend_left = spend_left  # by spend: what would be left of it; -1 = by size
+        self.last_price = last_price  # the taker's own-outcome price of its last fill
+        self.stop = stop
+        self.end_i = end_i
+
+
+def plan(c: Contract, taker: Order) -> Walk:
+    """Walk the opposite side from the best price up to the taker's limit, read-only.
+
+    The one statement of the matching rules: `match` applies a walk, the fill-or-kill check and
+    the dry-run quote read one. Only the taker's size and spend change as it goes (a maker is
+    either taken whole, or partly when the taker is done), so nothing else needs tracking."""
+    tick = c.tick
+    levels = c.levels
+    limit_i = taker.price_i
+    bid = taker.side == BID
+    yes = taker.outcome == 0
+    account = taker.account
+    stp = taker.stp
+    if bid:
+        heads = c.ask_head
+        i = c.best_ask
+    else:
+        heads = c.bid_head
+        i = c.best_bid
+    need = taker.remaining
+    spend = taker.spend_rem
+    makers: list[Order] = []
+    last: Order | None = None
+    last_q = fills = filled = last_price = 0
+    stop = ""
+    while need > 0:
+        if bid:
+            if i > limit_i or i >= levels:
+                break
+        elif i < limit_i or i <= 0:
+            break
+        own = i * tick if yes else MICRO - i * tick
+        maker = heads[i]
+        while maker is not None:
+            q = need
+            if spend >= 0:
+                q = spend // own
+                if q == 0:
+                    stop = "spent"  # checked first: a spent order never meets its own order
+                    break
+                if q > need:
+                    q = need
+            if maker.account is account:
+                if stp != STP_CANCEL_TAKER:
+                    makers.append(maker)
+                if stp != STP_CANCEL_MAKER:
+                    stop = DONE_SELF_TRADE
+                    break
+                maker = maker.next
+                continue
+            if q > maker.remaining:
+                q = maker.remaining
+            makers.append(maker)
+            last = maker
+            last_q = q
+            last_price = own
+            fills += 1
+            filled += q
+            need -= q
+            if spend >= 0:
+                spend -= q * own
+            if q < maker.remaining:  # the taker is done: no size left, or spend for no share
+                if need and fills < fills_per_command_max:
+                    stop = "spent"
+                break
+            if need == 0 or fills >= fills_per_command_max:
+                break
+            maker = maker.next
+        if stop or need == 0:
+            break
+        if fills >= fills_per_command_max:
+            stop = DONE_FILL_LIMIT
+            break
+        i = next_ask(c, i) if bid else next_bid(c, i)
+    return Walk(makers, last, last_q, fills, filled, spend, last_price, stop, i)
+
+
+def fills_in_full(walk: Walk, taker: Order) -> bool:
+    """Whether a fill-or-kill order passes: every share of its size; or, by spend, at least one
+    share and until what is left of the spend is less than the price of one more share, where
+    one more share is the next one offered within its protection, or, when the book within the
+    protection runs out, one more at the last price paid. So it is killed exactly when a deeper
+    book would have filled more, whatever the protection price beyond the book."""
+    if walk.filled == taker.remaining:
+        return True
+    if taker.spend_rem < 0 or walk.filled == 0:
+        return False
+    return walk.stop == "spent" or (walk.stop == "" and walk.spend_left < walk.last_price)
+
+
+def match(engine: Engine, taker: Order, walk: Walk) -> str:
+    """Apply `walk` (planned for `taker` on the book as it is): fills, self-trade cancels, best
+    price. Returns "" or why the taker had to stop."""
     c = taker.contract
     m = c.market
     tick = c.tick
@@ -42,137 +163,101 @@ def match(engine: Engine, taker: Order) -> str:
     ts: Any = engine.now_ms
     cid: Any = c.id
     taker_id: Any = taker.id
-    taker_account: Any = taker.account.id
+    ta = taker.account
+    taker_account: Any = ta.id
     taker_outcome: Any = taker.outcome
     taker_action: Any = taker.action
-    limit_i = taker.price_i
     taker_bid = taker.side == BID
     if taker_bid:
         heads, tails, qtys = c.ask_head, c.ask_tail, c.ask_qty
-        i = c.best_ask
+        first_i = c.best_ask
     else:
         heads, tails, qtys = c.bid_head, c.bid_tail, c.bid_qty
-        i = c.best_bid
-    first_i = i
-    fills = 0
-    stop = ""
-    while taker.remaining > 0:
-        if taker_bid:
-            if i > limit_i or i >= c.levels:
-                break
-        elif i < limit_i or i <= 0:
-            break
+        first_i = c.best_bid
+    last = walk.last
+    for maker in walk.makers:
+        ma = maker.account
+        if ma is ta:
+            engine.cancel_resting(maker, DONE_SELF_TRADE)
+            continue
+        q = walk.last_q if maker is last else maker.remaining
+        i = maker.price_i
         yes_price = i * tick
         price: Any = yes_price
-        maker = heads[i]
-        while maker is not None:
-            q = taker.remaining
-            if taker.spend_rem >= 0:
-                q = taker.spend_rem // (yes_price if taker.outcome == 0 else 1_000_000 - yes_price)
-                if q == 0:
-                    stop = "spent"
-                    break
-                if q > taker.remaining:
-                    q = taker.remaining
-            if maker.account is taker.account:
-                if taker.stp != STP_CANCEL_TAKER:
-                    nxt = maker.next
-                    engine.cancel_resting(maker, DONE_SELF_TRADE)
-                    maker = nxt
-                if taker.stp != STP_CANCEL_MAKER:
-                    stop = DONE_SELF_TRADE
-                    break
-                continue
-            if maker.remaining < q:
-                q = maker.remaining
-            # Both sides of the fill, inlined (see ledger.fill_side for the one-side version).
-            taker_fee = fill_side(taker, yes_price, q, taker_ppm, fee_max)
-            # maker side
-            notional = (yes_price if maker.outcome == 0 else 1_000_000 - yes_price) * q
-            basis = maker.fee_basis + notional * maker_ppm
-            maker.fee_basis = basis
-            due = -(-basis // 1_000_000)
-            maker_fee = due - maker.fee_charged
-            maker.fee_charged = due
-            maker.notional += notional
-            maker.filled += q
-            maker.remaining -= q
-            ma = maker.account
-            pos = ma.positions.get(c.id)
-            if pos is None:
-                pos = position(ma, c)
-            if maker.action == 0:
-                pos[maker.outcome] += q
-                cap = maker.out_price * maker.remaining
-                need = cap + -(-(basis + cap * fee_max) // 1_000_000) - due
-                freed = maker.reserved - notional - maker_fee - need
-                maker.reserved = need
-                ma.reserved -= notional + maker_fee + freed
-                ma.free += freed
-                if pos[1 - maker.outcome] - pos[3 - maker.outcome] > 0:
-                    _net(engine, maker, c)
-            else:
-                pos[maker.outcome] -= q
-                pos[2 + maker.outcome] -= q
-                ma.free += notional - maker_fee
-            qtys[i] -= q
-            if taker_bid:
-                bid_action, ask_action = taker.action, maker.action
-            else:
-                bid_action, ask_action = maker.action, taker.action
-            if bid_action == 0:
-                if ask_action == 0:
-                    kind = FILL_MINT
-                    c.collateral += q
-                    c.yes_out += q
-                    c.no_out += q
-                else:
-                    kind = FILL_TRANSFER
-            elif ask_action == 1:
-                kind = FILL_MERGE
-                c.collateral -= q
-                c.yes_out -= q
-                c.no_out -= q
+        # Both sides of the fill, inlined (see ledger.fill_side for the one-side version).
+        taker_fee = fill_side(taker, yes_price, q, taker_ppm, fee_max)
+        # maker side
+        notional = (yes_price if maker.outcome == 0 else 1_000_000 - yes_price) * q
+        basis = maker.fee_basis + notional * maker_ppm
+        maker.fee_basis = basis
+        due = -(-basis // 1_000_000)
+        maker_fee = due - maker.fee_charged
+        maker.fee_charged = due
+        maker.notional += notional
+        maker.filled += q
+        maker.remaining -= q
+        pos = ma.positions.get(c.id)
+        if pos is None:
+            pos = position(ma, c)
+        if maker.action == 0:
+            pos[maker.outcome] += q
+            cap = maker.out_price * maker.remaining
+            need = cap + -(-(basis + cap * fee_max) // 1_000_000) - due
+            freed = maker.reserved - notional - maker_fee - need
+            maker.reserved = need
+            ma.reserved -= notional + maker_fee + freed
+            ma.free += freed
+            if pos[1 - maker.outcome] - pos[3 - maker.outcome] > 0:
+                _net(engine, maker, c)
+        else:
+            pos[maker.outcome] -= q
+            pos[2 + maker.outcome] -= q
+            ma.free += notional - maker_fee
+        qtys[i] -= q
+        if taker_bid:
+            bid_action, ask_action = taker.action, maker.action
+        else:
+            bid_action, ask_action = maker.action, taker.action
+        if bid_action == 0:
+            if ask_action == 0:
+                kind = FILL_MINT
+                c.collateral += q
+                c.yes_out += q
+                c.no_out += q
             else:
                 kind = FILL_TRANSFER
-            fee = taker_fee + maker_fee
-            if m.creator_share_ppm:
-                engine.collect_fees(m, fee)
+        elif ask_action == 1:
+            kind = FILL_MERGE
+            c.collateral -= q
+            c.yes_out -= q
+            c.no_out -= q
+        else:
+            kind = FILL_TRANSFER
+        fee = taker_fee + maker_fee
+        if m.creator_share_ppm:
+            engine.collect_fees(m, fee)
+        else:
+            m.fees_micro += fee
+            engine.fees_micro += fee
+        c.volume += q
+        c.last_i = i
+        events.append((FILL, ts, cid, price, q, kind,
+                       taker_id, taker_account, taker_outcome, taker_action, taker_fee,
+                       maker.id, ma.id, maker.outcome, maker.action, maker_fee))
+        if taker.action == 0:
+            tpos = ta.positions[c.id]
+            if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
+                _net(engine, taker, c)
+        if maker.remaining == 0:  # taken whole: it is the head of its level by now
+            nxt = maker.next
+            heads[i] = nxt
+            if nxt is None:
+                tails[i] = None
             else:
-                m.fees_micro += fee
-                engine.fees_micro += fee
-            c.volume += q
-            c.last_i = i
-            events.append((FILL, ts, cid, price, q, kind,
-                           taker_id, taker_account, taker_outcome, taker_action, taker_fee,
-                           maker.id, ma.id, maker.outcome, maker.action, maker_fee))
-            if taker.action == 0:
-                tpos = taker.account.positions[c.id]
-                if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
-                    _net(engine, taker, c)
-            fills += 1
-            if maker.remaining == 0:
-                nxt = maker.next
-                heads[i] = nxt
-                if nxt is None:
-                    tails[i] = None
-                else:
-                    nxt.prev = None
-                maker.next = None
-                engine.finish_filled(maker)
-                maker = nxt
-            if taker.remaining == 0 or fills >= fills_per_command_max:
-                break
-        if stop:
-            break
-        if heads[i] is not None:
-            if taker.remaining and fills >= fills_per_command_max:
-                stop = "fill_limit"
-            break
-        i = next_ask(c, i) if taker_bid else next_bid(c, i)
-        if taker.remaining and fills >= fills_per_command_max:
-            stop = "fill_limit"
-            break
+                nxt.prev = None
+            maker.next = None
+            engine.finish_filled(maker)
+    i = walk.end_i
     if taker_bid:
         if i < c.levels and heads[i] is None:
             i = next_ask(c, i)
@@ -181,9 +266,9 @@ def match(engine: Engine, taker: Order) -> str:
         if i > 0 and heads[i] is None:
             i = next_bid(c, i)
         c.best_bid = i
-    if fills:
+    if walk.fills:
         engine.moved(c, first_i, c.last_i)
-    return stop
+    return walk.stop
 
 
 def _net(engine: Engine, o: Order, c: Contract) -> None:

@@ -1,99 +1,157 @@
-"""Dry-run quote: what an order would fill now, at what average price and fee, without placing it.
+"""Dry-run quote: what an order would do now, without placing it.
 
-Walks the opposite side of the book from the best price (own resting orders are skipped, as
-self-trade prevention would) and stops at the order's limit, size or spend. Read-only.
+It runs the order's own code, not a copy of its rules: `Engine.admit` (every check, the default
+protection band of a market order, reduce-only sizing, the reservation, post-only, fill-or-kill)
+and the walk of `matching.plan` that matching would apply (limit, size, spend, self-trade
+prevention, the fill limit). Only the summing up is its own: the taker fee of each fill, rounded
+up once per order on the running total as `ledger.fill_side` charges it.
+
+Read-only: the order it builds is never linked, the account is only read (a missing one is
+stood in for by an empty, unregistered one), the id counter does not move, no event is written.
+So a quote leaves the state hash and every sequence number alone.
+
+Refusals about the request itself (fields, ticks, sizes, a market that is not open) raise
+`Reject`, as placing would. Refusals that depend on the book or the account (no liquidity, funds,
+shares, post-only that would take, fill-or-kill that would not fill) are the quote's answer:
+status "refused" (or "killed" for fill-or-kill) with the code as reason, and no fills.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from foretell.domain import codes
 from foretell.domain import commands as cmd
-from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
-from foretell.domain.orders import BID, BUY, MARKET, book_side
-from foretell.domain.units import MICRO, ceil_div, format_micro, format_price
-from foretell.engine.engine import Engine
+from foretell.domain.orders import BUY
+from foretell.domain.units import MICRO, format_micro, format_price
+from foretell.engine.engine import Engine, end_reason
+from foretell.engine.matching import fills_in_full
+from foretell.engine.state import Account
+
+# What placing refuses because of the book or the account, not because of the request.
+_STATE_REFUSALS = frozenset({
+    codes.UNKNOWN_ACCOUNT, codes.NO_LIQUIDITY, codes.INSUFFICIENT_FUNDS,
+    codes.INSUFFICIENT_SHARES, codes.NO_POSITION, codes.POST_ONLY_WOULD_TAKE,
+    codes.TOO_MANY_ORDERS, codes.FOK_NOT_FILLED,
+})
+
+
+@dataclass
+class QuoteFill:
+    yes_price_micro: int
+    price_micro: int  # in the terms of the outcome the order trades
+    size: int
+    taker_fee_micro: int
+    maker_order: int
+
+
+@dataclass
+class Quote:
+    """The outcome of placing the order now. `status` is "filled" (its size, or by spend all it
+    can use), "partially_filled" or "not_filled" (the rest would be cancelled), "resting" (the
+    rest would rest), "killed" (fill-or-kill) or "refused"; `reason` is the ORDER_DONE reason the
+    order would end with ("" while it rests) or the refusal code."""
+
+    contract: int
+    outcome: int  # as it would trade: a reduce-only buy sells the other outcome
+    action: int
+    status: str
+    reason: str
+    size: int = 0  # the order's size (by spend: the market's maximum), 0 when refused
+    limit_price_micro: int = 0  # its limit or protection, in its outcome's terms
+    reserve_micro: int = 0  # cash a buy would hold: worst-case cost plus worst-case fee
+    fills: list[QuoteFill] = field(default_factory=list)
+    self_trade_cancels: list[int] = field(default_factory=list)  # own resting orders cancelled
+
+    @property
+    def filled(self) -> int:
+        return sum(f.size for f in self.fills)
+
+    @property
+    def notional_micro(self) -> int:
+        return sum(f.price_micro * f.size for f in self.fills)
+
+    @property
+    def fee_micro(self) -> int:
+        return sum(f.taker_fee_micro for f in self.fills)
+
+
+def dry_run(engine: Engine, c: cmd.PlaceOrder) -> Quote:
+    """What placing `c` now would do. Raises `Reject` for what is wrong with the request itself."""
+    contract = engine.contracts.get(c.contract)
+    if contract is None:
+        raise Reject(codes.UNKNOWN_CONTRACT)
+    account = engine.accounts.get(c.account)
+    try:
+        # The client order id is left out: a quote is not an order, so it cannot be a retry.
+        o, walk = engine.admit(account or Account(c.account), contract, c.outcome, c.action,
+                               c.size, c.price_micro, c.order_type, c.tif, c.expire_ms, c.flags,
+                               c.stp, c.spend_micro, "")
+    except Reject as refused:
+        if refused.code not in _STATE_REFUSALS:
+            raise
+        code = codes.UNKNOWN_ACCOUNT if account is None else refused.code
+        return Quote(contract.id, c.outcome, c.action,
+                     "killed" if code == codes.FOK_NOT_FILLED else "refused", code)
+    if account is None:  # placing checks the account first; the request itself is fine
+        return Quote(contract.id, c.outcome, c.action, "refused", codes.UNKNOWN_ACCOUNT)
+    q = Quote(contract.id, o.outcome, o.action, "", "", o.size, o.out_price,
+              o.reserved if o.action == BUY else 0)
+    stop = ""
+    if walk is not None:
+        stop = walk.stop
+        ppm = contract.market.taker_ppm
+        basis = charged = 0
+        for maker in walk.makers:
+            if maker.account is o.account:
+                q.self_trade_cancels.append(maker.id)
+                continue
+            size = walk.last_q if maker is walk.last else maker.remaining
+            yes_price = maker.price_i * contract.tick
+            price = yes_price if o.outcome == 0 else MICRO - yes_price
+            basis += price * size * ppm
+            due = -(-basis // MICRO)
+            q.fills.append(QuoteFill(yes_price, price, size, due - charged, maker.id))
+            charged = due
+    remaining = o.remaining - q.filled
+    q.reason = end_reason(remaining, stop, o.tif, o.order_type)
+    if remaining == 0 or (o.spend_rem >= 0 and walk is not None and fills_in_full(walk, o)):
+        q.status = "filled"
+    elif not q.reason:
+        q.status = "resting"
+    else:
+        q.status = "partially_filled" if q.fills else "not_filled"
+    return q
 
 
 def quote(engine: Engine, c: cmd.PlaceOrder) -> dict[str, Any]:
-    """Raises `Reject` for what placing the order would refuse on its face."""
-    contract = engine.contracts[c.contract]
-    m = contract.market
-    _check(contract, c)
-    side = book_side(c.outcome, c.action)
-    limit_i = _limit(contract, c, side)
-    size_left = c.size or m.size_max
-    spend_left = c.spend_micro if c.spend_micro else -1
-    heads = contract.ask_head if side == BID else contract.bid_head
-    i = contract.best_ask if side == BID else contract.best_bid
-    step = 1 if side == BID else -1
-    fills: list[tuple[int, int]] = []
-    while size_left > 0 and 0 < i < contract.levels and (
-            (side == BID and i <= limit_i) or (side != BID and i >= limit_i)):
-        yes_price = i * contract.tick
-        own = yes_price if c.outcome == 0 else MICRO - yes_price
-        maker = heads[i]
-        available = 0
-        while maker is not None:
-            if maker.account.id != c.account:
-                available += maker.remaining
-            maker = maker.next
-        take = min(available, size_left)
-        if spend_left >= 0:
-            take = min(take, spend_left // own)
-            spend_left -= take * own
-        if take:
-            fills.append((own, take))
-            size_left -= take
-        if spend_left == 0 or (spend_left > 0 and spend_left < own):
-            break
-        i += step
-    filled = sum(s for _, s in fills)
-    notional = sum(p * s for p, s in fills)
-    fee = ceil_div(notional * m.taker_ppm, MICRO)
-    limit_price = limit_i * contract.tick if c.outcome == 0 else MICRO - limit_i * contract.tick
-    cap = c.spend_micro or limit_price * (c.size or 0)
+    """The quote as the API shows it: amounts and prices as decimal strings, one entry per fill
+    in the order the placed order would list them. Raises `Reject` for what is wrong with the
+    request itself."""
+    q = dry_run(engine, c)
+    m = engine.contracts[c.contract].market
+    filled, notional, fee = q.filled, q.notional_micro, q.fee_micro
+    size = (q.size or c.size) if c.size else 0  # by size: reduce-only may have cut it
     out: dict[str, Any] = {
-        "contract_id": contract.id,
-        "fills": [{"price": format_price(p), "size": s} for p, s in fills],
+        "contract_id": q.contract,
+        "status": q.status,
+        "reason": q.reason,
+        "fills": [{"price": format_price(f.price_micro), "size": f.size} for f in q.fills],
         "filled": filled,
-        "unfilled": (c.size - filled) if c.size else None,
+        "unfilled": (size - filled) if size else None,
         "avg_price": format_price(notional // filled) if filled else None,
         "notional": format_micro(notional),
         "fee": format_micro(fee),
         "fee_rate_ppm": m.taker_ppm,
     }
-    if c.action == BUY:
-        out["max_cost"] = format_micro(cap + ceil_div(cap * m.fee_max_ppm, MICRO))
+    if q.action == BUY:
+        refused = q.status in ("killed", "refused")
+        out["max_cost"] = None if refused else format_micro(q.reserve_micro)
         out["cost_now"] = format_micro(notional + fee)
         out["potential_payout"] = format_micro(filled * MICRO)
         out["payout_if_all_filled"] = format_micro((c.size or filled) * MICRO)
     else:
         out["proceeds_now"] = format_micro(notional - fee)
     return out
-
-
-def _check(contract: Any, c: cmd.PlaceOrder) -> None:
-    m = contract.market
-    if m.status != mk.OPEN:
-        raise Reject(codes.MARKET_NOT_OPEN)
-    if c.spend_micro and (c.order_type != MARKET or c.action != BUY or c.size):
-        raise Reject(codes.INVALID_ORDER, "spend is for market buys without a size")
-    if not c.spend_micro and not 1 <= c.size <= m.size_max:
-        raise Reject(codes.SIZE_OUT_OF_RANGE)
-    if c.price_micro or c.order_type != MARKET:
-        if not contract.tick <= c.price_micro <= MICRO - contract.tick:
-            raise Reject(codes.INVALID_PRICE)
-        if c.price_micro % contract.tick:
-            raise Reject(codes.INVALID_TICK)
-
-
-def _limit(contract: Any, c: cmd.PlaceOrder, side: int) -> int:
-    if c.price_micro:
-        yes = c.price_micro if c.outcome == 0 else MICRO - c.price_micro
-        return int(yes // contract.tick)
-    if c.order_type != MARKET:
-        return 0
-    return contract.levels - 1 if side == BID else 1

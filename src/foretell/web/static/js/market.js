@@ -233,7 +233,16 @@
     S.line = S.chart.addSeries(LC.AreaSeries, {
       lineColor: colors.link, topColor: "rgba(140, 196, 255, 0.28)", bottomColor: "rgba(140, 196, 255, 0.02)",
       lineWidth: 2, lineType: 1,  // steps: the price holds until the next trade
-      priceFormat: { type: "custom", minMove: 0.1, formatter: (p) => `${Math.round(p)}%` },
+      priceFormat: { type: "custom", minMove: 0.1, formatter: (p) => `${Math.round(p * 10) / 10}%` },
+      // At least 10 points of range, so a quiet market is a flat line, not repeated labels.
+      autoscaleInfoProvider: (original) => {
+        const r = original();
+        if (!r || !r.priceRange) return r;
+        const { minValue, maxValue } = r.priceRange;
+        if (maxValue - minValue >= 10) return r;
+        const mid = (minValue + maxValue) / 2;
+        return Object.assign({}, r, { priceRange: { minValue: Math.max(0, mid - 5), maxValue: Math.min(100, mid + 5) } });
+      },
     });
     S.series = S.chart.addSeries(LC.CandlestickSeries, {
       upColor: colors.up, downColor: colors.down, borderUpColor: colors.up, borderDownColor: colors.down,

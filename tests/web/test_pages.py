@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-LOGGED_OUT = ("/login", "/signup")
+LOGGED_OUT = ("/login", "/signup", "/markets", "/news")
 TRADER = ("/", "/markets/anthropic-ipo-by-jun-2027", "/markets/anthropic-ipo-pricing-window",
           "/markets/anthropic-round-900b-by-may-2026", "/portfolio", "/account")
 SUPERVISOR = ("/console",)

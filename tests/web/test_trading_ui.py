@@ -25,6 +25,12 @@ def _open_market(page: Any, slug: str) -> None:
     expect(page.locator("#book")).to_have_attribute("data-synced", "true")
 
 
+def _advanced(page: Any) -> None:
+    """Switch the trade panel to the professional ticket (limit/market, TIF, exits)."""
+    page.click("label.switch")
+    expect(page.locator("#ticket")).to_be_visible()
+
+
 def test_signup_login_logout_with_inline_errors(ui: Any) -> None:
     page = ui.new_page()
     name = ui.unique("ada")
@@ -82,6 +88,7 @@ def test_limit_order_rests_in_book_then_amend_and_cancel(ui: Any) -> None:
     page = ui.new_page()
     ui.sign_up(page, ui.unique("limit"))
     _open_market(page, slug)
+    _advanced(page)
     page.fill("#t-price", "40")
     page.fill("#t-amount", "7")
     expect(page.locator("#quote")).to_contain_text("7 would rest")
@@ -112,6 +119,7 @@ def test_market_order_fills_then_take_profit_fires(ui: Any, trader_factory: Any)
     page = ui.new_page()
     ui.sign_up(page, ui.unique("taker"))
     _open_market(page, slug)
+    _advanced(page)
     expect(page.locator("#book tr.ask[data-price='500000']")).to_have_attribute("data-size", "10")
 
     page.click("#ticket label:has-text('Market')")

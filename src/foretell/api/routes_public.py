@@ -39,10 +39,26 @@ def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS
                  cursor: int | None = Query(None, ge=0, le=2**53),
                  limit: int = Query(50, ge=1, le=500),
                  svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+    """Markets newest first. Each carries its `contracts` with their last price, best bid and
+    ask (YES terms), the 24 h `change` and the reference `prev_day_price`, and the traded
+    volume in shares and in USDC (`volume`: what the takers paid or received); the market's
+    `volume` is the sum over its contracts. One request draws a whole market list."""
     with svc.db.connect() as conn:
         rows, next_cursor = queries.list_markets(conn, status=status, category=category,
                                                  search=q, cursor=cursor, limit=limit)
-    return {"markets": present.rows(rows), "next_cursor": next_cursor}
+        contracts = queries.market_contracts(conn, [r["id"] for r in rows], svc.clock())
+    markets = present.rows(rows)
+    for market in markets:
+        own = contracts.get(market["id"], [])
+        listed = present.rows(own)
+        for contract in listed:
+            book = (svc.book(contract["id"], 1)
+                    if contract["id"] in svc.engine.contracts else {"bids": [], "asks": []})
+            contract["best_bid"] = book["bids"][0][0] if book["bids"] else None
+            contract["best_ask"] = book["asks"][0][0] if book["asks"] else None
+        market["contracts"] = listed
+        market["volume"] = present.amount(sum(c["volume_micro"] for c in own))
+    return {"markets": markets, "next_cursor": next_cursor}
 
 
 @router.get("/markets/{ref}")
@@ -59,10 +75,18 @@ async def get_market(ref: str, svc: Service = Svc,
     with svc.db.connect() as conn:
         market = queries.get_market(conn, int(ref) if numeric else ref)
         news = market_news(conn, market["id"]) if market is not None else []
+        summary = (queries.market_contracts(conn, [market["id"]], svc.clock())
+                   if market is not None else {})
     if market is None:
         raise ApiError(404, codes.UNKNOWN_MARKET)
     out = present.row(market)
-    out["contracts"] = present.rows(market.get("contracts", []))
+    # Each contract also carries its 24 h change and its volume in USDC, as in the list.
+    extra = {c["id"]: c for c in summary.get(market["id"], [])}
+    out["contracts"] = present.rows([
+        {**c, **{k: v for k, v in extra.get(c["id"], {}).items()
+                 if k in ("prev_day_price_micro", "change_micro", "volume_micro")}}
+        for c in market.get("contracts", [])])
+    out["volume"] = present.amount(sum(c["volume_micro"] for c in extra.values()))
     out["news"] = news  # the latest linked news items, newest first
     return out
 

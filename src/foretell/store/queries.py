@@ -86,6 +86,59 @@ def list_markets(db: Db, status: str | None = None, category: str | None = None,
     return [_decode(r) for r in rows], nxt
 
 
+def market_contracts(db: Db, market_ids: list[int], now_ms: int) -> dict[int, list[Row]]:
+    """The contracts of many markets at once, for the market list, each with its last price,
+    the reference price 24 h ago (as `ticker` defines it), its share volume and its dollar
+    volume (`volume_micro`: what the takers paid or received, in the taker's own outcome
+    terms). A handful of queries for the whole page, not a few per contract."""
+    if not market_ids:
+        return {}
+    k = t.contracts.c
+    contracts = _rows(db, sa.select(k.id, k.market_id, k.idx, k.name, k.last_price_micro,
+                                    k.volume_shares)
+                      .where(k.market_id.in_(market_ids)).order_by(k.market_id, k.idx))
+    ids = [c["id"] for c in contracts]
+    if not ids:
+        return {}
+    c = t.candles.c
+    window_ms = now_ms - day_ms
+    window_ms -= window_ms % 60_000
+    minute = sa.and_(c.contract_id.in_(ids), c.interval_s == 60)
+    # The close of the last bar before the window, per contract.
+    last_before = (sa.select(c.contract_id, sa.func.max(c.start_ms).label("start_ms"))
+                   .where(minute, c.start_ms < window_ms).group_by(c.contract_id).subquery())
+    before = {r["contract_id"]: r["close_micro"] for r in _rows(db, (
+        sa.select(c.contract_id, c.close_micro)
+        .join(last_before, sa.and_(c.contract_id == last_before.c.contract_id,
+                                   c.start_ms == last_before.c.start_ms))
+        .where(c.interval_s == 60)))}
+    # Else the open of the first bar inside the window.
+    first_in = (sa.select(c.contract_id, sa.func.min(c.start_ms).label("start_ms"))
+                .where(minute, c.start_ms >= window_ms).group_by(c.contract_id).subquery())
+    first_open = {r["contract_id"]: r["open_micro"] for r in _rows(db, (
+        sa.select(c.contract_id, c.open_micro)
+        .join(first_in, sa.and_(c.contract_id == first_in.c.contract_id,
+                                c.start_ms == first_in.c.start_ms))
+        .where(c.interval_s == 60)))}
+    tr = t.trades.c
+    own = sa.case((tr.taker_side.in_(("buy_no", "sell_no")), MICRO - tr.yes_price_micro),
+                  else_=tr.yes_price_micro)
+    dollars = {r["contract_id"]: int(r["volume_micro"] or 0) for r in _rows(db, (
+        sa.select(tr.contract_id, sa.func.sum(own * tr.size).label("volume_micro"))
+        .where(tr.contract_id.in_(ids)).group_by(tr.contract_id)))}
+    out: dict[int, list[Row]] = {}
+    for row in contracts:
+        cid = row["id"]
+        reference = before.get(cid, first_open.get(cid))
+        last = row["last_price_micro"]
+        row["prev_day_price_micro"] = reference
+        row["change_micro"] = (last - reference
+                               if last is not None and reference is not None else None)
+        row["volume_micro"] = dollars.get(cid, 0)
+        out.setdefault(row["market_id"], []).append(row)
+    return out
+
+
 def get_market(db: Db, market: int | str) -> Row | None:
     """A market by id (int) or slug (str), with its contracts and its timeline (status
     changes, lifecycle actions with their text, e.g. clarifications, and resolution proposals,

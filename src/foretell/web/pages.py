@@ -24,9 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+
+from foretell.api.auth import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +114,14 @@ def _csp(request: Request) -> str:
     ))
 
 
-def _page(request: Request, template: str, title: str, page: str,
+def _page(request: Request, template: str, title: str, page: str, status_code: int = 200,
           **context: Any) -> HTMLResponse:
+    # Whether the browser sent a session cookie (it is HttpOnly, so the page's script cannot
+    # see it): without one the page knows it is anonymous and does not probe GET /account,
+    # which would answer 401 and log an error in the console.
     response = templates.TemplateResponse(request, template, {
-        "title": title, "page": page, **context})
+        "title": title, "page": page, "has_session": SESSION_COOKIE in request.cookies,
+        **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = _csp(request)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -127,10 +139,27 @@ def home(request: Request) -> HTMLResponse:
     return _page(request, "home.html", "Markets", "home")
 
 
+@router.get("/markets", response_class=HTMLResponse)
+def markets(request: Request) -> HTMLResponse:
+    return _page(request, "markets.html", "All markets", "markets")
+
+
+@router.get("/news", response_class=HTMLResponse)
+def news(request: Request) -> HTMLResponse:
+    return _page(request, "news.html", "News", "news")
+
+
+@router.get("/news/{news_id}", response_class=HTMLResponse)
+def news_item(request: Request, news_id: str) -> Response:
+    if not re.fullmatch(r"\d{1,12}", news_id):
+        return not_found(request)
+    return _page(request, "news_item.html", "News", "news-item", news_id=int(news_id))
+
+
 @router.get("/markets/{ref}", response_class=HTMLResponse)
 def market(request: Request, ref: str) -> Response:
     if not _MARKET_REF.match(ref):
-        return _page(request, "not_found.html", "Not found", "not-found")
+        return not_found(request)
     return _page(request, "market.html", "Market", "market", market_ref=ref)
 
 
@@ -211,10 +240,27 @@ def api_docs(request: Request) -> HTMLResponse:
     return response
 
 
+def not_found(request: Request) -> HTMLResponse:
+    """The HTML "not found" page, with status 404."""
+    return _page(request, "not_found.html", "Page not found", "not-found", status_code=404)
+
+
+def _unknown_page(request: Request, path: str) -> Response:
+    # Only page addresses get the HTML page: the API keeps its JSON error body.
+    if path.startswith(("api/", "static/")) or path == "api":
+        return JSONResponse({"error": {"code": "not_found", "message": "Not Found",
+                                       "details": None}}, status_code=404)
+    return not_found(request)
+
+
 def mount_static(app: FastAPI) -> None:
-    """Serve `/static` from this package; warn once if the vendor files were never built."""
+    """Serve `/static` from this package; warn once if the vendor files were never built.
+    Last of all, any other GET answers the HTML 404 page (the route is added after every other
+    route and mount, so it only sees addresses nothing else matched)."""
     missing = [f for f in VENDOR_FILES if not (STATIC_DIR / f).is_file()]
     if missing:
         log.warning("web vendor files missing (%s): run scripts/build-web.sh",
                     ", ".join(missing))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_api_route("/{path:path}", _unknown_page, methods=["GET"], include_in_schema=False,
+                      response_class=HTMLResponse)

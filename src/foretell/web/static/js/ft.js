@@ -61,42 +61,88 @@
     return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
-  /** micro (Number) -> "57¢", "57.5¢"; null -> "—". */
+  /** micro (Number) -> "57¢", "57.5¢" (rounded to a tenth of a cent); null -> "—". */
   function centsOfMicro(micro) {
     if (micro === null || micro === undefined || Number.isNaN(micro)) return "—";
     const sign = micro < 0 ? "−" : "";
-    const abs = Math.abs(micro);
-    const whole = Math.floor(abs / 10000);
-    const frac = String(abs % 10000).padStart(4, "0").replace(/0+$/, "");
+    const tenths = Math.round(Math.abs(micro) / 1000);  // tenths of a cent
+    const whole = Math.floor(tenths / 10);
+    const frac = tenths % 10;
     return sign + whole + (frac ? "." + frac : "") + "¢";
   }
+
+  /** micro (Number) -> the exact price in cents, every digit ("49.0495¢"), for titles. */
+  function exactCents(micro) {
+    if (micro === null || micro === undefined || Number.isNaN(micro)) return "";
+    const abs = Math.abs(micro);
+    const frac = String(abs % 10000).padStart(4, "0").replace(/0+$/, "");
+    return (micro < 0 ? "−" : "") + Math.floor(abs / 10000) + (frac ? "." + frac : "") + "¢";
+  }
+
+  /** BigInt micro-USDC -> "$1,234.57" (rounded half away from zero to the cent). */
+  function dollars(v) {
+    const neg = v < 0n;
+    const abs = neg ? -v : v;
+    const cents = (abs + 5000n) / 10000n;
+    const whole = (cents / 100n).toString();
+    const frac = (cents % 100n).toString().padStart(2, "0");
+    return (neg && cents ? "−" : "") + "$" + group(whole) + "." + frac;
+  }
+
+  /** BigInt micro-USDC -> "$1,234.567891" with every digit the API sent (for titles, CSV). */
+  function dollarsExact(v) {
+    const neg = v < 0n;
+    const abs = neg ? -v : v;
+    const whole = (abs / MICRO_N).toString();
+    const frac = (abs % MICRO_N).toString().padStart(6, "0").replace(/0+$/, "").padEnd(2, "0");
+    return (neg ? "−" : "") + "$" + group(whole) + "." + frac;
+  }
+
+  const toBig = (text) => (typeof text === "bigint" ? text : microBig(text));
 
   FT.units = { MICRO, microBig, priceMicro, priceText, centsToPrice, dollarsToAmount };
 
   // -- formatting ----------------------------------------------------------------------------
 
+  // Money is shown in dollars and cents, prices in cents (a tenth of a cent at most), chances in
+  // whole percent; the exact micro-USDC value is only in the API, the CSV and a hover title
+  // (FT.money, FT.priceTag).
   const fmt = (FT.fmt = {
-    /** "0.57" -> "57¢". */
+    /** "0.57" -> "57¢"; "0.49049" -> "49¢"; "0.4915" -> "49.2¢". */
     price(text) {
       return centsOfMicro(priceMicro(text));
     },
     priceMicro: centsOfMicro,
-    /** "12500.000000" -> "$12,500.00"; keeps sub-cent digits when they are not zero. */
-    amount(text) {
-      const v = typeof text === "bigint" ? text : microBig(text);
-      if (v === null) return "—";
-      const neg = v < 0n;
-      const abs = neg ? -v : v;
-      const whole = (abs / MICRO_N).toString();
-      let frac = (abs % MICRO_N).toString().padStart(6, "0").replace(/0+$/, "");
-      frac = frac.padEnd(2, "0");
-      return (neg ? "−" : "") + "$" + group(whole) + "." + frac;
+    priceExact(text) {
+      return exactCents(priceMicro(text));
     },
-    /** A signed amount with an explicit + for gains. */
-    pnl(text) {
-      const v = typeof text === "bigint" ? text : microBig(text);
+    /** "12500.25761" -> "$12,500.26"; a non-zero amount under half a cent -> "<$0.01". */
+    amount(text) {
+      const v = toBig(text);
       if (v === null) return "—";
-      return (v > 0n ? "+" : "") + fmt.amount(v);
+      if (v !== 0n && (v < 0n ? -v : v) < 5000n) return (v < 0n ? "−" : "") + "<$0.01";
+      return dollars(v);
+    },
+    /** Every digit: "$9,865.25761". */
+    amountExact(text) {
+      const v = toBig(text);
+      return v === null ? "" : dollarsExact(v);
+    },
+    /** A signed amount with an explicit + for gains: "+$1.25", "−$0.40". */
+    pnl(text) {
+      const v = toBig(text);
+      if (v === null) return "—";
+      const out = fmt.amount(v);
+      return (v > 0n && out !== "$0.00" ? "+" : "") + out;
+    },
+    /** Large dollar volumes, compact: "$1,234", "$12.3K", "$4.5M". */
+    volume(text) {
+      const v = toBig(text);
+      if (v === null) return "—";
+      const d = Number(v / MICRO_N);
+      if (d >= 1e6) return "$" + (d / 1e6).toFixed(1).replace(/\.0$/, "") + "M";
+      if (d >= 1e4) return "$" + (d / 1e3).toFixed(1).replace(/\.0$/, "") + "K";
+      return "$" + group(String(d));
     },
     shares(n) {
       if (n === null || n === undefined || n === "") return "—";
@@ -107,6 +153,22 @@
     change(micro) {
       if (micro === null || micro === undefined) return "—";
       return (micro > 0 ? "+" : "") + centsOfMicro(micro);
+    },
+    /** A YES price in micro -> the chance it stands for: "27%", "<1%", ">99%". */
+    chance(micro) {
+      if (micro === null || micro === undefined || Number.isNaN(micro)) return "—";
+      const pct = Math.round(micro / 10000);
+      if (micro > 0 && pct < 1) return "<1%";
+      if (micro < MICRO && pct > 99) return ">99%";
+      return pct + "%";
+    },
+    /** A change of price in micro -> percentage points: "▲ 3 pts", "▼ 1.5 pts". */
+    points(micro) {
+      if (micro === null || micro === undefined) return "—";
+      const tenths = Math.round(Math.abs(micro) / 1000);
+      const text = Math.floor(tenths / 10) + (tenths % 10 ? "." + (tenths % 10) : "");
+      if (!tenths) return "0 pts";
+      return (micro > 0 ? "▲ " : "▼ ") + text + (text === "1" ? " pt" : " pts");
     },
     /** ms since the epoch -> "Nov 25, 2026, 14:05 CET" in the browser's zone. */
     time(ms) {
@@ -176,6 +238,20 @@
   FT.setHTML = (el, content) => { el.innerHTML = String(content); };
   FT.$ = (sel, root) => (root || document).querySelector(sel);
   FT.$$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  /** An amount in dollars and cents, with the exact value in its title when they differ. */
+  FT.money = (text, signed) => {
+    const shown = signed ? fmt.pnl(text) : fmt.amount(text);
+    const exact = fmt.amountExact(text);
+    const plain = exact.replace(/^−/, "");
+    return exact && plain !== shown.replace(/^[+−]/, "")
+      ? html`<span title="${exact} exactly">${shown}</span>` : html`${shown}`;
+  };
+  /** A price in cents, with the exact price in its title when rounding hid digits. */
+  FT.priceTag = (text) => {
+    const shown = fmt.price(text);
+    const exact = fmt.priceExact(text);
+    return exact && exact !== shown ? html`<span title="${exact} exactly">${shown}</span>` : html`${shown}`;
+  };
   FT.timeTag = (ms) => (ms ? html`<time datetime="${fmt.isoTime(ms)}">${fmt.time(ms)}</time>` : "—");
   FT.sideClass = (side) => (side === "buy" ? "up" : "down");
 
@@ -246,7 +322,10 @@
   // -- the session ---------------------------------------------------------------------------
 
   /** Resolves to the account (with csrf_token) or null when logged out. */
-  FT.session = api("GET", "/account").then((account) => {
+  // The server tells the page whether a session cookie came with it: without one there is
+  // nothing to ask (and GET /account would only answer 401).
+  const maybeSession = document.documentElement.dataset.session !== "none";
+  FT.session = (maybeSession ? api("GET", "/account") : Promise.reject(new ApiError(401, "no_session", ""))).then((account) => {
     FT.csrf = account.csrf_token || null;
     FT.account = account;
     return account;

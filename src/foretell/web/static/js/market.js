@@ -18,7 +18,10 @@
     market: null,
     contract: null,  // the selected contract (normalized)
     view: "yes",
-    interval: "1h",
+    interval: "1m",
+    chartKind: "line",  // "line" (chance over time) or "candles"
+    line: null,
+    markers: null,
     book: null,
     candles: [],  // YES terms, micro
     trades: [],  // YES terms, micro
@@ -33,6 +36,8 @@
     series: null,
     volume: null,
     clientOrderId: null,
+    quickOutcome: "yes",
+    quickClientOrderId: null,
   };
   FT.marketState = S;  // for debugging and tests
 
@@ -49,7 +54,7 @@
     $("m-category").textContent = m.category || "General";
     renderStatus();
     FT.setHTML($("m-close"), FT.timeTag(m.close_ms));
-    $("m-volume").textContent = fmt.shares(m.volume) + " sh";
+    renderVolume();
     renderTicker();
   }
 
@@ -87,7 +92,7 @@
     renderBestPrices();
   }
 
-  function renderBestPrices() {
+  function bestPrices() {
     let bid = null;
     let ask = null;
     if (S.book && S.book.seq !== null) {
@@ -95,8 +100,61 @@
       bid = v.bids.length ? v.bids[0][0] : null;
       ask = v.asks.length ? v.asks[0][0] : null;
     }
+    return { bid, ask };
+  }
+
+  function renderVolume() {
+    const m = S.market;
+    const el = $("m-volume");
+    if (m.volume !== undefined && m.volume !== null) {
+      el.textContent = fmt.volume(m.volume);
+      el.title = `${fmt.amount(m.volume)} traded (${fmt.shares(m.volume_shares)} shares)`;
+    } else {
+      el.textContent = fmt.shares(m.volume_shares) + " shares";
+    }
+  }
+
+  /** The YES price that stands for the chance: the middle of a tight book, else the last. */
+  function chanceMicro() {
+    const c = S.contract;
+    const t = S.tickers.get(c.id) || {};
+    const last = units.priceMicro(t.last !== undefined ? t.last : c.last_price);
+    if (S.book && S.book.seq !== null) {
+      const v = S.book.view("yes");
+      const bid = v.bids.length ? v.bids[0][0] : null;
+      const ask = v.asks.length ? v.asks[0][0] : null;
+      if (bid !== null && ask !== null && ask - bid <= 100000) return Math.round((bid + ask) / 2);
+      if (last === null && bid !== null && ask !== null) return Math.round((bid + ask) / 2);
+    }
+    return last;
+  }
+
+  function renderChance() {
+    const c = S.contract;
+    if (!c) return;
+    const yes = chanceMicro();
+    const mine = yes === null ? null : own(yes);
+    $("m-chance").textContent = fmt.chance(mine);
+    const who = S.market.kind === "categorical" ? c.name + (S.view === "no" ? " (No)" : "") : S.view === "no" ? "No" : "";
+    $("m-chance-label").textContent = who ? `chance · ${who}` : "chance";
+    const t = S.tickers.get(c.id) || {};
+    const change = t.change !== undefined ? t.change : c.change_micro;
+    const el = $("m-chance-change");
+    if (change === null || change === undefined) {
+      el.textContent = "";
+    } else {
+      const signed = S.view === "no" ? -change : change;
+      el.textContent = `${fmt.points(signed)} 24h`;
+      el.className = "num chance-change " + (signed > 0 ? "up" : signed < 0 ? "down" : "flat");
+    }
+  }
+
+  function renderBestPrices() {
+    const { bid, ask } = bestPrices();
     $("m-bid").textContent = fmt.priceMicro(bid);
     $("m-ask").textContent = fmt.priceMicro(ask);
+    renderChance();
+    renderQuickPrices();
   }
 
   function renderOutcomes() {
@@ -143,7 +201,7 @@
   function chartColors() {
     const css = getComputedStyle(document.documentElement);
     const v = (name) => css.getPropertyValue(name).trim();
-    return { text: v("--muted"), grid: v("--grid"), up: v("--up"), down: v("--down"), bg: v("--surface") };
+    return { text: v("--muted"), grid: v("--grid"), up: v("--up"), down: v("--down"), bg: v("--surface"), link: v("--link") };
   }
 
   function initChart() {
@@ -158,10 +216,11 @@
     S.chart = LC.createChart(el, {
       autoSize: true,
       layout: { background: { type: "solid", color: colors.bg }, textColor: colors.text, attributionLogo: false },
-      grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
-      rightPriceScale: { borderColor: colors.grid },
+      grid: { vertLines: { visible: false }, horzLines: { color: colors.grid } },
+      // Room above the line for the news markers, so they never sit on the price axis labels.
+      rightPriceScale: { borderColor: colors.grid, scaleMargins: { top: 0.2, bottom: 0.08 } },
       timeScale: {
-        borderColor: colors.grid, timeVisible: true, secondsVisible: false,
+        borderColor: colors.grid, timeVisible: true, secondsVisible: false, rightOffset: 4,
         tickMarkFormatter: (t, type) => {
           const d = new Date(Number(t) * 1000);
           if (type <= 1) return String(d.getFullYear());
@@ -171,16 +230,30 @@
       },
       localization: { timeFormatter: timeFmt },
     });
+    S.line = S.chart.addSeries(LC.AreaSeries, {
+      lineColor: colors.link, topColor: "rgba(140, 196, 255, 0.28)", bottomColor: "rgba(140, 196, 255, 0.02)",
+      lineWidth: 2, lineType: 1,  // steps: the price holds until the next trade
+      priceFormat: { type: "custom", minMove: 0.1, formatter: (p) => `${Math.round(p * 10) / 10}%` },
+      // At least 10 points of range, so a quiet market is a flat line, not repeated labels.
+      autoscaleInfoProvider: (original) => {
+        const r = original();
+        if (!r || !r.priceRange) return r;
+        const { minValue, maxValue } = r.priceRange;
+        if (maxValue - minValue >= 10) return r;
+        const mid = (minValue + maxValue) / 2;
+        return Object.assign({}, r, { priceRange: { minValue: Math.max(0, mid - 5), maxValue: Math.min(100, mid + 5) } });
+      },
+    });
     S.series = S.chart.addSeries(LC.CandlestickSeries, {
       upColor: colors.up, downColor: colors.down, borderUpColor: colors.up, borderDownColor: colors.down,
-      wickUpColor: colors.up, wickDownColor: colors.down,
+      wickUpColor: colors.up, wickDownColor: colors.down, visible: false,
       priceFormat: { type: "custom", minMove: 0.1, formatter: (p) => `${Math.round(p * 10) / 10}¢` },
     });
     S.volume = S.chart.addSeries(LC.HistogramSeries, {
-      priceScaleId: "vol", color: colors.grid, lastValueVisible: false, priceLineVisible: false,
+      priceScaleId: "vol", color: colors.grid, lastValueVisible: false, priceLineVisible: false, visible: false,
       priceFormat: { type: "custom", minMove: 1, formatter: (v) => `${fmt.shares(Math.round(v))} sh` },
     });
-    S.chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    S.chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.85, bottom: 0 } });
   }
 
   function barOf(c) {
@@ -190,13 +263,68 @@
     return { time: Math.floor(c.start_ms / 1000), open: cents(c.open), high, low, close: cents(c.close) };
   }
 
+  /** The line: each bar's close, held to now at the last price. */
+  function linePoints() {
+    const pts = S.candles.map((c) => ({ time: Math.floor(c.start_ms / 1000), value: own(c.close) / 10000 }));
+    if (pts.length) {
+      const step = INTERVAL_S[S.interval];
+      const now = Math.floor(Date.now() / 1000 / step) * step;
+      const last = S.candles[S.candles.length - 1];
+      if (now > pts[pts.length - 1].time) pts.push({ time: now, value: own(last.close) / 10000 });
+    }
+    return pts;
+  }
+
+  /** One marker per bar that has news, on the series on show. */
+  function renderMarkers() {
+    const LC = window.LightweightCharts;
+    if (!LC || !LC.createSeriesMarkers) return;
+    const series = S.chartKind === "line" ? S.line : S.series;
+    const markers = S.candles.filter((c) => c.news && c.news.length).map((c) => ({
+      time: Math.floor(c.start_ms / 1000), position: "aboveBar", shape: "circle", color: "#ffd166", size: 0.8,
+      id: String(c.news[0].id),
+    }));
+    if (S.markers && S.markers.series !== series) { S.markers.plugin.detach(); S.markers = null; }
+    if (!S.markers) S.markers = { series, plugin: LC.createSeriesMarkers(series, markers) };
+    else S.markers.plugin.setMarkers(markers);
+    $("chart-legend").hidden = !markers.length;
+  }
+
   function renderChart() {
     $("chart-empty").hidden = S.candles.length > 0;
     if (!S.series) return;
+    const line = S.chartKind === "line";
+    S.line.applyOptions({ visible: line });
+    S.series.applyOptions({ visible: !line });
+    S.volume.applyOptions({ visible: !line });
+    S.line.setData(linePoints());
     S.series.setData(S.candles.map(barOf));
     S.volume.setData(S.candles.map((c) => ({ time: Math.floor(c.start_ms / 1000), value: c.volume })));
+    renderMarkers();
     $("chart").dataset.candles = String(S.candles.length);
+    $("chart").dataset.kind = S.chartKind;
+    $("chart").dataset.interval = S.interval;
     if (S.candles.length) S.chart.timeScale().fitContent();
+  }
+
+  /** The interval that shows this contract's history best: minutes for a young market,
+   * hours for weeks of trading, days beyond. */
+  async function autoInterval(c) {
+    const now = Date.now();
+    try {
+      const h = await api.get(`/contracts/${c.id}/candles?interval=1h&start_ms=${now - 3600000 * CANDLES_MAX}`);
+      const hours = h.candles || [];
+      if (hours.length) {
+        const first = Number(FT.market.normalizeCandle(hours[0]).start_ms);
+        if (first > now - 8 * 3600000) return "1m";
+        if (first > now - (CANDLES_MAX - 20) * 3600000) return "1h";
+        return "1d";
+      }
+      const d = await api.get(`/contracts/${c.id}/candles?interval=1d&start_ms=0`);
+      return (d.candles || []).length ? "1d" : "1m";
+    } catch (err) {
+      return "1h";
+    }
   }
 
   async function loadCandles() {
@@ -206,7 +334,8 @@
     try {
       const data = await api.get(`/contracts/${c.id}/candles?interval=${S.interval}&start_ms=${start}`);
       if (c !== S.contract) return;
-      S.candles = (data.candles || []).map(FT.market.normalizeCandle).filter((x) => !Number.isNaN(x.start_ms))
+      S.candles = (data.candles || []).map((raw) => Object.assign(FT.market.normalizeCandle(raw), { news: raw.news || [] }))
+        .filter((x) => !Number.isNaN(x.start_ms))
         .sort((a, b) => a.start_ms - b.start_ms);
       renderChart();
     } catch (err) {
@@ -227,7 +356,7 @@
       last.volume += t.size;
       bar = last;
     } else if (!last || start > last.start_ms) {
-      bar = { start_ms: start, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size };
+      bar = { start_ms: start, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size, news: [] };
       S.candles.push(bar);
     } else {
       return;  // older than what the chart shows: the REST candles already hold it
@@ -237,6 +366,7 @@
     if (S.series) {
       S.series.update(barOf(bar));
       S.volume.update({ time: Math.floor(bar.start_ms / 1000), value: bar.volume });
+      S.line.setData(linePoints());
     }
   }
 
@@ -291,7 +421,9 @@
         ${bids.length ? "" : html`<tr><td colspan="3" class="muted empty">No bids</td></tr>`}</tbody>
     </table>`);
     el.dataset.seq = String(b.seq);
+    const first = el.dataset.synced !== "true";
     el.dataset.synced = "true";
+    if (first) quickQuoteSoon();
     renderBestPrices();
   }
   const renderBookSoon = (() => {
@@ -393,9 +525,20 @@
     S.unsubscribe.push(FT.ws.subscribe(`trades:${c.id}`, onTrade));
     renderOutcomes();
     renderTicker();
-    loadCandles();
+    if (S.intervalChosen) {
+      loadCandles();
+    } else {
+      autoInterval(c).then((interval) => {
+        if (c !== S.contract) return;
+        S.interval = interval;
+        const radio = document.querySelector(`#chart-interval input[value="${interval}"]`);
+        if (radio) radio.checked = true;
+        loadCandles();
+      });
+    }
     loadTrades();
     updateTicket();
+    updateQuick();
     renderMine();
   }
 
@@ -521,15 +664,15 @@
   function quoteHtml(q, v) {
     const rows = [
       ["Fills now", `${fmt.shares(q.filled)} sh` + (q.unfilled ? ` (${fmt.shares(q.unfilled)} ${v.type === "limit" ? "would rest" : "unfilled"})` : "")],
-      ["Average price", fmt.price(q.avg_price)],
-      ["Fee", fmt.amount(q.fee) + ` (${fmt.ppm(q.fee_rate_ppm)})`],
+      ["Average price", FT.priceTag(q.avg_price)],
+      ["Fee", html`${FT.money(q.fee)} (${fmt.ppm(q.fee_rate_ppm)})`],
     ];
     if (v.side === "buy") {
-      rows.push(["Cost now", fmt.amount(q.cost_now)]);
-      rows.push(["Max cost", fmt.amount(q.max_cost)]);
-      rows.push(["Payout if it wins", fmt.amount(q.potential_payout) + (q.payout_if_all_filled && q.payout_if_all_filled !== q.potential_payout ? ` now, ${fmt.amount(q.payout_if_all_filled)} if all fill` : "")]);
+      rows.push(["Cost now", FT.money(q.cost_now)]);
+      rows.push(["Max cost", FT.money(q.max_cost)]);
+      rows.push(["Payout if it wins", html`${FT.money(q.potential_payout)}${q.payout_if_all_filled && q.payout_if_all_filled !== q.potential_payout ? html` now, ${FT.money(q.payout_if_all_filled)} if all fill` : ""}`]);
     } else {
-      rows.push(["Proceeds now", fmt.amount(q.proceeds_now)]);
+      rows.push(["Proceeds now", FT.money(q.proceeds_now)]);
     }
     return html`<dl class="quote-list">${rows.map(([k, val]) => html`<div><dt>${k}</dt><dd class="num">${val}</dd></div>`)}</dl>`;
   }
@@ -613,6 +756,194 @@
     }
   }
 
+  // -- the quick ticket: Buy Yes / Buy No for a dollar amount -------------------------------
+
+  /** The price to buy an outcome now: its best ask in its own terms. */
+  function askOf(outcome) {
+    if (!S.book || S.book.seq === null) return null;
+    const v = S.book.view(outcome);
+    return v.asks.length ? v.asks[0][0] : null;
+  }
+
+  function renderQuickPrices() {
+    for (const o of ["yes", "no"]) {
+      const el = document.querySelector(`[data-quick-price="${o}"]`);
+      if (el) el.textContent = fmt.priceMicro(askOf(o));
+    }
+  }
+
+  function quickName(outcome) {
+    return outcome === "yes" ? "Yes" : "No";
+  }
+
+  function updateQuick() {
+    if (!S.contract) return;
+    const o = S.quickOutcome;
+    for (const b of FT.$$("#quick [data-outcome]")) b.setAttribute("aria-pressed", String(b.dataset.outcome === o));
+    const name = S.market.kind === "categorical" ? ` · ${S.contract.name}` : "";
+    $("quick-submit").textContent = `Buy ${quickName(o)}${name}`;
+    $("quick-submit").className = "btn wide big-btn " + (o === "yes" ? "primary" : "no-btn");
+    const open = S.market.status === "open";
+    const over = !["open", "halted"].includes(S.market.status);
+    $("quick-submit").disabled = !open;
+    FT.$$("#quick > :not(#quick-status)").forEach((el) => { if (over) el.classList.add("gone"); });
+    if (!open) {
+      const winner = winnerName();
+      $("quick-status").textContent = over
+        ? `Trading has ended: this market is ${fmt.label(S.market.status)}${winner ? ` (${winner} won)` : ""}.`
+        : "Trading is halted; orders can be placed again when it resumes.";
+    } else if ($("quick-status").textContent.startsWith("Trading")) {
+      $("quick-status").textContent = "";
+    }
+    renderQuickPrices();
+    quickQuoteSoon();
+  }
+
+  let quickTimer = null;
+  let quickSerial = 0;
+  function quickQuoteSoon() {
+    clearTimeout(quickTimer);
+    quickTimer = setTimeout(runQuickQuote, 200);
+  }
+
+  function quickSpend() {
+    const spend = units.dollarsToAmount($("quick-amount").value);
+    const micro = spend === null ? null : units.microBig(spend);
+    return micro !== null && micro > 0n ? spend : null;
+  }
+
+  /** Without an account there is no quote from the server: walk the live book instead. */
+  function estimate(outcome, spendMicro) {
+    if (!S.book || S.book.seq === null) return null;
+    let left = spendMicro;
+    let shares = 0n;
+    let cost = 0n;
+    for (const [price, size] of S.book.view(outcome).asks) {
+      const p = BigInt(price);
+      const can = left / p;
+      const take = can < BigInt(size) ? can : BigInt(size);
+      shares += take;
+      cost += take * p;
+      left -= take * p;
+      if (take < BigInt(size)) break;
+    }
+    return { shares, cost };
+  }
+
+  function quickRows(rows) {
+    return html`<dl class="quote-list">${rows.map(([k, val, cls]) => html`<div><dt>${k}</dt><dd class="num ${cls || ""}">${val}</dd></div>`)}</dl>`;
+  }
+
+  async function runQuickQuote() {
+    const box = $("quick-quote");
+    if (!S.contract || S.market.status !== "open") return;
+    const spend = quickSpend();
+    const o = S.quickOutcome;
+    if (!spend) {
+      FT.setHTML(box, html`<p class="muted">Enter the dollars to spend, for example 10.</p>`);
+      return;
+    }
+    const serial = ++quickSerial;
+    if (!S.account) {
+      const e = estimate(o, units.microBig(spend));
+      if (!e || e.shares === 0n) {
+        FT.setHTML(box, html`<p class="muted">No ${quickName(o)} shares are offered right now.</p>`);
+        return;
+      }
+      FT.setHTML(box, html`${quickRows([
+        ["Shares (about)", fmt.shares(Number(e.shares))],
+        ["Average price", fmt.priceMicro(Number(e.cost / e.shares))],
+        [`Payout if ${quickName(o)}`, FT.money(e.shares * 1000000n)],
+      ])}<p class="help">An estimate from the order book, before fees. Sign up or log in for an exact quote.</p>`);
+      return;
+    }
+    try {
+      const q = await api.post("/orders/quote", { contract_id: S.contract.id, outcome: o, side: "buy", type: "market", spend });
+      if (serial !== quickSerial) return;
+      if (!q.filled) {
+        FT.setHTML(box, html`<p class="muted">No ${quickName(o)} shares are offered within the price protection right now.</p>`);
+        return;
+      }
+      const cost = units.microBig(q.cost_now);
+      const payout = units.microBig(q.potential_payout);
+      const profit = payout - cost;
+      const pct = cost > 0n ? Number((profit * 1000n) / cost) / 10 : 0;
+      FT.setHTML(box, quickRows([
+        ["Shares", fmt.shares(q.filled)],
+        ["Average price", FT.priceTag(q.avg_price)],
+        ["Fee", FT.money(q.fee)],
+        ["Total cost", FT.money(q.cost_now)],
+        [`Payout if ${quickName(o)}`, FT.money(q.potential_payout)],
+        ["Max profit", html`${FT.money(profit, true)} <span class="muted">(${pct > 0 ? "+" : ""}${pct.toFixed(0)}%)</span>`, profit > 0n ? "up" : "down"],
+      ]));
+      box.dataset.shares = String(q.filled);
+    } catch (err) {
+      if (serial !== quickSerial) return;
+      FT.setHTML(box, html`<p class="muted">Quote unavailable: ${FT.errorText(err)}</p>`);
+    }
+  }
+
+  async function submitQuick(event) {
+    event.preventDefault();
+    const form = $("quick");
+    FT.clearError(form);
+    if (!S.account) return;
+    const spend = quickSpend();
+    if (!spend) return FT.showError(form, "Enter the dollars to spend, for example 10 or 25.50.");
+    S.quickClientOrderId = S.quickClientOrderId || newClientOrderId();
+    const body = { contract_id: S.contract.id, outcome: S.quickOutcome, side: "buy", type: "market", spend, client_order_id: S.quickClientOrderId };
+    const button = $("quick-submit");
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      const order = await api.post("/orders", body);
+      S.quickClientOrderId = null;
+      const text = order.filled
+        ? `Bought ${fmt.shares(order.filled)} ${quickName(order.outcome)} shares at ${fmt.price(order.avg_price)} average.`
+        : `Nothing bought: no ${quickName(order.outcome)} shares were offered within the price protection.`;
+      $("quick-status").textContent = text;
+      FT.toast(text, order.filled ? "ok" : "error");
+      refreshMine();
+    } catch (err) {
+      if (!(err instanceof FT.ApiError) || err.status !== 0) S.quickClientOrderId = null;
+      FT.showError(form, err);
+    } finally {
+      button.disabled = S.market.status !== "open";
+      form.removeAttribute("aria-busy");
+      quickQuoteSoon();
+    }
+  }
+
+  /** Sell a whole position back at the market (with the API's default price protection). */
+  async function sellBack(contractId, outcome, size) {
+    try {
+      const order = await api.post("/orders", { contract_id: contractId, outcome, side: "sell", type: "market", size, client_order_id: newClientOrderId() });
+      const proceeds = units.microBig(order.avg_price || "0") * BigInt(order.filled || 0);
+      const text = order.filled
+        ? `Sold ${fmt.shares(order.filled)} ${quickName(outcome)} shares at ${fmt.price(order.avg_price)} average (${fmt.amount(proceeds)} before fees).`
+        : `Nothing sold: no buyer within the price protection right now.`;
+      FT.toast(text, order.filled ? "ok" : "error");
+      $("quick-status").textContent = text;
+    } catch (err) {
+      FT.toast(FT.errorText(err), "error");
+    }
+    refreshMine();
+  }
+
+  const ADVANCED_KEY = "foretell.ticket.advanced";
+  function setAdvanced(on, remember) {
+    const panel = document.querySelector(".ticket");
+    panel.dataset.advanced = String(on);
+    $("advanced-toggle").checked = on;
+    if (remember) {
+      try { localStorage.setItem(ADVANCED_KEY, on ? "1" : "0"); } catch (err) { /* private mode */ }
+    }
+    if (on) updateTicket(); else updateQuick();
+  }
+  function rememberedAdvanced() {
+    try { return localStorage.getItem(ADVANCED_KEY) === "1"; } catch (err) { return false; }
+  }
+
   // -- my orders, exits and position -------------------------------------------------------
 
   function marketContractIds() {
@@ -633,15 +964,15 @@
       FT.setHTML(el, html`<p class="muted">No open orders in this market.</p>`);
       return;
     }
-    FT.setHTML(el, html`<table class="data compact" id="open-orders-table">
+    FT.setHTML(el, html`<table class="data compact cards" id="open-orders-table">
       <caption class="visually-hidden">My open orders in this market</caption>
-      <thead><tr><th scope="col">Order</th><th scope="col" class="num">Price</th><th scope="col" class="num">Filled / size</th><th scope="col" class="hide-narrow">TIF</th><th scope="col" class="hide-narrow">Placed</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <thead><tr><th scope="col">Order</th><th scope="col" class="num">Price</th><th scope="col" class="num">Filled / size</th><th scope="col">TIF</th><th scope="col">Placed</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${orders.map((o) => html`<tr data-order="${o.id}">
-        <td><span class="${FT.sideClass(o.side)}">${o.side === "buy" ? "Buy" : "Sell"} ${String(o.outcome).toUpperCase()}</span> ${contractName(o.contract_id)}${o.post_only ? html` <span class="chip">post-only</span>` : ""}${o.reduce_only ? html` <span class="chip">reduce-only</span>` : ""}</td>
-        <td class="num">${fmt.price(o.price)}</td>
-        <td class="num">${fmt.shares(o.filled)} / ${fmt.shares(o.size)}</td>
-        <td class="hide-narrow">${String(o.tif || "").toUpperCase()}${o.expire_at_ms ? html` <span class="muted small">until ${FT.timeTag(o.expire_at_ms)}</span>` : ""}</td>
-        <td class="hide-narrow">${FT.timeTag(o.created_at_ms)}</td>
+        <td class="card-main"><span class="${FT.sideClass(o.side)}">${o.side === "buy" ? "Buy" : "Sell"} ${String(o.outcome).toUpperCase()}</span> ${contractName(o.contract_id)}${o.post_only ? html` <span class="chip">post-only</span>` : ""}${o.reduce_only ? html` <span class="chip">reduce-only</span>` : ""}</td>
+        <td class="num" data-label="Price">${FT.priceTag(o.price)}</td>
+        <td class="num" data-label="Filled / size">${fmt.shares(o.filled)} / ${fmt.shares(o.size)}</td>
+        <td data-label="Time in force">${String(o.tif || "").toUpperCase()}${o.expire_at_ms ? html` <span class="muted small">until ${FT.timeTag(o.expire_at_ms)}</span>` : ""}</td>
+        <td data-label="Placed">${FT.timeTag(o.created_at_ms)}</td>
         <td class="actions"><button type="button" class="btn ghost small" data-amend="${o.id}">Amend<span class="visually-hidden"> order ${o.id}</span></button>
           <button type="button" class="btn danger small" data-cancel="${o.id}">Cancel<span class="visually-hidden"> order ${o.id}</span></button></td>
       </tr>`)}</tbody></table>`);
@@ -712,14 +1043,14 @@
       FT.setHTML(el, html`<p class="muted">No exit orders in this market.</p>`);
       return;
     }
-    FT.setHTML(el, html`<table class="data compact" id="triggers-table">
+    FT.setHTML(el, html`<table class="data compact cards" id="triggers-table">
       <caption class="visually-hidden">My take-profit, stop-loss and trailing-stop orders in this market</caption>
       <thead><tr><th scope="col">Exit</th><th scope="col" class="num">Trigger</th><th scope="col" class="num">Shares</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${list.map((t) => html`<tr data-trigger="${t.id}">
-        <td>${triggerText(t)} · sell ${String(t.outcome).toUpperCase()} ${contractName(t.contract_id)}${t.oco_with ? html` <span class="chip" title="One cancels the other">OCO</span>` : ""}</td>
-        <td class="num">${t.trail ? "trail " + fmt.price(t.trail) : fmt.price(t.trigger_price)}${t.limit_price ? html` <span class="muted small">limit ${fmt.price(t.limit_price)}</span>` : ""}</td>
-        <td class="num">${fmt.shares(t.size)}</td>
-        <td>${fmt.label(t.status)}</td>
+        <td class="card-main">${triggerText(t)} · sell ${String(t.outcome).toUpperCase()} ${contractName(t.contract_id)}${t.oco_with ? html` <span class="chip" title="One cancels the other">OCO</span>` : ""}</td>
+        <td class="num" data-label="Trigger">${t.trail ? "trail " + fmt.price(t.trail) : fmt.price(t.trigger_price)}${t.limit_price ? html` <span class="muted small">limit ${fmt.price(t.limit_price)}</span>` : ""}</td>
+        <td class="num" data-label="Shares">${fmt.shares(t.size)}</td>
+        <td data-label="Status">${fmt.label(t.status)}</td>
         <td class="actions"><button type="button" class="btn danger small" data-cancel-trigger="${t.id}">Cancel<span class="visually-hidden"> exit ${t.id}</span></button></td>
       </tr>`)}</tbody></table>`);
   }
@@ -743,24 +1074,32 @@
 
   function renderPosition() {
     const el = $("position");
-    const rows = positionRows().filter((r) => r.yes || r.no || r.realized);
+    const rows = positionRows().filter((r) => r.yes || r.no || (units.microBig(r.realized) || 0n) !== 0n);
     if (!rows.length) {
       FT.setHTML(el, html`<p class="muted" id="position-none">No position in this market.</p>`);
       return;
     }
+    const open = S.market.status === "open";
     FT.setHTML(el, html`${rows.map((r) => {
       const name = contractName(r.contract_id);
-      return html`<dl class="position-list" data-contract="${r.contract_id}">
-        ${name ? html`<div class="wide"><dt>Outcome</dt><dd>${name}</dd></div>` : ""}
-        <div><dt>YES shares</dt><dd class="num" data-pos-yes>${fmt.shares(r.yes)}</dd></div>
-        <div><dt>NO shares</dt><dd class="num" data-pos-no>${fmt.shares(r.no)}</dd></div>
-        ${r.avg_yes ? html`<div><dt>Avg YES</dt><dd class="num">${fmt.price(r.avg_yes)}</dd></div>` : ""}
-        ${r.avg_no ? html`<div><dt>Avg NO</dt><dd class="num">${fmt.price(r.avg_no)}</dd></div>` : ""}
-        ${r.cost !== undefined ? html`<div><dt>Cost</dt><dd class="num">${fmt.amount(r.cost)}</dd></div>` : ""}
-        ${r.value !== undefined ? html`<div><dt>Value</dt><dd class="num">${fmt.amount(r.value)}</dd></div>` : ""}
-        ${r.unrealized !== undefined ? html`<div><dt>Unrealized P&amp;L</dt><dd class="num ${pnlClass(r.unrealized)}">${fmt.pnl(r.unrealized)}</dd></div>` : ""}
-        ${r.realized !== undefined ? html`<div><dt>Realized P&amp;L</dt><dd class="num ${pnlClass(r.realized)}">${fmt.pnl(r.realized)}</dd></div>` : ""}
-      </dl>`;
+      const held = r.yes ? "yes" : r.no ? "no" : null;
+      const size = r.yes || r.no;
+      const avg = held === "yes" ? r.avg_yes : r.avg_no;
+      const cost = units.microBig(r.cost);
+      const unreal = units.microBig(r.unrealized);
+      const pct = cost && unreal !== null && cost > 0n ? Number((unreal * 1000n) / cost) / 10 : null;
+      return html`<div class="position-card" data-contract="${r.contract_id}">
+        <p class="position-title">${held ? html`<strong class="${held === "yes" ? "up" : "down"}">${fmt.shares(size)} ${quickName(held)}</strong> shares` : html`<strong>Closed</strong>`}${name ? html` · ${name}` : ""}${avg ? html` <span class="muted">at ${FT.priceTag(avg)} average</span>` : ""}</p>
+        <dl class="position-list">
+          <div><dt>Yes shares</dt><dd class="num" data-pos-yes>${fmt.shares(r.yes)}</dd></div>
+          <div><dt>No shares</dt><dd class="num" data-pos-no>${fmt.shares(r.no)}</dd></div>
+          ${r.cost !== undefined ? html`<div><dt>Cost</dt><dd class="num">${FT.money(r.cost)}</dd></div>` : ""}
+          ${r.value !== undefined ? html`<div><dt>Value now</dt><dd class="num" title="At the last trade price">${FT.money(r.value)}</dd></div>` : ""}
+          ${r.unrealized !== undefined ? html`<div><dt>Unrealized P&amp;L</dt><dd class="num ${pnlClass(r.unrealized)}" data-pos-pnl>${FT.money(r.unrealized, true)}${pct !== null ? html` <span class="small">(${pct > 0 ? "+" : ""}${pct.toFixed(1)}%)</span>` : ""}</dd></div>` : ""}
+          ${r.realized !== undefined ? html`<div><dt>Realized P&amp;L</dt><dd class="num ${pnlClass(r.realized)}">${FT.money(r.realized, true)}</dd></div>` : ""}
+        </dl>
+        ${held && open ? html`<button type="button" class="btn danger wide" data-sell-back="${held}" data-contract="${r.contract_id}" data-size="${size}">Sell ${fmt.shares(size)} ${quickName(held)} now</button>` : ""}
+      </div>`;
     })}`);
     const first = rows.find((r) => r.contract_id === S.contract.id);
     const sizeInput = $("p-size");
@@ -864,17 +1203,10 @@
       const data = await api.get(`/news?market_id=${S.market.id}&limit=10`);
       const items = (data && (data.news || data.items)) || [];
       if (!items.length) return;
-      FT.setHTML($("market-news-list"), html`${items.map((n) => html`<article class="news-item">
-        <h3>${FT.extLink(n.link, n.title)}</h3>
-        <p class="muted small">${n.source || n.author || ""} · ${FT.timeTag(n.published_ms)}</p></article>`)}`);
+      FT.setHTML($("market-news-list"), html`${items.map(FT.newsItem)}`);
       $("market-news").hidden = false;
-      if (S.series && LightweightCharts.createSeriesMarkers) {
-        const markers = items.map((n) => ({ time: Math.floor(Number(n.arrived_ms || n.published_ms) / 1000), position: "aboveBar", shape: "circle", color: "#7aa7ff", text: "N" }))
-          .filter((x) => x.time).sort((a, b) => a.time - b.time);
-        LightweightCharts.createSeriesMarkers(S.series, markers);
-      }
     } catch (err) {
-      // No news API yet: the column stays hidden.
+      console.warn("news", err);
     }
   }
 
@@ -883,6 +1215,7 @@
   function bindEvents() {
     $("chart-interval").addEventListener("change", (e) => {
       S.interval = e.target.value;
+      S.intervalChosen = true;
       S.candles = [];
       loadCandles();
     });
@@ -909,6 +1242,35 @@
       f.elements.price.value = (Number(button.dataset.price) / 10000).toString();
       updateTicket();
       f.elements.price.focus();
+    });
+    $("chart-kind").addEventListener("change", (e) => {
+      S.chartKind = e.target.value;
+      renderChart();
+    });
+    const quick = $("quick");
+    quick.addEventListener("click", (e) => {
+      const pick = e.target.closest("[data-outcome]");
+      if (pick) {
+        S.quickOutcome = pick.dataset.outcome;
+        updateQuick();
+        return;
+      }
+      const add = e.target.closest("[data-add]");
+      if (add) {
+        const now = units.microBig(units.dollarsToAmount($("quick-amount").value) || "0") || 0n;
+        const next = (now < 0n ? 0n : now) + BigInt(add.dataset.add) * 1000000n;
+        $("quick-amount").value = fmt.amount(next).replace(/[$,]/g, "").replace(/\.00$/, "");
+        quickQuoteSoon();
+      }
+    });
+    quick.addEventListener("input", quickQuoteSoon);
+    quick.addEventListener("submit", submitQuick);
+    $("advanced-toggle").addEventListener("change", (e) => setAdvanced(e.target.checked, true));
+    $("position").addEventListener("click", (e) => {
+      const b = e.target.closest("[data-sell-back]");
+      if (!b) return;
+      b.disabled = true;
+      sellBack(Number(b.dataset.contract), b.dataset.sellBack, Number(b.dataset.size));
     });
     const ticket = $("ticket");
     ticket.addEventListener("input", updateTicket);
@@ -954,6 +1316,7 @@
       if (msg.type === "news") {
         // A news item linked to this market: redraw the list (it is read newest first).
         loadNews();
+        loadCandles();
         if (msg.item && msg.item.title) FT.toast(`News: ${msg.item.title}`, "info");
         return;
       }
@@ -962,6 +1325,7 @@
       renderStatus();
       FT.toast(`Market ${fmt.label(msg.status)}${msg.reason ? ": " + msg.reason : ""}`, "info");
       updateTicket();
+      updateQuick();
     });
     for (const c of S.market.contracts) FT.ws.subscribe(`ticker:${c.id}`, onTicker);
     // After a reconnect, fetch what may have been missed (the book resyncs by itself).
@@ -995,6 +1359,8 @@
     bindEvents();
     subscribeMarket();
     if (S.account) subscribePrivate();
+    document.querySelector(".ticket").dataset.advanced = String(!!S.account && rememberedAdvanced());
+    $("advanced-toggle").checked = !!S.account && rememberedAdvanced();
     selectContract(S.market.contracts[0]);
     await loadMine();
     loadNews();

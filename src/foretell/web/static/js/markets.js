@@ -55,7 +55,8 @@
       change_micro: change,
       best_bid: pick(c, "best_bid"),
       best_ask: pick(c, "best_ask"),
-      volume: pick(c, "volume", "volume_shares", "volume_24h"),
+      volume: pick(c, "volume"),  // USDC traded, a decimal string (the list and detail endpoints)
+      volume_shares: pick(c, "volume_shares"),
     };
   }
 
@@ -84,7 +85,8 @@
       resolution_deadline_ms: pick(m, "resolution_deadline_ms"),
       created_ms: pick(m, "created_ms"),
       updated_ms: pick(m, "updated_ms", "settled_ms"),
-      volume: pick(m, "volume", "volume_shares", "volume_24h") ?? contracts.reduce((s, c) => s + (Number(c.volume) || 0), 0),
+      volume: pick(m, "volume"),  // USDC traded (decimal string), when the API sends it
+      volume_shares: pick(m, "volume_shares") ?? contracts.reduce((s, c) => s + (Number(c.volume_shares) || 0), 0),
       tick: priceField(m, ["tick"], ["tick_micro"]),
       maker_fee_ppm: pick(m, "maker_fee_ppm"),
       taker_fee_ppm: pick(m, "taker_fee_ppm"),
@@ -155,11 +157,12 @@
 
   let catalog = null;
   /** Every market with its contracts, for naming contracts in portfolio tables. */
-  function loadCatalog() {
-    if (catalog) return catalog;
+  function loadCatalog(fresh) {
+    if (catalog && !fresh) return catalog;
     catalog = (async () => {
+      // The list carries every market's contracts: one request names every contract.
       const list = await FT.api.get("/markets?limit=500");
-      const details = await Promise.all((list.markets || []).map((m) => FT.api.get(`/markets/${m.id}`).catch(() => m)));
+      const details = list.markets || [];
       const markets = new Map();
       const contracts = new Map();
       for (const raw of details) {
@@ -171,6 +174,20 @@
     })();
     return catalog;
   }
+
+  /** A news item for a list: its in-app page, the source as text, the markets it is about. */
+  function newsItem(n, opts) {
+    const o = opts || {};
+    const markets = (n.markets || []).slice(0, 2);
+    return html`<article class="news-item" data-news-id="${n.id}">
+      <h3><a href="/news/${n.id}">${n.title}</a></h3>
+      ${o.summary && n.summary ? html`<p class="news-summary">${n.summary}</p>` : ""}
+      <p class="muted small">${n.kind && n.kind !== "news" ? html`<span class="chip">${FT.fmt.label(n.kind)}</span> ` : ""}${n.source || n.author || "Foretell"} · ${FT.timeTag(n.published_ms)}</p>
+      ${o.markets && markets.length ? html`<p class="small news-markets">${markets.map((m) => html`<a class="chip link-chip" href="/markets/${m.slug || m.market_id}">${m.slug ? m.slug.replace(/-/g, " ") : "Market " + m.market_id}</a> `)}</p>` : ""}
+    </article>`;
+  }
+  FT.newsItem = (n) => newsItem(n, {});
+  FT.newsItemFull = (n) => newsItem(n, { summary: true, markets: true });
 
   FT.market = { normalizeOrder, loadCatalog, pick, normalize, normalizeContract, normalizeCandle, normalizeTrade, statusBadge, parseList, parseObject };
 })();

@@ -53,6 +53,7 @@ class Funding:
         self.halted = False  # an unresolved reserves shortfall
         self.last_reserves: dict[str, Any] | None = None
         self._init_code_hash = b""
+        self._resolutions = 0  # a report begun before a supervisor's resolution never halts
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -289,6 +290,7 @@ class Funding:
     # -- reserves and alerts --------------------------------------------------------------------
 
     async def reserves(self) -> dict[str, Any]:
+        began = self._resolutions
         async with self.lock:  # no withdrawal or refund half done in this snapshot
             ledger = reserves.liabilities(self.svc.engine)
             out = await asyncio.to_thread(store.owed_out, self.db)
@@ -297,7 +299,7 @@ class Funding:
                                        addresses, [tx for _, tx in out if tx])
         gas = await asyncio.to_thread(store.gas_spent_wei, self.db)
         report = reserves.report(ledger, out, held, gas)
-        if report["shortfall"]:
+        if report["shortfall"] and began == self._resolutions:
             message = (f"reserves shortfall at block {held.block}: held {report['held']} < "
                        f"owed {report['owed']} USDC; withdrawals halted")
             if await asyncio.to_thread(store.alert, self.db, "reserves_shortfall", None,
@@ -316,6 +318,7 @@ class Funding:
         if found is None:
             raise ApiError(404, "unknown_alert", "No such alert.")
         if found["kind"] == "reserves_shortfall":
+            self._resolutions += 1
             self.halted = False  # checked again at once: still short means halted again
             if (await self.reserves())["shortfall"]:
                 self.halted = True

@@ -22,8 +22,15 @@ import httpx
 import pytest
 from eth_account import Account
 
-from foretell.chain.devnet import Deployment, Devnet, compile_contracts, deploy_all, free_port
-from foretell.chain.devnet import missing_tools, start_ganache
+from foretell.chain.devnet import (
+    Deployment,
+    Devnet,
+    compile_contracts,
+    deploy_all,
+    free_port,
+    missing_tools,
+    start_ganache,
+)
 from foretell.client import Client
 from foretell.domain.units import MICRO
 

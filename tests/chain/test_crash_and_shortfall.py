@@ -3,7 +3,11 @@ one on-chain transfer; a drained hot wallet shows a shortfall and halts withdraw
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,14 @@ def test_sigkill_between_signed_and_confirmed_makes_one_transfer(own_chain: Chai
         assert report["held"] == report["owed"] == "58.000000"
     finally:
         stop(server)
+    # `foretell audit` replays the journal and checks the same reserves offline.
+    done = subprocess.run([sys.executable, "-m", "foretell.cli", "audit", "--data", str(data),
+                           "--json"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **chain.env()})
+    assert done.returncode == 0, done.stderr
+    audit = json.loads(done.stdout)
+    assert audit["reserves"]["held"] == audit["reserves"]["owed"] == "58.000000"
+    assert audit["reserves"]["ratio"] == "1.000000" and not audit["violations"]
 
 
 def test_drained_hot_wallet_shows_a_shortfall_and_halts_withdrawals(own_chain: Chain,

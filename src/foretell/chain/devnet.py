@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 ROOT = Path(__file__).resolve().parents[3]

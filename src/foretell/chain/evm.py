@@ -8,9 +8,10 @@ unit is one micro-USDC (`ChainSettings` refuses any other token decimals).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -103,11 +104,11 @@ class Evm:
     def decimals(self) -> int:
         return int(self._erc20.functions.decimals().call())
 
-    def balance(self, who: str, block: int | str = "latest") -> int:
+    def balance(self, who: str, block: int | Literal["latest"] = "latest") -> int:
         return int(self._erc20.functions.balanceOf(to_checksum_address(who)).call(
             block_identifier=block))
 
-    def eth_balance(self, who: str, block: int | str = "latest") -> int:
+    def eth_balance(self, who: str, block: int | Literal["latest"] = "latest") -> int:
         return int(self.w3.eth.get_balance(to_checksum_address(who), block_identifier=block))
 
     def transfers(self, first: int, last: int) -> list[TransferLog]:

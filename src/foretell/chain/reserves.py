@@ -93,10 +93,29 @@ def report(ledger: Liabilities, out: list[tuple[int, str | None]], held: Holding
         "bonds": format_micro(ledger.bonds_micro),
         "fees": format_micro(ledger.fees_micro),
         "pending_withdrawals": format_micro(pending_out),
-        "surplus": format_micro(held.total_micro - owed) if held.total_micro >= owed else
-        "-" + format_micro(owed - held.total_micro),
+        "surplus": format_micro(held.total_micro - owed),
         "ratio": ratio,
         "shortfall": held.total_micro < owed,
         "gas": {"hot_wallet_eth_wei": str(held.hot_wallet_eth_wei),
                 "spent_wei": str(gas_spent_wei)},
     }
+
+
+def offline_report(engine: Engine, db_url: str, cfg: Any) -> dict[str, Any]:
+    """The same report for `foretell audit` (blocking; the engine replayed from the journal)."""
+    from eth_account import Account
+
+    from foretell.chain import store
+    from foretell.store.db import connect
+
+    db = connect(db_url)
+    try:
+        out = store.owed_out(db)
+        addresses = sorted(store.addresses(db))
+        gas = store.gas_spent_wei(db)
+    finally:
+        db.dispose()
+    evm = Evm(cfg.rpc_url, cfg.token)
+    hot = Account.from_key(cfg.hot_key()).address
+    held = holdings(evm, hot, addresses, [tx for _, tx in out if tx])
+    return report(liabilities(engine), out, held, gas)

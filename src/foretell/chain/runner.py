@@ -22,7 +22,7 @@ import signal
 from functools import partial
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from foretell.api.errors import ApiError, refusal
 from foretell.chain import reserves, store, watcher, withdrawals

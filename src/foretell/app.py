@@ -18,6 +18,7 @@ from foretell.api import (
     routes_account,
     routes_admin,
     routes_creators,
+    routes_funding,
     routes_news,
     routes_public,
     routes_trading,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None,
             from foretell.news.demo import load_demo_news
 
             await load_demo_news(svc)
+        from foretell.chain import runner as chain
         from foretell.news.desk import run_poller
 
         _freeze_heap()
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None,
                   asyncio.create_task(_every(gc_freeze_interval_s, _freeze)),
                   asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc))),
                   asyncio.create_task(run_poller(svc))]
+        tasks += await chain.start(svc, app.state)  # real USDC, when configured
         if demo is not None and settings.market_maker:
             tasks.append(asyncio.create_task(run_market_maker(svc)))
         if on_ready is not None:
@@ -95,7 +98,8 @@ def create_app(settings: Settings | None = None,
 
     # Trading first: routes are matched in order, and order entry is the busiest path.
     for router in (routes_trading.router, routes_public.router, routes_account.router,
-                   routes_admin.router, routes_creators.router, routes_news.router, ws.router):
+                   routes_admin.router, routes_creators.router, routes_news.router, ws.router,
+                   routes_funding.router):
         app.include_router(router, prefix="/api/v1")
     from foretell.web import pages as web_pages
 

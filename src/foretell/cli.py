@@ -20,9 +20,10 @@ console = Console()
 @app.command()
 def audit(data: Path = typer.Option(Path("var"), help="data directory"),
           as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
-    """Replay the journal of a data directory, check every invariant, print totals.
+    """Replay the journal of a data directory, check every invariant, print totals; with real
+    USDC configured (FORETELL_CHAIN_*), also on-chain reserves against what the ledger owes.
 
-    Exits 1 on any violation.
+    Exits 1 on any violation or a reserves shortfall.
     """
     from foretell.engine.audit import audit as run_audit
     from foretell.engine.snapshot import state_hash
@@ -47,6 +48,9 @@ def audit(data: Path = typer.Option(Path("var"), help="data directory"),
         "net_deposits": format_micro(report.deposits_micro),
         "violations": report.violations,
     }
+    reserves = _reserves(engine, data)
+    if reserves is not None:
+        totals["reserves"] = reserves
     if as_json:
         print(json.dumps(totals))
     else:
@@ -54,13 +58,33 @@ def audit(data: Path = typer.Option(Path("var"), help="data directory"),
         table.add_column("total")
         table.add_column("value", justify="right")
         for key, value in totals.items():
-            if key != "violations":
+            if key not in ("violations", "reserves"):
                 table.add_row(key, str(value))
+        for key in ("held", "owed", "pending_withdrawals", "ratio", "shortfall"):
+            if reserves is not None:
+                table.add_row(f"reserves.{key}", str(reserves[key]))
         console.print(table)
         for violation in report.violations:
             console.print(f"[red]violation[/red] {violation}")
         console.print("[green]all invariants hold[/green]" if report.ok else "[red]FAILED[/red]")
-    raise typer.Exit(0 if report.ok else 1)
+    short = reserves is not None and reserves["shortfall"]
+    if short and not as_json:
+        console.print("[red]reserves shortfall: on-chain holdings < what the ledger owes[/red]")
+    raise typer.Exit(0 if report.ok and not short else 1)
+
+
+def _reserves(engine: Any, data: Path) -> dict[str, Any] | None:
+    """Proof of reserves when real USDC is configured (FORETELL_CHAIN_*), else None."""
+    import os
+
+    from foretell.config import ChainSettings, Settings
+
+    cfg = ChainSettings.from_env(os.environ)
+    if cfg is None:
+        return None
+    from foretell.chain.reserves import offline_report
+
+    return offline_report(engine, Settings(data=data).db_url, cfg)
 
 
 @app.command()

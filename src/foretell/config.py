@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Settings:
     ws_ip_subscribe_burst: int = 400
     projector_process: bool = True  # project in a child process (False: a thread of this one)
     extra: dict[str, str] = field(default_factory=dict)
+    chain: ChainSettings | None = None  # real USDC on an EVM chain; None = play money only
 
     @property
     def journal_dir(self) -> Path:
@@ -72,5 +75,78 @@ class Settings:
                                                  cls.ws_ip_subscribe_burst)),
             "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
         }
+        values["chain"] = ChainSettings.from_env(env)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """Real USDC on an EVM chain (see the README's "Real USDC"). On when FORETELL_CHAIN_RPC_URL
+    is set. The hot wallet's key is never held here, only where to read it from (a file, or an
+    environment variable), so printing the settings never shows it."""
+
+    rpc_url: str
+    chain_id: int
+    token: str  # the USDC contract
+    factory: str  # DepositFactory: per-account CREATE2 deposit addresses
+    token_decimals: int = 6  # must be 6: one token unit is one micro-USDC
+    confirmations: int = 12
+    hot_key_file: Path | None = None
+    hot_key_env: str = "FORETELL_CHAIN_HOT_KEY"
+    withdrawal_min_micro: int = 1_000_000
+    withdrawal_max_micro: int = 100_000 * 1_000_000  # per request
+    withdrawal_daily_max_micro: int = 250_000 * 1_000_000  # per account, rolling 24 h
+    approval_above_micro: int = 10_000 * 1_000_000  # larger requests wait for a supervisor
+    sweep_min_micro: int = 1_000_000  # deposit addresses holding less are left alone
+    poll_s: float = 2.0
+    start_block: int = -1  # first block the watcher reads when it has no cursor; -1 = head
+    gas_limit_transfer: int = 100_000
+    gas_limit_sweep: int = 300_000
+    reorg_depth_max: int = 256  # block hashes kept to find where a reorg forked
+
+    def __post_init__(self) -> None:
+        if self.token_decimals != 6:
+            raise ValueError("the token must have 6 decimals (one unit = one micro-USDC), "
+                             f"not {self.token_decimals}")
+        if self.confirmations < 1:
+            raise ValueError("confirmations must be at least 1")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChainSettings | None:
+        url = env.get("FORETELL_CHAIN_RPC_URL", "")
+        if not url:
+            return None
+        micro = 1_000_000
+        values: dict[str, Any] = {
+            "rpc_url": url,
+            "chain_id": int(env["FORETELL_CHAIN_ID"]),
+            "token": env["FORETELL_CHAIN_TOKEN"],
+            "factory": env["FORETELL_CHAIN_FACTORY"],
+        }
+        ints = {"token_decimals": ("FORETELL_CHAIN_TOKEN_DECIMALS", 1),
+                "confirmations": ("FORETELL_CHAIN_CONFIRMATIONS", 1),
+                "start_block": ("FORETELL_CHAIN_START_BLOCK", 1),
+                "withdrawal_min_micro": ("FORETELL_CHAIN_WITHDRAWAL_MIN_USDC", micro),
+                "withdrawal_max_micro": ("FORETELL_CHAIN_WITHDRAWAL_MAX_USDC", micro),
+                "withdrawal_daily_max_micro": ("FORETELL_CHAIN_WITHDRAWAL_DAILY_MAX_USDC", micro),
+                "approval_above_micro": ("FORETELL_CHAIN_APPROVAL_ABOVE_USDC", micro),
+                "sweep_min_micro": ("FORETELL_CHAIN_SWEEP_MIN_USDC", micro)}
+        for name, (key, scale) in ints.items():
+            if key in env:
+                values[name] = int(env[key]) * scale  # whole USDC: no decimals, no floats
+        if "FORETELL_CHAIN_POLL_S" in env:
+            values["poll_s"] = float(env["FORETELL_CHAIN_POLL_S"])
+        if env.get("FORETELL_CHAIN_HOT_KEY_FILE"):
+            values["hot_key_file"] = Path(env["FORETELL_CHAIN_HOT_KEY_FILE"])
+        return cls(**values)
+
+    def hot_key(self) -> str:
+        """The hot wallet's private key (hex), read from its source each time it is needed."""
+        if self.hot_key_file is not None:
+            return self.hot_key_file.read_text().strip()
+        key = os.environ.get(self.hot_key_env, "").strip()
+        if not key:
+            raise ValueError(f"no hot wallet key: set {self.hot_key_env} or "
+                             "FORETELL_CHAIN_HOT_KEY_FILE")
+        return key

@@ -436,3 +436,118 @@ FULL_TEXT_OBJECTS = frozenset({
     "news_fts_content",  # SQLite FTS5 table and its shadow tables
     "ix_news_items_search",  # PostgreSQL GIN expression index
 })
+
+# -- Real USDC on an EVM chain (foretell.chain) ----------------------------------------------
+# Written by the chain package only, never by the projector. Addresses are EIP-55 checksummed,
+# transaction and block hashes 0x-prefixed lower case, token amounts in micro-USDC (USDC has 6
+# decimals: one token unit is one micro-USDC).
+
+# The watcher's cursor: the last block read (its hash too, to notice a reorg under it).
+chain_cursor = sa.Table(
+    "chain_cursor", metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("block_hash", sa.String(66), nullable=False),
+)
+
+# Hashes of the recent blocks read, to find the fork point of a reorg.
+chain_blocks = sa.Table(
+    "chain_blocks", metadata,
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(66), nullable=False),
+)
+
+# One deposit address per account (CREATE2 address of its forwarder; see contracts/).
+chain_addresses = sa.Table(
+    "chain_addresses", metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("address", sa.String(42), nullable=False, unique=True),
+    sa.Column("created_ms", Ms, nullable=False),
+)
+
+# One row per Transfer log into a deposit address, credited at most once. status:
+# pending -> crediting -> credited; pending -> reorged (its block left the chain; revived as
+# pending if the same log comes back); credited -> reorged_credited (a reorg deeper than the
+# confirmations: flagged for the supervisor, the account's withdrawals frozen).
+chain_deposits = sa.Table(
+    "chain_deposits", metadata,
+    _auto_id(),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+    sa.Column("log_index", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("address", sa.String(42), nullable=False),
+    sa.Column("sender", sa.String(42), nullable=False),
+    sa.Column("amount_micro", Micro, nullable=False),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("block_hash", sa.String(66), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("seen_ms", Ms, nullable=False),
+    sa.Column("credited_ms", Ms, nullable=True),
+    sa.UniqueConstraint("tx_hash", "log_index"),
+    sa.Index("ix_chain_deposits_account_id_id", "account_id", "id"),
+    sa.Index("ix_chain_deposits_status", "status"),
+)
+
+# A withdrawal: requested (left free cash; `debited` once the Withdraw is durable) -> approved
+# (at once below the approval limit, else by a supervisor) -> signed (raw transaction stored in
+# chain_txs before it is sent) -> broadcast -> confirmed; or -> failed -> refunded; or
+# rejected (by a supervisor) -> refunded; or cancelled (never debited: the request failed).
+chain_withdrawals = sa.Table(
+    "chain_withdrawals", metadata,
+    _auto_id(),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),  # the trader's idempotency key
+    sa.Column("to_address", sa.String(42), nullable=False),
+    sa.Column("amount_micro", Micro, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("debited", sa.Boolean, nullable=False),
+    sa.Column("needs_approval", sa.Boolean, nullable=False),
+    sa.Column("approved_by", sa.BigInteger, nullable=True),  # 0 = under the limit
+    sa.Column("tx_id", sa.BigInteger, nullable=True),
+    sa.Column("note", sa.String(300), nullable=True),  # why it failed, was rejected...
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+    sa.UniqueConstraint("account_id", "request_id"),
+    sa.Index("ix_chain_withdrawals_status", "status"),
+)
+
+# Every transaction the hot wallet signs (withdrawal transfers and sweeps), stored before it
+# is broadcast: after a crash the same raw bytes are sent again, never a second transaction.
+# Gas (ETH, paid by the hot wallet) is kept in wei per transaction, apart from any USDC.
+chain_txs = sa.Table(
+    "chain_txs", metadata,
+    _auto_id(),
+    sa.Column("kind", sa.String(16), nullable=False),  # withdrawal | sweep
+    sa.Column("ref_id", sa.BigInteger, nullable=False),  # withdrawal id, or swept account id
+    sa.Column("nonce", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("tx_hash", sa.String(66), nullable=False, unique=True),
+    sa.Column("raw_tx", sa.Text, nullable=False),  # 0x hex of the signed transaction
+    sa.Column("status", sa.String(16), nullable=False),  # signed|broadcast|confirmed|failed
+    sa.Column("block_number", sa.BigInteger, nullable=True),
+    sa.Column("gas_used", sa.BigInteger, nullable=True),
+    sa.Column("gas_cost_wei", sa.Numeric(38, 0), nullable=True),
+    sa.Column("broadcasts", sa.Integer, nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("updated_ms", Ms, nullable=False),
+)
+
+# Things a supervisor must look at: a reorg deeper than the confirmations after a credit, a
+# reserves shortfall, a nonce used by something else. Resolved by a supervisor.
+chain_alerts = sa.Table(
+    "chain_alerts", metadata,
+    _auto_id(),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=True),
+    sa.Column("message", sa.String(500), nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+    sa.Column("resolved_ms", Ms, nullable=True),
+    sa.Column("resolved_by", sa.BigInteger, nullable=True),
+)
+
+# Accounts whose withdrawals are frozen until a supervisor lifts it.
+chain_frozen = sa.Table(
+    "chain_frozen", metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("created_ms", Ms, nullable=False),
+)

@@ -173,6 +173,16 @@ def account(request: Request) -> HTMLResponse:
     return _page(request, "account.html", "Account and API keys", "account")
 
 
+@router.get("/deposit", response_class=HTMLResponse)
+def deposit(request: Request) -> HTMLResponse:
+    return _page(request, "deposit.html", "Deposit USDC", "deposit")
+
+
+@router.get("/withdraw", response_class=HTMLResponse)
+def withdraw(request: Request) -> HTMLResponse:
+    return _page(request, "withdraw.html", "Withdraw USDC", "withdraw")
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login(request: Request) -> HTMLResponse:
     return _page(request, "auth.html", "Log in", "login", mode="login", next=_next(request))

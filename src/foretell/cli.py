@@ -22,12 +22,16 @@ def audit(data: Path = typer.Option(Path("var"), help="data directory"),
           as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
     """Replay the journal of a data directory, check every invariant, print totals.
 
-    Exits 1 on any violation.
+    Exits 1 on any violation, 2 if there is no such data directory.
     """
     from foretell.engine.audit import audit as run_audit
     from foretell.engine.snapshot import state_hash
     from foretell.journal.replay import recover
 
+    if not data.is_dir():
+        Console(stderr=True).print(f"[red]No data directory at {data}[/red]: give the "
+                                   "exchange's data directory with --data.")
+        raise typer.Exit(2)
     journal_dir = data / "journal" if (data / "journal").is_dir() else data
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("replaying journal", total=None)
@@ -81,7 +85,7 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
     """Start the exchange (REST, WebSocket, web UI); loads the demo on first start."""
     import uvicorn
 
-    from foretell.app import create_app
+    from foretell.app import create_app, server_options
     from foretell.config import Settings
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
@@ -90,8 +94,7 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
     console.print(f"Foretell on [bold]http://{settings.host}:{settings.port}[/bold] "
                   f"(data in {settings.data.resolve()})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_max_size=65_536,
-                ws_per_message_deflate=settings.ws_deflate)
+                log_level="warning", **server_options(settings))
 
 
 def _offline(data: Path | None) -> Any:

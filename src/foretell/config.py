@@ -22,6 +22,11 @@ class Settings:
     secure_cookies: bool = False  # True behind HTTPS
     ws_deflate: bool = False  # permessage-deflate costs more CPU than small JSON messages save
     projector_process: bool = True  # project in a child process (False: a thread of this one)
+    body_timeout_s: float = 10.0  # time to receive a request's whole body, else 408
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
+    # networks, as uvicorn's forwarded_allow_ips): none by default, so a client cannot pick
+    # the address its rate limits are counted under.
+    trusted_proxies: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -47,6 +52,8 @@ class Settings:
             "rate_burst": int(env.get("FORETELL_RATE_BURST", cls.rate_burst)),
             "ws_deflate": env.get("FORETELL_WS_DEFLATE", "0") in ("1", "true", "yes"),
             "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
+            "body_timeout_s": float(env.get("FORETELL_BODY_TIMEOUT_S", cls.body_timeout_s)),
+            "trusted_proxies": env.get("FORETELL_TRUSTED_PROXIES", "").strip(),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from foretell.api import present
 from foretell.api.auth import (
+    LoginLimiter,
     Principal,
     ReplayGuard,
     TokenBucket,
@@ -92,6 +93,7 @@ class Service:
         settings.data.mkdir(parents=True, exist_ok=True)
         self.master_key = load_master_key(settings.data)
         self.limiter = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self.login_limits = LoginLimiter()
         self.replays = ReplayGuard(settings.signature_window_ms)
         self.hub = Hub()
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -119,6 +119,20 @@ def test_other_decimal_strings_take_ascii_digits_only(ex: Any, pool: Any, raw: A
     assert (info.value.status, info.value.code) == (422, "invalid_request")
 
 
+def test_signature_timestamps_are_ascii_digits(ex: Any, pool: Any, raw: Any) -> None:
+    from foretell.client import sign
+
+    a = pool[1]
+    now = time.time_ns() // 1_000_000
+    path = "/api/v1/portfolio/balance"
+    arabic = str(now).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    for ts in (arabic, f"+{now}", f"{now:_}"):
+        headers = {"FT-Key": a.key["key_id"], "FT-Timestamp": ts.encode(),
+                   "FT-Signature": sign(a.key["secret"], now, "GET", path, b"")}
+        response = raw.http().get(ex.base_url + path, headers=headers)
+        raw.assert_error(response, 401, "unauthenticated")
+
+
 def test_path_and_query_integers_are_ascii_digits(ex: Any, pool: Any, raw: Any) -> None:
     a = pool[1]
     c = ex.market()["contract_ids"][0]
@@ -201,6 +215,13 @@ def test_an_incomplete_body_is_answered_408_in_time(limited_server: Any) -> None
             while chunk := s.recv(4096):  # the server closes the connection
                 rest += chunk
             assert rest == b""
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:  # slow is fine
+        body = json.dumps({"username": "nobody-here", "password": "not it"}).encode()
+        s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+        time.sleep(0.4)
+        s.sendall(body[10:])
+        assert s.recv(4096).startswith(b"HTTP/1.1 401")
 
 
 def test_login_is_limited_per_username_even_with_the_right_password(ex: Any, raw: Any) -> None:

@@ -205,10 +205,10 @@ class ReplayGuard:
 
 
 def check_signature_time(ts_header: str, now_ms: int, window_ms: int) -> int:
-    try:
-        ts_ms = int(ts_header)
-    except ValueError as exc:
-        raise ApiError(401, "unauthenticated", "FT-Timestamp must be integer milliseconds") from exc
+    if not (ts_header.isascii() and ts_header.isdigit() and len(ts_header) <= 16):
+        # int() alone would also take " 1", "1_000" and Arabic-Indic or fullwidth digits
+        raise ApiError(401, "unauthenticated", "FT-Timestamp must be integer milliseconds")
+    ts_ms = int(ts_header)
     if abs(now_ms - ts_ms) > window_ms:
         raise ApiError(401, "stale_timestamp", details={"server_time_ms": now_ms})
     return ts_ms

@@ -42,3 +42,12 @@ def test_audit_exits_nonzero_on_a_violation(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["audit", "--data", str(tmp_path)])
     assert result.exit_code == 1
     assert "conservation" in result.stdout
+
+
+def test_audit_of_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    result = CliRunner().invoke(app, ["audit", "--data", str(missing)])
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)  # not a traceback
+    assert "No data directory" in result.output and "Traceback" not in result.output
+    assert not missing.exists()  # nothing was created on the way

@@ -24,6 +24,7 @@ from foretell.api import (
     routes_trading,
     ws,
 )
+from foretell.api.body_timeout import BodyTimeoutMiddleware
 from foretell.api.fastpath import OrderFastPath
 from foretell.config import Settings
 from foretell.journal.log import JournalFailed
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None,
                   **_no_telemetry())
     errors.install(app)
     app.add_middleware(OrderFastPath)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.body_timeout_s)  # outermost
 
     # Trading first: routes are matched in order, and order entry is the busiest path.
     for router in (routes_trading.router, routes_public.router, routes_account.router,
@@ -106,6 +108,15 @@ def create_app(settings: Settings | None = None,
     app.include_router(web_pages.router)
     web_pages.mount_static(app)
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options that every launch of the app must share: forwarded headers are believed
+    only from `settings.trusted_proxies` (uvicorn would otherwise trust them from 127.0.0.1,
+    and anyone on loopback could then rotate X-Forwarded-For past the per-address limits)."""
+    proxies = settings.trusted_proxies
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None,
+            "ws_max_size": 65_536, "ws_per_message_deflate": settings.ws_deflate}
 
 
 async def _every(interval_s: float, work: Any) -> None:

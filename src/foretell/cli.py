@@ -23,12 +23,16 @@ def audit(data: Path = typer.Option(Path("var"), help="data directory"),
     """Replay the journal of a data directory, check every invariant, print totals; with real
     USDC configured (FORETELL_CHAIN_*), also on-chain reserves against what the ledger owes.
 
-    Exits 1 on any violation or a reserves shortfall.
+    Exits 1 on any violation or a reserves shortfall, 2 if there is no such data directory.
     """
     from foretell.engine.audit import audit as run_audit
     from foretell.engine.snapshot import state_hash
     from foretell.exchange.recovery import recover
 
+    if not data.is_dir():
+        Console(stderr=True).print(f"[red]No data directory at {data}[/red]: give the "
+                                   "exchange's data directory with --data.")
+        raise typer.Exit(2)
     journal_dir = data / "journal" if (data / "journal").is_dir() else data
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("replaying journal", total=None)
@@ -105,7 +109,7 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
     """Start the exchange (REST, WebSocket, web UI); loads the demo on first start."""
     import uvicorn
 
-    from foretell.app import create_app
+    from foretell.app import create_app, server_options
     from foretell.config import Settings
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
@@ -119,8 +123,7 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
                       soft_wrap=True, highlight=False)
 
     uvicorn.run(create_app(settings, on_ready=ready), host=settings.host, port=settings.port,
-                log_level="warning", ws_max_size=65_536,
-                ws_per_message_deflate=settings.ws_deflate)
+                log_level="warning", **server_options(settings))
 
 
 def start_line(url: str, demo: str | None) -> str:

@@ -31,6 +31,11 @@ class Settings:
     ws_ip_subscribe_per_s: float = 100.0
     ws_ip_subscribe_burst: int = 400
     projector_process: bool = True  # project in a child process (False: a thread of this one)
+    body_timeout_s: float = 10.0  # time to receive a request's whole body, else 408
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
+    # networks, as uvicorn's forwarded_allow_ips): none by default, so a client cannot pick
+    # the address its rate limits are counted under.
+    trusted_proxies: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     chain: ChainSettings | None = None  # real USDC on an EVM chain; None = play money only
 
@@ -74,6 +79,8 @@ class Settings:
             "ws_ip_subscribe_burst": int(env.get("FORETELL_WS_IP_SUBSCRIBE_BURST",
                                                  cls.ws_ip_subscribe_burst)),
             "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
+            "body_timeout_s": float(env.get("FORETELL_BODY_TIMEOUT_S", cls.body_timeout_s)),
+            "trusted_proxies": env.get("FORETELL_TRUSTED_PROXIES", "").strip(),
         }
         values["chain"] = ChainSettings.from_env(env)
         values.update(overrides)

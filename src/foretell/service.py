@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from foretell.api import present
 from foretell.api.auth import (
+    LoginLimiter,
     Principal,
     ReplayGuard,
     TokenBucket,
@@ -101,6 +102,7 @@ class Service:
         settings.data.mkdir(parents=True, exist_ok=True)
         self.master_key = load_master_key(settings.data)
         self.limiter = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self.login_limits = LoginLimiter()
         self.replays = ReplayGuard(settings.signature_window_ms, started_ms=clock())
         self.hub = Hub(settings.ws_ip_subscribe_per_s, settings.ws_ip_subscribe_burst)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -164,11 +164,12 @@ class Exchange:
 @pytest.fixture(scope="session")
 def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """Both servers boot in parallel: the main one with limits no test reaches, and a small
-    one with a tight rate limit for the test of 429 and Retry-After."""
+    one with a tight rate limit for the test of 429 and Retry-After, and a 1 s bound on the
+    time to send a request body."""
     base = tmp_path_factory.mktemp("exchange")
     servers = {"main": launch_server(base / "main" / "data"),
                "limited": launch_server(base / "limited" / "data", "--rate-per-s", "5",
-                                        "--rate-burst", "10")}
+                                        "--rate-burst", "10", "--body-timeout-s", "1")}
     yield servers
     for srv in servers.values():
         stop_server(srv)

@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--heartbeat-s", type=float, default=0.5)
     parser.add_argument("--rate-per-s", type=float, default=100_000.0)
     parser.add_argument("--rate-burst", type=int, default=100_000)
+    parser.add_argument("--body-timeout-s", type=float, default=10.0)
     args = parser.parse_args()
 
     import uvicorn
@@ -30,7 +31,7 @@ def main() -> None:
 
     settings = Settings(host="127.0.0.1", port=args.port, data=args.data, demo=False,
                         market_maker=False, rate_per_s=args.rate_per_s,
-                        rate_burst=args.rate_burst)
+                        rate_burst=args.rate_burst, body_timeout_s=args.body_timeout_s)
     if args.supervisor:
         username, password = args.supervisor.split(":", 1)
         svc = Service(settings)
@@ -40,7 +41,7 @@ def main() -> None:
             svc.close()
     app_module.heartbeat_interval_s = args.heartbeat_s
     uvicorn.run(app_module.create_app(settings), host="127.0.0.1", port=args.port,
-                log_level="warning", ws_max_size=65_536, lifespan="on")
+                log_level="warning", lifespan="on", **app_module.server_options(settings))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from foretell.app import create_app
+from foretell.app import create_app, server_options
 from foretell.config import Settings
 
 
@@ -30,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                          rate_burst=10_000)
     port = _free_port()
     config = uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port,
-                            log_level="error", lifespan="on")
+                            log_level="error", lifespan="on", **server_options(settings_))
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

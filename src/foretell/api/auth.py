@@ -13,10 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +113,76 @@ class TokenBucket:
         if retry_s:
             out["Retry-After"] = str(max(1, int(retry_s + 0.999)))
         return out
+
+
+class LoginLimiter:
+    """Failed logins, counted per username and per client address in sliding windows.
+
+    An attempt is counted as a failure when it starts (so concurrent attempts cannot all slip
+    under the limit while their passwords are checked) and forgiven when it succeeds. Once a
+    username has `per_user` failures in `user_window_s`, or an address `per_ip` in
+    `ip_window_s`, further attempts are refused before the password is checked, the right
+    password included, until the oldest failure leaves the window. Memory is bounded: at most
+    `keys_max` usernames and as many addresses are remembered, the least recently failed
+    dropped first.
+    """
+
+    def __init__(self, per_user: int = 10, user_window_s: float = 300.0, per_ip: int = 30,
+                 ip_window_s: float = 60.0, keys_max: int = 50_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = ((per_user, user_window_s), (per_ip, ip_window_s))
+        self._failures: tuple[dict[str, deque[float]], dict[str, deque[float]]] = ({}, {})
+        self.keys_max = keys_max
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def attempt(self, username: str, address: str) -> tuple[str, str, float]:
+        """Count an attempt (a ticket for `succeeded`), or raise a 429 if one is limited."""
+        keys = (username.lower(), address)
+        now = self.clock()
+        with self._lock:
+            retry_s = 0.0
+            for key, table, (limit, window_s) in zip(keys, self._failures, self._limits,
+                                                     strict=True):
+                times = table.get(key)
+                if times is None:
+                    continue
+                while times and times[0] <= now - window_s:
+                    times.popleft()
+                if len(times) >= limit:
+                    retry_s = max(retry_s, times[0] + window_s - now)
+            if retry_s > 0:
+                seconds = max(1, math.ceil(retry_s))
+                raise ApiError(429, "rate_limited", "Too many failed logins; retry later.",
+                               details={"retry_after_s": seconds},
+                               headers={"Retry-After": str(seconds)})
+            for key, table in zip(keys, self._failures, strict=True):
+                times = table.pop(key, None) or deque()
+                times.append(now)
+                table[key] = times  # re-inserted: the dict's order is least recently failed
+                if len(table) > self.keys_max:
+                    self._evict(table, now)
+        return keys[0], keys[1], now
+
+    def succeeded(self, ticket: tuple[str, str, float]) -> None:
+        """The attempt was a successful login: it does not count."""
+        with self._lock:
+            for key, table in zip(ticket[:2], self._failures, strict=True):
+                times = table.get(key)
+                if times is not None and ticket[2] in times:
+                    times.remove(ticket[2])
+                    if not times:
+                        del table[key]
+
+    def _evict(self, table: dict[str, deque[float]], now: float) -> None:
+        window_s = max(w for _, w in self._limits)
+        for key in [k for k, times in table.items() if not times or times[-1] <= now - window_s]:
+            del table[key]
+        while len(table) > self.keys_max * 9 // 10:  # room for a while before the next scan
+            del table[next(iter(table))]
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._failures)
 
 
 class ReplayGuard:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
+from pydantic import BeforeValidator
 
 from foretell.api.auth import (
     SESSION_COOKIE,
@@ -96,11 +97,25 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-IdPath = Annotated[int, Path(ge=1, le=2**53)]
+def ascii_int(value: object) -> object:
+    """A path or query integer as plain ASCII digits. Left to pydantic's lax mode, "1.0",
+    "+1", " 1" and "1_0" would all be read as numbers (and `int()` takes "١" too)."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) <= 20):
+            raise ValueError("must be a whole number in ASCII digits")
+        return int(value)
+    return value
+
+
+Ascii = BeforeValidator(ascii_int)
+"""Put last in an int path or query parameter's Annotated (after its Path or Query), as
+`Annotated[int, Query(ge=1, le=500), Ascii] = 100`: FastAPI drops it from the type when the
+Query is given as the default value instead."""
+IdPath = Annotated[int, Path(ge=1, le=2**53), Ascii]
 Reader = Depends(require("read"))
 Trader = Depends(require("trade"))
 Admin = Depends(require("admin"))
 Anyone = Depends(principal_or_none)
 Svc = Depends(service)
 
-__all__ = ["Reader", "Trader", "Admin", "Anyone", "Svc", "Any"]
+__all__ = ["Reader", "Trader", "Admin", "Anyone", "Svc", "Any", "Ascii", "IdPath"]

@@ -72,6 +72,7 @@ EXTRA_DESCRIPTIONS = {
     "internal_error": "An unexpected error; nothing was changed by the failed step.",
     "unavailable": "The exchange stopped taking commands: its journal failed. An operator must "
                    "restart it; orders already acknowledged are safe.",
+    "request_timeout": "The request body did not arrive in time; nothing was done.",
 }
 
 
@@ -118,8 +119,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
-                403: "forbidden"}.get(exc.status_code, "http_error")
+        # FastAPI answers 400 when it cannot read a JSON body at all (nested past the
+        # parser's depth, say): for the client that is one more invalid request.
+        code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed",
+                401: "unauthenticated", 403: "forbidden",
+                408: "request_timeout"}.get(exc.status_code, "http_error")
         return JSONResponse(body(code, str(exc.detail)), exc.status_code,
                             getattr(exc, "headers", None))
 

@@ -88,8 +88,8 @@ def _order(scope: Scope, raw: bytes | None) -> OrderIn | None:
         return None
     try:
         return OrderIn.model_validate(json.loads(raw))
-    except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
-        return None
+    except (ValueError, ValidationError, RecursionError):  # JSONDecodeError is a ValueError;
+        return None  # nesting deeper than the parser's stack goes on to FastAPI's answer too
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:

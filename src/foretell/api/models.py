@@ -1,17 +1,42 @@
-"""Request bodies. Money and prices are decimal strings ("0.57", "12.5"); sizes are whole shares."""
+"""Request bodies. Money and prices are decimal strings ("0.57", "12.5"); sizes are whole shares.
+
+Every model is strict: a boolean is JSON true or false (not "yes", 1 or "true"), a number is a
+JSON integer (not "5" or 5.0), and a decimal string holds ASCII digits only (not "٠.٥"). Free
+text a user gives (names, questions, descriptions, rules, reasons, labels) is cleaned of control
+characters, terminal escapes and bidirectional overrides before its length is checked, by the
+same function that cleans news (`strip_invisible`). `OrderFastPath` validates orders with
+`OrderIn` too, so both paths parse alike.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-Decimal = Field(pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+from foretell.news.text import strip_invisible
+
+DECIMAL_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"  # not \d: the regex engine's \d is Unicode
+Decimal = Field(pattern=DECIMAL_PATTERN, max_length=20)
 ClientId = Field(default=None, pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 
+def _line(value: object) -> object:
+    return strip_invisible(value) if isinstance(value, str) else value
+
+
+def _lines(value: object) -> object:
+    return strip_invisible(value, keep_lines=True) if isinstance(value, str) else value
+
+
+Line = Annotated[str, BeforeValidator(_line)]
+"""One line of user text: control characters, escapes and bidi overrides removed."""
+Lines = Annotated[str, BeforeValidator(_lines)]
+"""User text that may hold line breaks and tabs; other control characters removed."""
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class OrderIn(Strict):
@@ -21,9 +46,9 @@ class OrderIn(Strict):
     outcome: Literal["yes", "no"]
     side: Literal["buy", "sell"]
     type: Literal["limit", "market"] = "limit"
-    price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    price: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
     size: int | None = Field(default=None, ge=1, le=10**9, strict=True)
-    spend: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    spend: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
     tif: Literal["gtc", "gtd", "ioc", "fok"] = "gtc"
     expire_at_ms: int | None = Field(default=None, ge=0, le=2**53)
     post_only: bool = False
@@ -38,7 +63,7 @@ class OrdersIn(Strict):
 
 
 class AmendIn(Strict):
-    price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
+    price: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
     size: int | None = Field(default=None, ge=1, le=10**9, strict=True)
 
 
@@ -52,10 +77,10 @@ class TriggerIn(Strict):
     outcome_index: int = Field(default=0, ge=0, le=63, strict=True)
     outcome: Literal["yes", "no"]
     size: int = Field(ge=1, le=10**9, strict=True)
-    take_profit: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
-    stop_loss: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
-    trail: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$", max_length=20)
-    limit_price: str | None = Field(default=None, pattern=r"^\d{1,12}(\.\d{1,6})?$",
+    take_profit: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
+    stop_loss: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
+    trail: str | None = Field(default=None, pattern=DECIMAL_PATTERN, max_length=20)
+    limit_price: str | None = Field(default=None, pattern=DECIMAL_PATTERN,
                                     max_length=20)
     client_order_id: str | None = ClientId
 
@@ -63,7 +88,7 @@ class TriggerIn(Strict):
 class SignupIn(Strict):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{2,31}$")
     password: str = Field(min_length=8, max_length=128)
-    display_name: str | None = Field(default=None, max_length=64)
+    display_name: Line | None = Field(default=None, max_length=64)
 
 
 class LoginIn(Strict):
@@ -72,7 +97,7 @@ class LoginIn(Strict):
 
 
 class ApiKeyIn(Strict):
-    label: str = Field(default="", max_length=64)
+    label: Line = Field(default="", max_length=64)
     scopes: list[Literal["read", "trade", "admin"]] = Field(default=["read"], min_length=1,
                                                             max_length=3)
 
@@ -88,18 +113,18 @@ class DeadManIn(Strict):
 
 class CreditIn(Strict):
     account_id: int = Field(ge=1, le=2**31, strict=True)
-    amount: str = Field(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", max_length=21)
-    reason: str = Field(min_length=3, max_length=200)
+    amount: str = Field(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$", max_length=21)
+    reason: Line = Field(min_length=3, max_length=200)
 
 
 class MarketIn(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{2,79}$")
-    question: str = Field(min_length=10, max_length=300)
-    description: str = Field(default="", max_length=4_000)
-    category: str = Field(default="General", max_length=64)
-    tags: list[str] = Field(default=[], max_length=20)
-    outcomes: list[str] = Field(default=["Yes", "No"], min_length=2, max_length=64)
-    rules: dict[str, str] = Field(default={})
+    question: Line = Field(min_length=10, max_length=300)
+    description: Lines = Field(default="", max_length=4_000)
+    category: Line = Field(default="General", max_length=64)
+    tags: list[Line] = Field(default=[], max_length=20)
+    outcomes: list[Line] = Field(default=["Yes", "No"], min_length=2, max_length=64)
+    rules: dict[Line, Lines] = Field(default={})
     close_ms: int = Field(default=0, ge=0, le=2**53)
     resolution_deadline_ms: int = Field(default=0, ge=0, le=2**53)
     tick: Literal["0.01", "0.001"] = "0.01"
@@ -112,7 +137,7 @@ class MarketIn(Strict):
 
 class MarketStatusIn(Strict):
     status: Literal["open", "halted", "closed"]
-    reason: str = Field(min_length=3, max_length=200)
+    reason: Line = Field(min_length=3, max_length=200)
 
 
 class SettleIn(Strict):
@@ -120,4 +145,4 @@ class SettleIn(Strict):
 
 
 class VoidIn(Strict):
-    reason: str = Field(min_length=3, max_length=200)
+    reason: Line = Field(min_length=3, max_length=200)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from foretell.api import present
 from foretell.api.auth import SESSION_COOKIE, Principal
-from foretell.api.deps import Reader, Svc, require
+from foretell.api.deps import Ascii, Reader, Svc, require
 from foretell.api.errors import ApiError
 from foretell.api.models import ApiKeyIn, LoginIn, SignupIn
 from foretell.domain import commands as cmd
@@ -43,8 +43,14 @@ async def signup(body: SignupIn, response: Response, svc: Service = Svc) -> dict
 
 
 @router.post("/auth/login")
-def login(body: LoginIn, response: Response, svc: Service = Svc) -> dict[str, Any]:
+def login(body: LoginIn, request: Request, response: Response,
+          svc: Service = Svc) -> dict[str, Any]:
+    """Log in with a cookie session. After 10 failures for a username in 5 minutes, or 30 from
+    an address in a minute, attempts are refused with 429 before any password is checked."""
+    ticket = svc.login_limits.attempt(body.username,
+                                      request.client.host if request.client else "-")
     token, csrf, user_id = svc.login(body.username, body.password)
+    svc.login_limits.succeeded(ticket)
     _set_session(response, svc, token)
     return {"user": svc.user(user_id), "csrf_token": csrf}
 
@@ -109,7 +115,8 @@ async def positions(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]
 
 
 @router.get("/portfolio/fills")
-async def fills(cursor: int | None = None, limit: int = 100, p: Principal = Reader,
+async def fills(cursor: Annotated[int | None, Query(), Ascii] = None,
+                limit: Annotated[int, Query(), Ascii] = 100, p: Principal = Reader,
                 svc: Service = Svc) -> dict[str, Any]:
     if limit < 1 or limit > 500 or (cursor is not None and not 0 <= cursor <= 2**53):
         raise ApiError(422, "invalid_request", "limit 1..500, cursor >= 0")

@@ -13,7 +13,7 @@ from foretell.api import present
 from foretell.api.auth import Principal
 from foretell.api.deps import Admin, IdPath, Reader, Svc, Trader
 from foretell.api.errors import ApiError
-from foretell.api.models import Strict
+from foretell.api.models import Line, Lines, Strict
 from foretell.domain import markets as mk
 from foretell.service import Service
 from foretell.store import queries
@@ -22,34 +22,34 @@ router = APIRouter(tags=["creators and lifecycle"])
 
 
 class ApplicationIn(Strict):
-    profile: str = Field(min_length=20, max_length=2_000)
-    expertise: str = Field(min_length=3, max_length=200)
+    profile: Lines = Field(min_length=20, max_length=2_000)
+    expertise: Line = Field(min_length=3, max_length=200)
 
 
 class DecisionIn(Strict):
     approve: bool
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Lines = Field(min_length=3, max_length=500)
 
 
 class ReasonIn(Strict):
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Lines = Field(min_length=3, max_length=500)
 
 
 class RulesIn(Strict):
-    resolution_sources: list[str] = Field(default=[], max_length=20)
-    resolution_criteria: str = Field(default="", max_length=4_000)
-    ambiguity: str = Field(default="", max_length=2_000)
-    postponement: str = Field(default="", max_length=2_000)
-    cancellation: str = Field(default="", max_length=2_000)
+    resolution_sources: list[Line] = Field(default=[], max_length=20)
+    resolution_criteria: Lines = Field(default="", max_length=4_000)
+    ambiguity: Lines = Field(default="", max_length=2_000)
+    postponement: Lines = Field(default="", max_length=2_000)
+    cancellation: Lines = Field(default="", max_length=2_000)
 
 
 class DraftIn(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{2,79}$")
-    question: str = Field(default="", max_length=300)
-    description: str = Field(default="", max_length=4_000)
-    category: str = Field(default="", max_length=64)
-    tags: list[str] = Field(default=[], max_length=20)
-    outcomes: list[str] = Field(default=["Yes", "No"], min_length=2, max_length=64)
+    question: Line = Field(default="", max_length=300)
+    description: Lines = Field(default="", max_length=4_000)
+    category: Line = Field(default="", max_length=64)
+    tags: list[Line] = Field(default=[], max_length=20)
+    outcomes: list[Line] = Field(default=["Yes", "No"], min_length=2, max_length=64)
     rules: RulesIn = RulesIn()
     close_ms: int = Field(default=0, ge=0, le=2**53)
     resolution_deadline_ms: int = Field(default=0, ge=0, le=2**53)
@@ -61,22 +61,22 @@ class DraftIn(Strict):
 
 
 class ClarificationIn(Strict):
-    text: str = Field(min_length=5, max_length=4_000)
+    text: Lines = Field(min_length=5, max_length=4_000)
 
 
 class ProposalIn(Strict):
     winner_index: int = Field(ge=0, le=63)
-    evidence: str = Field(min_length=5, max_length=4_000)
+    evidence: Lines = Field(min_length=5, max_length=4_000)
 
 
 class DisputeIn(Strict):
-    reason: str = Field(min_length=10, max_length=2_000)
+    reason: Lines = Field(min_length=10, max_length=2_000)
 
 
 class DisputeDecisionIn(Strict):
     uphold: bool
     winner_index: int = Field(ge=0, le=63)
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Lines = Field(min_length=3, max_length=500)
 
 
 @router.post("/creators/apply", status_code=201)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from foretell.api.auth import Principal
-from foretell.api.deps import Admin, Anyone, IdPath, Svc, Trader
+from foretell.api.deps import Admin, Anyone, Ascii, IdPath, Svc, Trader
 from foretell.api.errors import ApiError
 from foretell.api.models import Strict
 from foretell.news import limits
@@ -67,13 +67,13 @@ def _run(work: Callable[[], T]) -> T:
 # -- items ------------------------------------------------------------------------------------
 
 @router.get("/news")
-def news(market_id: int | None = Query(None, ge=1, le=2**53),
+def news(market_id: Annotated[int | None, Query(ge=1, le=2**53), Ascii] = None,
          tag: str | None = Query(None, min_length=1, max_length=limits.tag_chars_max),
          q: str | None = Query(None, min_length=1, max_length=200),
-         since_ms: int | None = Query(None, ge=0, le=2**53),
-         until_ms: int | None = Query(None, ge=0, le=2**53),
-         cursor: str | None = Query(None, pattern=r"^\d{1,16}_\d{1,16}$"),
-         limit: int = Query(50, ge=1, le=limits.list_limit_max),
+         since_ms: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+         until_ms: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+         cursor: str | None = Query(None, pattern=r"^[0-9]{1,16}_[0-9]{1,16}$"),
+         limit: Annotated[int, Query(ge=1, le=limits.list_limit_max), Ascii] = 50,
          svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     """News newest first (by published time). `q` is a full-text search (all words must
     match; stemmed, so "listing" finds "listed"); `since_ms` is inclusive, `until_ms`

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from foretell.api import present
 from foretell.api.auth import Principal
-from foretell.api.deps import Anyone, IdPath, Svc
+from foretell.api.deps import Anyone, Ascii, IdPath, Svc
 from foretell.api.errors import ApiError
 from foretell.domain import codes
 from foretell.domain.markets import STATUS_NAMES
@@ -36,8 +36,8 @@ async def health(svc: Service = Svc) -> dict[str, Any]:
 def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
                  category: str | None = Query(None, max_length=64),
                  q: str | None = Query(None, max_length=100),
-                 cursor: int | None = Query(None, ge=0, le=2**53),
-                 limit: int = Query(50, ge=1, le=500),
+                 cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+                 limit: Annotated[int, Query(ge=1, le=500), Ascii] = 50,
                  svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Markets newest first. Each carries its `contracts` with their last price, best bid and
     ask (YES terms), the 24 h `change` and the reference `prev_day_price`, and the traded
@@ -100,7 +100,8 @@ def _contract(svc: Service, contract_id: int) -> int:
 
 
 @router.get("/contracts/{contract_id}/book")
-async def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc: Service = Svc,
+async def book(contract_id: IdPath, depth: Annotated[int, Query(ge=1, le=1_000), Ascii] = 100,
+         svc: Service = Svc,
          _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
@@ -108,9 +109,10 @@ async def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc
 
 
 @router.get("/contracts/{contract_id}/trades")
-async def trades(contract_id: IdPath, cursor: int | None = Query(None, ge=0, le=2**53),
-                 limit: int = Query(100, ge=1, le=500), svc: Service = Svc,
-                 _: Any = Anyone) -> dict[str, Any]:
+async def trades(contract_id: IdPath,
+           cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+           limit: Annotated[int, Query(ge=1, le=500), Ascii] = 100, svc: Service = Svc,
+           _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
 
     def read() -> dict[str, Any]:
@@ -123,9 +125,9 @@ async def trades(contract_id: IdPath, cursor: int | None = Query(None, ge=0, le=
 
 @router.get("/contracts/{contract_id}/candles")
 async def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h",
-                  start_ms: int = Query(0, ge=0, le=2**53),
-                  end_ms: int = Query(2**53, ge=0, le=2**53),
-                  svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+            start_ms: Annotated[int, Query(ge=0, le=2**53), Ascii] = 0,
+            end_ms: Annotated[int, Query(ge=0, le=2**53), Ascii] = 2**53,
+            svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Bars oldest first; each carries `news`: the market's news items published inside it
     ({id, title, published_ms}), for marking the chart."""
     market_id = _contract(svc, contract_id)

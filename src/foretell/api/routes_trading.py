@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from foretell.api import present
 from foretell.api.auth import Principal
-from foretell.api.deps import IdPath, Reader, Svc, Trader
+from foretell.api.deps import Ascii, IdPath, Reader, Svc, Trader
 from foretell.api.errors import ApiError, refusal
 from foretell.api.models import (
     AmendIn,
@@ -48,9 +48,9 @@ async def quote(body: OrderIn, p: Principal = Reader, svc: Service = Svc) -> dic
 
 @router.get("/orders")
 async def list_orders(status: str | None = Query(None, pattern="^(open|filled|cancelled)$"),
-                      market_id: int | None = Query(None, ge=1, le=2**31),
-                      cursor: int | None = Query(None, ge=0, le=2**53),
-                      limit: int = Query(100, ge=1, le=500),
+                      market_id: Annotated[int | None, Query(ge=1, le=2**31), Ascii] = None,
+                      cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+                      limit: Annotated[int, Query(ge=1, le=500), Ascii] = 100,
                       p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
     if status == "open":
         return {"orders": svc.open_orders(p, market_id), "next_cursor": None}
@@ -126,7 +126,8 @@ async def cancel_orders(body: CancelManyIn, p: Principal = Trader,
 
 
 @router.delete("/orders")
-async def cancel_all(market_id: int | None = Query(None, ge=1, le=2**31), p: Principal = Trader,
+async def cancel_all(market_id: Annotated[int | None, Query(ge=1, le=2**31), Ascii] = None,
+                     p: Principal = Trader,
                      svc: Service = Svc) -> dict[str, Any]:
     return await svc.cancel_all(p, market_id)
 

@@ -13,7 +13,8 @@ from typing import Final
 MICRO: Final = 1_000_000
 """micro-USDC in one USDC, and the payout of one winning share."""
 
-_DECIMAL = re.compile(r"^(\d{1,15})(?:\.(\d{1,6}))?$")
+# ASCII digits only: `\d` and int() would also take "٠.٥" (Arabic-Indic) or "²" as numbers.
+_DECIMAL = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,6}))?")
 
 
 class UnitError(ValueError):
@@ -21,8 +22,9 @@ class UnitError(ValueError):
 
 
 def parse_micro(text: str) -> int:
-    """Parse "12.5" or "0.570000" to micro-USDC without floating point."""
-    match = _DECIMAL.match(text.strip()) if isinstance(text, str) else None
+    """Parse "12.5" or "0.570000" to micro-USDC without floating point: ASCII digits, an
+    optional point and up to 6 places, nothing else (no sign, space, exponent or separator)."""
+    match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise UnitError(f"not a decimal amount with at most 6 places: {text!r}")
     whole, frac = match.group(1), match.group(2) or ""

@@ -26,6 +26,9 @@ _BLOCK_TAG = re.compile(r"<\s*/?\s*(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|bloc
                         r"section|article|header|footer|dt|dd)\b[^>]*>", re.IGNORECASE)
 _BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F,
                        0x061C, 0xFEFF])
+# ECMA-48 sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), and two-character escapes.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])"
+                   r"|\x9b[0-?]*[ -/]*[@-~]")
 _WS = re.compile(r"\s+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _sanitize_rounds_max = 4
@@ -55,11 +58,27 @@ def plain_text(raw: object, chars_max: int) -> str:
 
 
 def _visible(text: str) -> str:
+    return strip_invisible(text)
+
+
+def strip_invisible(text: str, keep_lines: bool = False) -> str:
+    """`text` without terminal escape sequences (ANSI colours, cursor moves, titles), NUL and
+    other control characters, bidirectional overrides and isolates, surrogates, private-use
+    and unassigned code points: the one cleaning of every free text a user or a feed gives.
+
+    Whitespace controls become a space; with `keep_lines` (descriptions, rules, evidence),
+    line breaks become "\n" and tabs stay."""
+    if text.isascii() and text.isprintable():  # the usual case, and the cheap one
+        return text
+    text = _ANSI.sub("", text)
+    if keep_lines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     out = []
     for ch in text.translate(_BIDI):
         category = unicodedata.category(ch)
         if category in ("Cc", "Cs", "Co", "Cn"):
-            out.append(" " if ch in "\t\n\r\f\v" else "")
+            out.append(ch if keep_lines and ch in "\n\t" else
+                       " " if ch in "\t\n\r\f\v" else "")
         else:
             out.append(ch)
     return "".join(out)

@@ -10,6 +10,8 @@ WEB_STAMP := src/foretell/web/static/vendor/.stamp
 # Installs the package with its dev tools; the engine's hot modules are compiled with mypyc
 # (setup.py), so a change to them re-runs this step.
 $(STAMP): pyproject.toml setup.py $(wildcard src/foretell/engine/*.py)
+	@echo "foretell: creating the virtual environment in $(VENV) and installing (the first time"
+	@echo "          takes a few minutes: Python packages, then the engine compiled with mypyc)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -17,6 +19,7 @@ $(STAMP): pyproject.toml setup.py $(wildcard src/foretell/engine/*.py)
 
 # Front-end libraries come from the npm registry (package.json), copied into static/vendor.
 $(WEB_STAMP): package.json package-lock.json scripts/build-web.sh
+	@echo "foretell: installing the front-end libraries from npm"
 	bash scripts/build-web.sh
 	touch $(WEB_STAMP)
 
@@ -29,10 +32,12 @@ chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: $(STAMP) $(WEB_STAMP)
+	@echo "foretell: starting on http://$${FORETELL_HOST:-127.0.0.1}:$${FORETELL_PORT:-8000} (the first start loads the demo)"
 	$(BIN)/foretell serve
 
 test: $(STAMP) $(WEB_STAMP) chromium
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engine",),  # the deterministic state machine
     ("journal", "store"),  # durable command log (bytes); SQL schema, projector, queries
     ("exchange",),  # sequence -> journal -> apply -> acknowledge -> publish; recovery; wiring
-    ("services", "news"),  # the verbs, one module per job; refusal codes, no HTTP
+    ("services", "news", "chain"),  # the verbs, one module per job; refusal codes, no HTTP
     ("demo",),  # the seed-based demo, through the verbs like any operator
     ("api", "web", "bench"),  # HTTP, WebSocket, pages; benchmarks drive the edges
     ("app", "cli"),  # the app factory and the command line: everything wired
@@ -138,3 +138,16 @@ def test_no_import_cycles() -> None:
         if v not in index:
             connect(v)
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_server_keeps_the_default_recursion_limit() -> None:
+    """A dependency (py_ecc, under web3) raised the limit to 100,000 on import; one deeply
+    nested JSON body then overflowed the C stack and killed the server (segfault)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import foretell.app, foretell.chain.runner, foretell.chain.evm; "
+             "print(sys.getrecursionlimit())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert int(out.stdout) <= 10_000

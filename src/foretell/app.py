@@ -25,10 +25,12 @@ from foretell.api import (
     ws,
 )
 from foretell.api.body_timeout import BodyTimeoutMiddleware
+from foretell.api.edge import Edge, build_edge
+from foretell.api.edge import serve as serve_edge
 from foretell.api.fastpath import OrderFastPath
 from foretell.config import Settings
 from foretell.journal.log import JournalFailed
-from foretell.service import Service
+from foretell.services import Services
 
 log = logging.getLogger(__name__)
 tick_interval_s = 0.1
@@ -47,9 +49,12 @@ def create_app(settings: Settings | None = None,
         # Acks wait on the journal writer thread: let it take the GIL within 0.5 ms rather
         # than the default 5 ms, or every durable answer pays that wait.
         sys.setswitchinterval(0.0005)
-        svc = Service(settings)
+        # The application (node + verbs), then the edge around it, both serving from this loop.
+        svc = Services(settings)
         app.state.service = svc
+        app.state.edge = edge = build_edge(svc)
         svc.attach(asyncio.get_running_loop())
+        serve_edge(edge, svc)
         tasks: list[asyncio.Task[None]] = []
         demo: str | None = None
         if settings.demo:
@@ -57,7 +62,7 @@ def create_app(settings: Settings | None = None,
 
             # Loads the demo on a first start, or finishes a load a crash interrupted.
             demo = await ensure_demo(svc)
-            from foretell.news.demo import load_demo_news
+            from foretell.demo.news import load_demo_news
 
             await load_demo_news(svc)
         from foretell.chain import runner as chain
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None,
         _freeze_heap()
         tasks += [asyncio.create_task(_every(tick_interval_s, svc.tick)),
                   asyncio.create_task(_every(gc_freeze_interval_s, _freeze)),
-                  asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(svc))),
+                  asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(edge))),
                   asyncio.create_task(run_poller(svc))]
         tasks += await chain.start(svc, app.state)  # real USDC, when configured
         if demo is not None and settings.market_maker:
@@ -128,9 +133,9 @@ async def _every(interval_s: float, work: Any) -> None:
             log.exception("periodic task failed")
 
 
-def _heartbeat(svc: Service) -> Any:
+def _heartbeat(edge: Edge) -> Any:
     async def beat() -> None:
-        svc.hub.heartbeat()
+        edge.hub.heartbeat()
 
     return beat
 

@@ -144,11 +144,11 @@ def _offline(data: Path | None) -> Any:
     """The service on a data directory, for offline admin work (the server must be stopped)."""
     from foretell.config import Settings
     from foretell.journal.log import JournalLocked
-    from foretell.service import Service
+    from foretell.services import Services
 
     settings = Settings.from_env(**({"data": data} if data else {}))
     try:
-        return Service(settings)
+        return Services(settings)
     except JournalLocked:
         console.print("[red]The exchange is running on this data directory: stop it, or use "
                       "the admin API.[/red]")
@@ -189,7 +189,7 @@ def create_supervisor(username: str, password: str = typer.Option(..., prompt=Tr
     """Create a supervisor account."""
     svc = _offline(data)
     try:
-        user_id = svc.create_user(username, password, "supervisor")
+        user_id = svc.accounts.create_user(username, password, "supervisor")
     finally:
         svc.close()
     console.print(f"supervisor [bold]{username}[/bold] has account id {user_id}")
@@ -213,7 +213,7 @@ def credit(account_id: int, amount: str, reason: str = typer.Option(..., "--reas
 
 
 async def _credit(svc: Any, account_id: int, micro: int, reason: str) -> Any:
-    return await svc.credit(account_id, micro, f"{reason} (cli)", 0)
+    return await svc.accounts.credit(account_id, micro, f"{reason} (cli)", 0)
 
 
 @admin.command("accounts")
@@ -229,7 +229,7 @@ def accounts(data: Path = typer.Option(None)) -> None:
         with svc.db.connect() as conn:
             for row in conn.execute(sa.select(t.users.c.id, t.users.c.username,
                                               t.users.c.role).order_by(t.users.c.id)):
-                bal = svc.balance(row.id)
+                bal = svc.portfolio.balance(row.id)
                 table.add_row(str(row.id), row.username, row.role, bal["free"], bal["reserved"])
         console.print(table)
     finally:

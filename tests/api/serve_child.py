@@ -1,7 +1,7 @@
 """Run a real Foretell server for the API tests: `python serve_child.py DATA PORT [options]`.
 
 A separate process, so the tests talk to it only over loopback HTTP and WebSocket, exactly as
-a client would. Before the server starts, a supervisor is created through `Service` on the same
+a client would. Before the server starts, a supervisor is created through `Services` on the same
 data directory (as `foretell admin create-supervisor` does), then the service is closed. Options
 shorten the periodic work so the tests need not wait for it.
 """
@@ -27,16 +27,16 @@ def main() -> None:
 
     from foretell import app as app_module
     from foretell.config import Settings
-    from foretell.service import Service
+    from foretell.services import Services
 
     settings = Settings(host="127.0.0.1", port=args.port, data=args.data, demo=False,
                         market_maker=False, rate_per_s=args.rate_per_s,
                         rate_burst=args.rate_burst, body_timeout_s=args.body_timeout_s)
     if args.supervisor:
         username, password = args.supervisor.split(":", 1)
-        svc = Service(settings)
+        svc = Services(settings)
         try:
-            svc.create_user(username, password, role="supervisor")
+            svc.accounts.create_user(username, password, role="supervisor")
         finally:
             svc.close()
     app_module.heartbeat_interval_s = args.heartbeat_s

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from foretell.app import create_app
 from foretell.config import Settings
 from foretell.domain import commands as cmd
-from foretell.service import Service
+from foretell.services import Services
 
 ORDER = {"contract_id": 1, "outcome": "yes", "side": "buy", "price": "0.40", "size": 2}
 
@@ -22,8 +22,8 @@ ORDER = {"contract_id": 1, "outcome": "yes", "side": "buy", "price": "0.40", "si
 @pytest.fixture
 def exchange(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
-    boot = Service(settings)
-    trader = boot.create_user("tess", "password-1", "trader")
+    boot = Services(settings)
+    trader = boot.accounts.create_user("tess", "password-1", "trader")
     boot.pipeline.execute(cmd.Deposit(0, trader, 1_000 * 10**6, "funding"))
     boot.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
         {"slug": "disk", "question": "Will the disk hold?"})))
@@ -34,7 +34,7 @@ def exchange(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         yield client, {"X-CSRF-Token": r.json()["csrf_token"]}
 
 
-def _break_the_disk(svc: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+def _break_the_disk(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     def write_batch(batch: Any) -> int:
         raise OSError(5, "Input/output error")
 
@@ -45,7 +45,7 @@ def test_rest_orders_get_503_once_the_journal_fails(
         exchange: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     client, csrf = exchange
     assert client.post("/api/v1/orders", json=ORDER, headers=csrf).status_code == 201
-    svc: Service = client.app.state.service  # type: ignore[attr-defined]
+    svc: Services = client.app.state.service  # type: ignore[attr-defined]
     _break_the_disk(svc, monkeypatch)
     # The order in flight when the write fails: applied in memory, never durable.
     r = client.post("/api/v1/orders", json=ORDER, headers=csrf)
@@ -66,7 +66,7 @@ def test_rest_orders_get_503_once_the_journal_fails(
 def test_ws_orders_get_an_error_reply_and_the_socket_stays(
         exchange: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     client, _ = exchange
-    svc: Service = client.app.state.service  # type: ignore[attr-defined]
+    svc: Services = client.app.state.service  # type: ignore[attr-defined]
     with client.websocket_connect("/api/v1/ws") as ws:
         ws.send_json({"op": "place_order", "id": 1, "order": ORDER})
         assert ws.receive_json()["type"] == "ack"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from foretell.api.auth import Principal
-from foretell.api.models import OrderIn
 from foretell.config import Settings
 from foretell.domain import commands as cmd
 from foretell.domain.orders import BUY, NO, YES
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.auth import Principal
+from foretell.services.requests import OrderIn
 from foretell.store import schema as t
 
 
@@ -27,9 +27,9 @@ class Clock:
         return self.now_ms
 
 
-def _traders(svc: Service, *names: str, market: str = "") -> list[int]:
+def _traders(svc: Services, *names: str, market: str = "") -> list[int]:
     """Traders with 100 USDC each and, given a `market` question, market 1 open for trading."""
-    ids = [svc.create_user(name, "password-1", "trader") for name in names]
+    ids = [svc.accounts.create_user(name, "password-1", "trader") for name in names]
     for account in ids:
         svc.pipeline.execute(cmd.Deposit(0, account, 100 * 10**6, "funding"))
     if market:
@@ -42,7 +42,7 @@ def _session(user_id: int) -> Principal:
     return Principal(user_id, "trader", frozenset({"read", "trade"}), "session")
 
 
-def _rows(svc: Service) -> list[tuple[int, int, int]]:
+def _rows(svc: Services) -> list[tuple[int, int, int]]:
     table = t.dead_man_switches
     with svc.db.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.select(table))]  # type: ignore[misc]
@@ -51,65 +51,65 @@ def _rows(svc: Service) -> list[tuple[int, int, int]]:
 def test_switch_survives_a_restart_and_fires_after_it(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     clock = Clock(1_800_000_000_000)
-    svc = Service(settings, clock=clock)
+    svc = Services(settings, clock=clock)
     trader, other = _traders(svc, "tess", "otto", market="Will the switch survive a restart?")
     for account in (trader, other):
         svc.pipeline.execute(cmd.PlaceOrder(0, account, 1, YES, BUY, 5, 400_000))
     me = _session(trader)
-    armed = svc.arm_dead_man(me, 30)
+    armed = svc.risk.arm_dead_man(me, 30)
     assert armed["cancel_at_ms"] == clock.now_ms + 30_000
     svc.close()
 
     clock.now_ms += 10_000  # restarted 10 s later: armed, same deadline, nothing cancelled yet
-    svc = Service(settings, clock=clock)
+    svc = Services(settings, clock=clock)
     try:
-        assert svc.dead_man == {trader: (armed["cancel_at_ms"], 30)}
+        assert svc.risk.dead_man == {trader: (armed["cancel_at_ms"], 30)}
         asyncio.run(svc.tick())
         assert len(svc.engine.orders) == 2
     finally:
         svc.close()
 
     clock.now_ms += 60_000  # down past the deadline: the first tick after the start cancels
-    svc = Service(settings, clock=clock)
+    svc = Services(settings, clock=clock)
     try:
         asyncio.run(svc.tick())
         assert [o.account.id for o in svc.engine.orders.values()] == [other]
-        assert svc.dead_man == {} and _rows(svc) == []
+        assert svc.risk.dead_man == {} and _rows(svc) == []
     finally:
         svc.close()
 
 
 def test_disarming_forgets_the_switch_for_good(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
-    svc = Service(settings)
+    svc = Services(settings)
     (trader,) = _traders(svc, "tess")
     me = _session(trader)
-    svc.arm_dead_man(me, 30)
-    svc.arm_dead_man(me, 60)  # renewed: one row, the new deadline
+    svc.risk.arm_dead_man(me, 30)
+    svc.risk.arm_dead_man(me, 60)  # renewed: one row, the new deadline
     assert [(a, s) for a, _, s in _rows(svc)] == [(trader, 60)]
-    assert svc.arm_dead_man(me, 0) == {"armed": False}
+    assert svc.risk.arm_dead_man(me, 0) == {"armed": False}
     svc.close()
-    svc = Service(settings)
+    svc = Services(settings)
     try:
-        assert svc.dead_man == {} and _rows(svc) == []
+        assert svc.risk.dead_man == {} and _rows(svc) == []
     finally:
         svc.close()
 
 
 def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path) -> None:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
-    svc = Service(settings)
+    svc = Services(settings)
     trader, taker = _traders(svc, "tess", "otto", market="Will the group survive a restart?")
     me = _session(trader)
-    group = asyncio.run(svc.create_group(me, contracts_limit=3, window_s=60))["id"]
+    group = asyncio.run(svc.risk.create_group(me, contracts_limit=3, window_s=60))["id"]
 
     async def place() -> list[int]:
         ids = []
         for price in ("0.40", "0.41"):
-            outcome = svc.place_nowait(me, OrderIn.model_validate(
+            outcome = svc.trading.place_nowait(me, OrderIn.model_validate(
                 {"contract_id": 1, "outcome": "yes", "side": "buy", "price": price, "size": 2,
                  "order_group_id": group}))
-            await svc.durable(outcome)
+            await svc.node.durable(outcome)
             ids.append(outcome.value)
         return ids
 
@@ -117,13 +117,13 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
     svc.projection.flush()
     svc.close()
 
-    svc = Service(settings)
+    svc = Services(settings)
     try:
-        g = svc.groups[group]
+        g = svc.risk.groups[group]
         assert (g.account_id, g.contracts_limit, g.window_ms, g.triggered) == (
             trader, 3, 60_000, False)
-        assert g.orders == set(ids) and svc.order_group == {i: group for i in ids}
-        assert asyncio.run(svc.create_group(me, 5, 10))["id"] == group + 1  # ids go on, never reused
+        assert g.orders == set(ids) and svc.risk.order_group == {i: group for i in ids}
+        assert asyncio.run(svc.risk.create_group(me, 5, 10))["id"] == group + 1  # ids go on, never reused
 
         async def hit_the_limit() -> None:
             svc.attach(asyncio.get_running_loop())
@@ -135,13 +135,13 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
                 await asyncio.sleep(0.01)
 
         asyncio.run(hit_the_limit())
-        assert svc.groups[group].triggered
+        assert svc.risk.groups[group].triggered
         assert not any(i in svc.engine.orders for i in ids)
     finally:
         svc.close()
-    svc = Service(settings)
+    svc = Services(settings)
     try:
-        assert svc.groups[group].triggered  # still: reset it before adding orders
+        assert svc.risk.groups[group].triggered  # still: reset it before adding orders
     finally:
         svc.close()
 
@@ -149,26 +149,26 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
 def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path) -> None:
     """Triggered is stored before the cancels run: a stop in between finishes them at start."""
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
-    svc = Service(settings)
+    svc = Services(settings)
     (trader,) = _traders(svc, "tess", market="Will the cancels finish after a restart?")
     me = _session(trader)
-    group = asyncio.run(svc.create_group(me, contracts_limit=1, window_s=60))["id"]
+    group = asyncio.run(svc.risk.create_group(me, contracts_limit=1, window_s=60))["id"]
 
     async def place() -> int:
-        outcome = svc.place_nowait(me, OrderIn.model_validate(
+        outcome = svc.trading.place_nowait(me, OrderIn.model_validate(
             {"contract_id": 1, "outcome": "yes", "side": "buy", "price": "0.30", "size": 4,
              "order_group_id": group}))
-        await svc.durable(outcome)
+        await svc.node.durable(outcome)
         return int(outcome.value)
 
     order = asyncio.run(place())
-    svc._store_triggered(svc.groups[group], True)  # and then the process stops
+    svc.risk._store_triggered(svc.risk.groups[group], True)  # and then the process stops
     svc.projection.flush()
     svc.close()
 
-    svc = Service(settings)
+    svc = Services(settings)
     try:
-        assert svc.groups[group].triggered and order in svc.engine.orders
+        assert svc.risk.groups[group].triggered and order in svc.engine.orders
 
         async def serve_a_moment() -> None:
             svc.attach(asyncio.get_running_loop())
@@ -184,13 +184,13 @@ def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path
 
 
 def test_a_fired_switch_does_not_forget_a_renewal_made_meanwhile(tmp_path: Path) -> None:
-    svc = Service(Settings(data=tmp_path, demo=False, market_maker=False))
+    svc = Services(Settings(data=tmp_path, demo=False, market_maker=False))
     try:
         (trader,) = _traders(svc, "tess")
         me = _session(trader)
-        fired = svc.arm_dead_man(me, 30)["cancel_at_ms"]
-        renewed = svc.arm_dead_man(me, 60)["cancel_at_ms"]  # lands while the cancel runs
-        svc._forget_dead_man(trader, fired)  # what the tick does once its cancel is durable
+        fired = svc.risk.arm_dead_man(me, 30)["cancel_at_ms"]
+        renewed = svc.risk.arm_dead_man(me, 60)["cancel_at_ms"]  # lands while the cancel runs
+        svc.risk._forget_dead_man(trader, fired)  # what the tick does once its cancel is durable
         assert _rows(svc) == [(trader, renewed, 60)]
     finally:
         svc.close()

@@ -12,7 +12,6 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from foretell.api.auth import sign as server_sign
 from foretell.api.hub import Book
 from foretell.client import (
     AsyncClient,
@@ -23,6 +22,7 @@ from foretell.client import (
     format_price,
     to_micro,
 )
+from foretell.services.auth import sign as server_sign
 
 BASE = "http://exchange.test"
 KEY, SECRET = "ft_0123456789abcdef", "c2VjcmV0LXNlY3JldC1zZWNyZXQ"

@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 
 from foretell.api.errors import status_of
-from foretell.api.models import MarketIn
 from foretell.config import Settings
 from foretell.domain.codes import Refused
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.requests import MarketIn
 
 
 def test_concurrent_creations_with_one_slug(tmp_path: Path) -> None:
-    svc = Service(Settings(data=tmp_path, demo=False, market_maker=False))
-    admin = svc.create_user("sam", "password-1", "supervisor")
+    svc = Services(Settings(data=tmp_path, demo=False, market_maker=False))
+    admin = svc.accounts.create_user("sam", "password-1", "supervisor")
     body = MarketIn(slug="round-closes", question="Will the funding round close this year?")
 
     async def race() -> list[object]:
         svc.attach(asyncio.get_running_loop())
-        return await asyncio.gather(*(svc.create_market(body, admin) for _ in range(3)),
+        return await asyncio.gather(*(svc.markets.create_market(body, admin) for _ in range(3)),
                                     return_exceptions=True)
 
     try:
@@ -34,8 +34,8 @@ def test_concurrent_creations_with_one_slug(tmp_path: Path) -> None:
         assert len(svc.engine.markets) == 1
         svc.projection.flush()
         # Once projected, the store refuses the slug by itself.
-        svc.claimed_slugs.clear()
+        svc.markets.claimed_slugs.clear()
         with pytest.raises(Refused, match="slug_taken"):
-            svc.claim_slug("round-closes")
+            svc.markets.claim_slug("round-closes")
     finally:
         svc.close()

@@ -17,7 +17,7 @@ def main() -> None:
 
     from foretell import app as app_module
     from foretell.config import ChainSettings, Settings
-    from foretell.service import Service
+    from foretell.services import Services
 
     data, port = Path(sys.argv[1]), int(sys.argv[2])
     new = not data.exists()
@@ -25,9 +25,9 @@ def main() -> None:
                         rate_per_s=100_000.0, rate_burst=100_000,
                         chain=ChainSettings.from_env(os.environ))
     if new:
-        svc = Service(settings)
+        svc = Services(settings)
         try:
-            svc.create_user("root", "root-password-1", role="supervisor")
+            svc.accounts.create_user("root", "root-password-1", role="supervisor")
         finally:
             svc.close()
     uvicorn.run(app_module.create_app(settings), host="127.0.0.1", port=port,

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from foretell.app import create_app
 from foretell.config import Settings
-from foretell.service import Service
+from foretell.services import Services
 
 DAY_MS = 86_400_000
 
@@ -39,8 +39,8 @@ class User:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
-    boot = Service(settings)
-    ids = {name: boot.create_user(name, "password-1", role) for name, role in (
+    boot = Services(settings)
+    ids = {name: boot.accounts.create_user(name, "password-1", role) for name, role in (
         ("sam", "supervisor"), ("cora", "trader"), ("tom", "trader"), ("una", "trader"))}
     boot.close()
     with TestClient(create_app(settings)) as client:

@@ -40,7 +40,7 @@ from foretell.domain.units import MICRO
 from foretell.engine.engine import Engine
 from foretell.engine.views import touched_state
 from foretell.news.desk import NewsDesk
-from foretell.service import Service
+from foretell.services import Services
 from foretell.store import db as store_db
 from foretell.store import schema as t
 from foretell.store.projector import Projector
@@ -285,7 +285,7 @@ def free_port() -> int:
 class Server:
     base: str
     app: FastAPI
-    svc: Service
+    svc: Services
     uvicorn: uvicorn.Server
     thread: threading.Thread
     users: dict[str, tuple[int, httpx.Client]]
@@ -315,7 +315,7 @@ def _start(data: Path, database_url: str) -> Server:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    svc: Service = app.state.service
+    svc: Services = app.state.service
     base = f"http://127.0.0.1:{port}"
     users = {}
     for name, role in ROLES.items():  # users straight into the store: no password hashing
@@ -323,7 +323,7 @@ def _start(data: Path, database_url: str) -> Server:
             uid = conn.execute(t.users.insert().values(
                 username=name, display_name=name.title(), email=None, password_hash="!",
                 role=role, created_ms=svc.clock(), disabled=False)).inserted_primary_key[0]
-        token, csrf = svc.new_session(uid)
+        token, csrf = svc.accounts.new_session(uid)
         client = httpx.Client(base_url=base + "/api/v1", timeout=10,
                               cookies={"foretell_session": token},
                               headers={"x-csrf-token": csrf})

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from foretell.demo import content
+from foretell.demo.news import DEMO_FEED_URL, load_demo_news
 from foretell.news import store
-from foretell.news.demo import DEMO_FEED_URL, load_demo_news
 from foretell.news.desk import desk
 from foretell.store import schema as t
 
@@ -28,11 +28,14 @@ class Hub:
 
 @dataclass(eq=False)
 class Host:
-    """What the news desk uses of a Service."""
+    """What the news desk uses of a Services."""
 
     db: sa.Engine
     hub: Hub
     clock: Clock
+
+    def publish_news(self, item: dict[str, Any]) -> None:
+        self.hub.publish_news(item)
 
 
 def test_demo_news_and_feed(exchange: Exchange, clock: Clock) -> None:

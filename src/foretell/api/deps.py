@@ -9,26 +9,20 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request, Response
 from pydantic import BeforeValidator
 
-from foretell.api.auth import (
-    SESSION_COOKIE,
-    Principal,
-    check_signature_time,
-    derive_secret,
-    path_with_query,
-    require_csrf,
-    sign,
-)
+from foretell.api.auth import SESSION_COOKIE, check_signature_time, path_with_query, require_csrf
+from foretell.api.edge import edge_of
 from foretell.api.errors import ApiError
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.auth import Principal, derive_secret, sign
 
 
-def _service(request: Request) -> Service:
-    svc: Service = request.app.state.service
+def _service(request: Request) -> Services:
+    svc: Services = request.app.state.service
     return svc
 
 
-async def service(request: Request) -> Service:
-    """The Service, as a dependency (async, so FastAPI does not hop to its threadpool)."""
+async def service(request: Request) -> Services:
+    """The Services, as a dependency (async, so FastAPI does not hop to its threadpool)."""
     return _service(request)
 
 
@@ -42,7 +36,7 @@ async def principal_or_none(request: Request, response: Response) -> Principal |
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            session = svc.session(token)
+            session = svc.accounts.session(token)
             if session is not None:
                 user_id, role, csrf = session
                 require_csrf(request, csrf)
@@ -51,19 +45,19 @@ async def principal_or_none(request: Request, response: Response) -> Principal |
     bucket = (f"k:{found.key_id}" if found and found.key_id else
               f"u:{found.user_id}" if found else
               f"ip:{request.client.host if request.client else '-'}")
-    allowed, remaining, retry_s = svc.limiter.take(bucket)
-    headers = svc.limiter.headers(remaining, retry_s)
+    allowed, remaining, retry_s = edge_of(request).limiter.take(bucket)
+    headers = edge_of(request).limiter.headers(remaining, retry_s)
     response.headers.update(headers)
     if not allowed:
         raise ApiError(429, "rate_limited", details={"retry_after_s": retry_s}, headers=headers)
     return found
 
 
-async def _signed(request: Request, svc: Service, key_id: str) -> Principal:
+async def _signed(request: Request, svc: Services, key_id: str) -> Principal:
     now = svc.clock()
     ts_ms = check_signature_time(request.headers.get("ft-timestamp", ""), now,
-                                 svc.settings.signature_window_ms, svc.replays.started_ms)
-    key = svc.key(key_id)
+                                 svc.settings.signature_window_ms, edge_of(request).replays.started_ms)
+    key = svc.accounts.key(key_id)
     signature = request.headers.get("ft-signature", "")
     if key is None:
         raise ApiError(401, "unauthenticated", "Unknown or revoked API key.")
@@ -72,7 +66,7 @@ async def _signed(request: Request, svc: Service, key_id: str) -> Principal:
                     path_with_query(request), body)
     if not hmac.compare_digest(expected, signature):
         raise ApiError(401, "bad_signature")
-    if not svc.replays.first_use(signature, now):
+    if not edge_of(request).replays.first_use(signature, now):
         raise ApiError(401, "replayed_signature")
     user_id, role, scopes = key
     if "admin" in scopes and role != "supervisor":

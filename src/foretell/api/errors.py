@@ -56,6 +56,21 @@ _STATUS: dict[str, int] = {
     "unknown_creator": 404,
     "rules_frozen": 409,
     "incomplete_rules": 422,
+    # real USDC (chain/)
+    "withdrawals_halted": 503,
+    "invalid_address": 400,
+    "address_checksum": 400,
+    "exchange_address": 400,
+    "invalid_amount": 400,
+    "amount_too_small": 400,
+    "amount_too_large": 400,
+    "duplicate_request_id": 409,
+    "withdrawals_frozen": 409,
+    "daily_limit_exceeded": 409,
+    "unknown_withdrawal": 404,
+    "unknown_alert": 404,
+    "reserves_still_short": 409,
+    "funding_disabled": 404,
 }
 
 EXTRA_DESCRIPTIONS = {

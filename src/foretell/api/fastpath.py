@@ -2,7 +2,7 @@
 
 Order entry is the busiest REST call, and FastAPI's routing, dependency solving and response
 serialization cost about two thirds of its CPU. This ASGI middleware answers it directly with
-the same pieces the route uses (`principal_or_none`, `authorize`, `OrderIn`, `Service.place`)
+the same pieces the route uses (`principal_or_none`, `authorize`, `OrderIn`, `Services.place`)
 and the same error shape. Only a well-formed JSON order is taken: anything else (another content
 type, bad JSON, a body that fails validation) goes on to FastAPI with its body intact, so those
 answers stay FastAPI's own. The route itself stays declared for OpenAPI.
@@ -21,10 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foretell.api.deps import authorize, principal_or_none
 from foretell.api.errors import EXTRA_DESCRIPTIONS, ApiError, body, status_of
-from foretell.api.models import OrderIn
 from foretell.domain.codes import Refused
 from foretell.exchange.pipeline import journal_message
 from foretell.journal.log import JournalError
+from foretell.services.requests import OrderIn
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/orders"
@@ -60,7 +60,7 @@ async def _place(scope: Scope, receive: Receive,
     try:
         svc = scope["app"].state.service
         p = authorize(await principal_or_none(request, response), "trade")
-        view = await svc.place(p, order)
+        view = await svc.trading.place(p, order)
         headers = {k: v for k, v in response.headers.items()
                    if k not in ("content-length", "content-type")}
         return 201, _json.encode(view), headers

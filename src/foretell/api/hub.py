@@ -25,10 +25,10 @@ from typing import Any
 
 import msgspec
 
-from foretell.api import present
 from foretell.api.auth import TokenBucket
 from foretell.domain import events as ev
 from foretell.domain.orders import ACTION_NAMES, OUTCOME_NAMES
+from foretell.services import present
 
 _json = msgspec.json.Encoder()
 PUBLIC_PREFIXES = ("book:", "trades:", "ticker:", "market:", "news")

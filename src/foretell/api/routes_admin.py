@@ -7,20 +7,20 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter
 
-from foretell.api.auth import Principal
 from foretell.api.deps import Admin, IdPath, Svc
 from foretell.api.errors import ApiError
-from foretell.api.models import CreditIn, MarketIn, MarketStatusIn, SettleIn, VoidIn
 from foretell.domain.units import UnitError, format_micro, parse_micro
 from foretell.engine.audit import audit
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.auth import Principal
+from foretell.services.requests import CreditIn, MarketIn, MarketStatusIn, SettleIn, VoidIn
 from foretell.store import schema as t
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/accounts")
-async def accounts(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def accounts(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Every account with its cash: the users from the store (read off the loop, in full),
     then the balances from the engine (on the loop, one consistent state)."""
 
@@ -31,50 +31,50 @@ async def accounts(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
                 t.users.c.created_ms).order_by(t.users.c.id)).mappings().all()]
 
     users = await svc.off_loop(read)
-    return {"accounts": [u | {k: v for k, v in svc.balance(u["id"]).items()
+    return {"accounts": [u | {k: v for k, v in svc.portfolio.balance(u["id"]).items()
                               if k in ("free", "reserved")} for u in users]}
 
 
 @router.post("/credit")
-async def credit(body: CreditIn, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def credit(body: CreditIn, p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Credit (positive) or debit (negative) an account's USDC, with a reason on record."""
     negative = body.amount.startswith("-")
     try:
         amount = parse_micro(body.amount.lstrip("-"))
     except UnitError as exc:
         raise ApiError(400, "invalid_amount", str(exc)) from exc
-    if svc.user(body.account_id) is None:
+    if svc.accounts.user(body.account_id) is None:
         raise ApiError(404, "unknown_account", "No such account.")
-    return await svc.credit(body.account_id, -amount if negative else amount,
+    return await svc.accounts.credit(body.account_id, -amount if negative else amount,
                             f"{body.reason} (by {p.user_id})", p.user_id)
 
 
 @router.post("/markets", status_code=201)
 async def create_market(body: MarketIn, p: Principal = Admin,
-                        svc: Service = Svc) -> dict[str, Any]:
-    return await svc.create_market(body, p.user_id)
+                        svc: Services = Svc) -> dict[str, Any]:
+    return await svc.markets.create_market(body, p.user_id)
 
 
 @router.post("/markets/{market_id}/status")
 async def set_status(market_id: IdPath, body: MarketStatusIn, p: Principal = Admin,
-                     svc: Service = Svc) -> dict[str, Any]:
-    return await svc.set_market_status(market_id, body.status, body.reason, p.user_id)
+                     svc: Services = Svc) -> dict[str, Any]:
+    return await svc.markets.set_market_status(market_id, body.status, body.reason, p.user_id)
 
 
 @router.post("/markets/{market_id}/settle")
 async def settle(market_id: IdPath, body: SettleIn, p: Principal = Admin,
-                 svc: Service = Svc) -> dict[str, Any]:
-    return await svc.settle(market_id, body.winner_index, p.user_id)
+                 svc: Services = Svc) -> dict[str, Any]:
+    return await svc.markets.settle(market_id, body.winner_index, p.user_id)
 
 
 @router.post("/markets/{market_id}/void")
 async def void(market_id: IdPath, body: VoidIn, p: Principal = Admin,
-               svc: Service = Svc) -> dict[str, Any]:
-    return await svc.void(market_id, body.reason, p.user_id)
+               svc: Services = Svc) -> dict[str, Any]:
+    return await svc.markets.void(market_id, body.reason, p.user_id)
 
 
 @router.get("/audit")
-async def audit_now(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def audit_now(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Check every invariant on the live engine and report totals (on the loop: between two
     commands, never halfway through one)."""
     r = audit(svc.engine)

@@ -8,14 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from foretell import creators
-from foretell.api import present
-from foretell.api.auth import Principal
 from foretell.api.deps import Admin, IdPath, Reader, Svc, Trader
 from foretell.api.errors import ApiError
-from foretell.api.models import Line, Lines, Strict
 from foretell.domain import markets as mk
-from foretell.service import Service
+from foretell.services import Services, creators, present
+from foretell.services.auth import Principal
+from foretell.services.requests import Line, Lines, Strict
 from foretell.store import queries
 
 router = APIRouter(tags=["creators and lifecycle"])
@@ -80,13 +78,13 @@ class DisputeDecisionIn(Strict):
 
 
 @router.post("/creators/apply", status_code=201)
-def apply(body: ApplicationIn, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+def apply(body: ApplicationIn, p: Principal = Trader, svc: Services = Svc) -> dict[str, Any]:
     """Apply to the creator program with a short profile and area of expertise."""
     return creators.apply(svc, p, body.profile, body.expertise)
 
 
 @router.get("/creators/me")
-async def my_creator(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any]:
+async def my_creator(p: Principal = Reader, svc: Services = Svc) -> dict[str, Any]:
     """My role, my applications, my markets and the fee share they earned."""
     mine = [a for a in creators.applications(svc, None) if a["user_id"] == p.user_id]
     markets = creators.queue(svc, tuple(range(len(mk.STATUS_NAMES))))
@@ -98,18 +96,18 @@ async def my_creator(p: Principal = Reader, svc: Service = Svc) -> dict[str, Any
 
 
 @router.post("/creator/markets", status_code=201)
-async def create_draft(body: DraftIn, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def create_draft(body: DraftIn, p: Principal = Trader, svc: Services = Svc) -> dict[str, Any]:
     return await creators.create_draft(svc, p, body.model_dump())
 
 
 @router.put("/creator/markets/{market_id}")
 async def update_draft(market_id: IdPath, body: DraftIn, p: Principal = Trader,
-                       svc: Service = Svc) -> dict[str, Any]:
+                       svc: Services = Svc) -> dict[str, Any]:
     return await creators.update_draft(svc, p, market_id, body.model_dump())
 
 
 @router.post("/creator/markets/{market_id}/submit")
-async def submit(market_id: IdPath, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def submit(market_id: IdPath, p: Principal = Trader, svc: Services = Svc) -> dict[str, Any]:
     """Send a draft for review; every settlement rule must be filled in (errors per field)."""
     await svc.read_your_writes(p.user_id)
     with svc.db.connect() as conn:
@@ -121,62 +119,62 @@ async def submit(market_id: IdPath, p: Principal = Trader, svc: Service = Svc) -
 
 @router.post("/creator/markets/{market_id}/clarifications", status_code=201)
 async def clarify(market_id: IdPath, body: ClarificationIn, p: Principal = Trader,
-                  svc: Service = Svc) -> dict[str, Any]:
+                  svc: Services = Svc) -> dict[str, Any]:
     """A dated clarification: the rules themselves never change after opening."""
     return await creators.clarify(svc, p, market_id, body.text)
 
 
 @router.post("/creator/markets/{market_id}/resolution")
 async def propose(market_id: IdPath, body: ProposalIn, p: Principal = Trader,
-                  svc: Service = Svc) -> dict[str, Any]:
+                  svc: Services = Svc) -> dict[str, Any]:
     """Propose the outcome with evidence; the dispute window starts now."""
     return await creators.propose(svc, p, market_id, body.winner_index, body.evidence)
 
 
 @router.post("/markets/{market_id}/disputes", status_code=201)
 async def dispute(market_id: IdPath, body: DisputeIn, p: Principal = Trader,
-                  svc: Service = Svc) -> dict[str, Any]:
+                  svc: Services = Svc) -> dict[str, Any]:
     """Dispute a proposed outcome (holders only) by posting the market's bond."""
     return await creators.dispute(svc, p, market_id, body.reason)
 
 
 @router.get("/admin/creator-applications")
 def list_applications(status: str | None = Query(None, pattern="^(pending|approved|rejected)$"),
-                      p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+                      p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     return {"applications": creators.applications(svc, status)}
 
 
 @router.post("/admin/creator-applications/{application_id}/decision")
 def decide_application(application_id: IdPath, body: DecisionIn, p: Principal = Admin,
-                       svc: Service = Svc) -> dict[str, Any]:
+                       svc: Services = Svc) -> dict[str, Any]:
     return creators.decide_application(svc, p, application_id, body.approve, body.reason)
 
 
 @router.post("/admin/creators/{user_id}/revoke")
 async def revoke(user_id: IdPath, body: ReasonIn, p: Principal = Admin,
-                 svc: Service = Svc) -> dict[str, Any]:
+                 svc: Services = Svc) -> dict[str, Any]:
     return await creators.revoke_creator(svc, p, user_id, body.reason)
 
 
 @router.get("/admin/review-queue")
-async def review_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def review_queue(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     return {"markets": present.rows(creators.queue(svc, (mk.IN_REVIEW,)))}
 
 
 @router.post("/admin/markets/{market_id}/review")
 async def review(market_id: IdPath, body: DecisionIn, p: Principal = Admin,
-                 svc: Service = Svc) -> dict[str, Any]:
+                 svc: Services = Svc) -> dict[str, Any]:
     """Approve (the market opens, rules freeze) or request changes, with a reason."""
     return await creators.review(svc, p, market_id, body.approve, body.reason)
 
 
 @router.get("/admin/dispute-queue")
-async def dispute_queue(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def dispute_queue(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     return {"markets": present.rows(creators.queue(svc, (mk.DISPUTED,)))}
 
 
 @router.post("/admin/markets/{market_id}/dispute-decision")
 async def decide_dispute(market_id: IdPath, body: DisputeDecisionIn, p: Principal = Admin,
-                         svc: Service = Svc) -> dict[str, Any]:
+                         svc: Services = Svc) -> dict[str, Any]:
     return await creators.decide_dispute(svc, p, market_id, body.uphold, body.winner_index,
                                          body.reason)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from foretell.api.auth import Principal
 from foretell.api.deps import Admin, Anyone, IdPath, Reader, Trader
 from foretell.chain.runner import Funding, funding_of
+from foretell.services.auth import Principal
 
 router = APIRouter(tags=["funding"])
 

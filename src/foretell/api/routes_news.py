@@ -13,15 +13,15 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from foretell.api.auth import Principal
 from foretell.api.deps import Admin, Anyone, Ascii, IdPath, Svc, Trader
 from foretell.api.errors import ApiError
-from foretell.api.models import Strict
 from foretell.news import limits
 from foretell.news.desk import Actor, NewsDesk, NewsError, desk
 from foretell.news.store import list_items
 from foretell.news.text import clean_tag
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.auth import Principal
+from foretell.services.requests import Strict
 
 router = APIRouter(tags=["news"])
 T = TypeVar("T")
@@ -45,7 +45,7 @@ class FeedIn(Strict):
                             ge=limits.poll_interval_s_min, le=limits.poll_interval_s_max)
 
 
-def _news(svc: Service) -> NewsDesk:
+def _news(svc: Services) -> NewsDesk:
     return desk(svc)
 
 
@@ -74,7 +74,7 @@ def news(market_id: Annotated[int | None, Query(ge=1, le=2**53), Ascii] = None,
          until_ms: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
          cursor: str | None = Query(None, pattern=r"^[0-9]{1,16}_[0-9]{1,16}$"),
          limit: Annotated[int, Query(ge=1, le=limits.list_limit_max), Ascii] = 50,
-         svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+         svc: Services = Svc, _: Any = Anyone) -> dict[str, Any]:
     """News newest first (by published time). `q` is a full-text search (all words must
     match; stemmed, so "listing" finds "listed"); `since_ms` is inclusive, `until_ms`
     exclusive. Pass `next_cursor` back as `cursor` for the next page."""
@@ -90,12 +90,12 @@ def news(market_id: Annotated[int | None, Query(ge=1, le=2**53), Ascii] = None,
 
 
 @router.get("/news/{news_id}")
-def news_item(news_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+def news_item(news_id: IdPath, svc: Services = Svc, _: Any = Anyone) -> dict[str, Any]:
     return _run(lambda: _news(svc).item(news_id))
 
 
 @router.post("/news", status_code=201)
-async def post_news(body: NewsIn, p: Principal = Trader, svc: Service = Svc) -> dict[str, Any]:
+async def post_news(body: NewsIn, p: Principal = Trader, svc: Services = Svc) -> dict[str, Any]:
     """Post a news item or an analysis note (creators and supervisors). Text is stored as
     plain text (any HTML is stripped); `market_ids` must be the poster's own markets unless
     the poster is a supervisor; more links are added by tags and text, as for feed items."""
@@ -108,14 +108,14 @@ async def post_news(body: NewsIn, p: Principal = Trader, svc: Service = Svc) -> 
 
 @router.post("/news/{news_id}/links/{market_id}")
 def add_link(news_id: IdPath, market_id: IdPath, p: Principal = Trader,
-             svc: Service = Svc) -> dict[str, Any]:
+             svc: Services = Svc) -> dict[str, Any]:
     """Link an item to a market by hand (creators: their own markets; supervisors: any)."""
     return _run(lambda: _news(svc).link(news_id, market_id, _actor(p), active=True))
 
 
 @router.delete("/news/{news_id}/links/{market_id}")
 def remove_link(news_id: IdPath, market_id: IdPath, p: Principal = Trader,
-                svc: Service = Svc) -> dict[str, Any]:
+                svc: Services = Svc) -> dict[str, Any]:
     """Remove a link; automatic linking will not bring it back."""
     return _run(lambda: _news(svc).link(news_id, market_id, _actor(p), active=False))
 
@@ -123,26 +123,26 @@ def remove_link(news_id: IdPath, market_id: IdPath, p: Principal = Trader,
 # -- feeds (supervisors) ----------------------------------------------------------------------
 
 @router.get("/admin/feeds", tags=["admin"])
-def feeds(p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+def feeds(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     return {"feeds": _news(svc).feeds()}
 
 
 @router.post("/admin/feeds", status_code=201, tags=["admin"])
-def add_feed(body: FeedIn, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+def add_feed(body: FeedIn, p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Add an RSS 2.0 or Atom feed: an http(s) URL, or a local file path (or file:// URL).
     It is polled at once and then every `interval_s`, backing off after failures."""
     return _run(lambda: _news(svc).add_feed(body.url, body.name, body.interval_s, _actor(p)))
 
 
 @router.delete("/admin/feeds/{feed_id}", tags=["admin"])
-def delete_feed(feed_id: IdPath, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+def delete_feed(feed_id: IdPath, p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Stop polling a feed; the items it brought stay."""
     _run(lambda: _news(svc).delete_feed(feed_id))
     return {"id": feed_id, "deleted": True}
 
 
 @router.post("/admin/feeds/{feed_id}/poll", tags=["admin"])
-async def poll_feed(feed_id: IdPath, p: Principal = Admin, svc: Service = Svc) -> dict[str, Any]:
+async def poll_feed(feed_id: IdPath, p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Poll a feed now: status (ok, not_modified, error), items inserted, updated, duplicate
     and rejected, and the next scheduled poll."""
     try:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from foretell.api import present
-from foretell.api.auth import Principal
 from foretell.api.deps import Anyone, Ascii, IdPath, Svc
+from foretell.api.edge import book as edge_book
+from foretell.api.edge import edge_of
 from foretell.api.errors import ApiError
 from foretell.domain import codes
 from foretell.domain.markets import STATUS_NAMES
 from foretell.news.store import annotate_candles, market_news
-from foretell.service import Service
+from foretell.services import Services, present
+from foretell.services.auth import Principal
 from foretell.store import queries
 
 router = APIRouter(tags=["market data"])
@@ -21,38 +22,45 @@ INTERVALS = {"1m": 60, "1h": 3_600, "1d": 86_400}
 
 
 @router.get("/time")
-def server_time(svc: Service = Svc) -> dict[str, int]:
+def server_time(svc: Services = Svc) -> dict[str, int]:
     """Server time in ms, for signing requests."""
     return {"server_time_ms": svc.clock()}
 
 
 @router.get("/health")
-async def health(svc: Service = Svc) -> dict[str, Any]:
+async def health(request: Request, svc: Services = Svc) -> dict[str, Any]:
     """Liveness and lag: the last sequenced, durable and projected (SQL) command numbers."""
-    return svc.health()
+    return svc.node.health() | {"ws_connections": len(edge_of(request).hub.connections)}
 
 
 @router.get("/markets")
-def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
-                 category: str | None = Query(None, max_length=64),
-                 q: str | None = Query(None, max_length=100),
-                 cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
-                 limit: Annotated[int, Query(ge=1, le=500), Ascii] = 50,
-                 svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def list_markets(request: Request,
+                       status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES)
+                                                  + ")$"),
+                       category: str | None = Query(None, max_length=64),
+                       q: str | None = Query(None, max_length=100),
+                       cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
+                       limit: Annotated[int, Query(ge=1, le=500), Ascii] = 50,
+                       svc: Services = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Markets newest first. Each carries its `contracts` with their last price, best bid and
     ask (YES terms), the 24 h `change` and the reference `prev_day_price`, and the traded
     volume in shares and in USDC (`volume`: what the takers paid or received); the market's
     `volume` is the sum over its contracts. One request draws a whole market list."""
-    with svc.db.connect() as conn:
-        rows, next_cursor = queries.list_markets(conn, status=status, category=category,
-                                                 search=q, cursor=cursor, limit=limit)
-        contracts = queries.market_contracts(conn, [r["id"] for r in rows], svc.clock())
+    def read() -> tuple[list[dict[str, Any]], int | None, dict[int, list[dict[str, Any]]]]:
+        with svc.db.connect() as conn:
+            rows, next_cursor = queries.list_markets(conn, status=status, category=category,
+                                                     search=q, cursor=cursor, limit=limit)
+            contracts = queries.market_contracts(conn, [r["id"] for r in rows], svc.clock())
+        return rows, next_cursor, contracts
+
+    rows, next_cursor, contracts = await svc.off_loop(read)  # then the books, on the loop
+    edge = edge_of(request)
     markets = present.rows(rows)
     for market in markets:
         own = contracts.get(market["id"], [])
         listed = present.rows(own)
         for contract in listed:
-            book = (svc.book(contract["id"], 1)
+            book = (edge_book(edge, svc, contract["id"], 1)
                     if contract["id"] in svc.engine.contracts else {"bids": [], "asks": []})
             contract["best_bid"] = book["bids"][0][0] if book["bids"] else None
             contract["best_ask"] = book["asks"][0][0] if book["asks"] else None
@@ -62,7 +70,7 @@ def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS
 
 
 @router.get("/markets/{ref}")
-async def get_market(ref: str, svc: Service = Svc,
+async def get_market(ref: str, svc: Services = Svc,
                      p: Principal | None = Anyone) -> dict[str, Any]:
     """A market by id or slug, with its rules, contracts and timeline."""
     if len(ref) > 100:
@@ -91,7 +99,7 @@ async def get_market(ref: str, svc: Service = Svc,
     return out
 
 
-def _contract(svc: Service, contract_id: int) -> int:
+def _contract(svc: Services, contract_id: int) -> int:
     """The contract's market id (on the loop: the engine is read nowhere else)."""
     contract = svc.engine.contracts.get(contract_id)
     if contract is None:
@@ -100,18 +108,18 @@ def _contract(svc: Service, contract_id: int) -> int:
 
 
 @router.get("/contracts/{contract_id}/book")
-async def book(contract_id: IdPath, depth: Annotated[int, Query(ge=1, le=1_000), Ascii] = 100,
-         svc: Service = Svc,
-         _: Any = Anyone) -> dict[str, Any]:
+async def book(request: Request, contract_id: IdPath,
+               depth: Annotated[int, Query(ge=1, le=1_000), Ascii] = 100, svc: Services = Svc,
+               _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
-    return svc.book(contract_id, depth)
+    return edge_book(edge_of(request), svc, contract_id, depth)
 
 
 @router.get("/contracts/{contract_id}/trades")
 async def trades(contract_id: IdPath,
            cursor: Annotated[int | None, Query(ge=0, le=2**53), Ascii] = None,
-           limit: Annotated[int, Query(ge=1, le=500), Ascii] = 100, svc: Service = Svc,
+           limit: Annotated[int, Query(ge=1, le=500), Ascii] = 100, svc: Services = Svc,
            _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
 
@@ -127,7 +135,7 @@ async def trades(contract_id: IdPath,
 async def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h",
             start_ms: Annotated[int, Query(ge=0, le=2**53), Ascii] = 0,
             end_ms: Annotated[int, Query(ge=0, le=2**53), Ascii] = 2**53,
-            svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+            svc: Services = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Bars oldest first; each carries `news`: the market's news items published inside it
     ({id, title, published_ms}), for marking the chart."""
     market_id = _contract(svc, contract_id)
@@ -143,7 +151,8 @@ async def candles(contract_id: IdPath, interval: Literal["1m", "1h", "1d"] = "1h
 
 
 @router.get("/contracts/{contract_id}/ticker")
-async def ticker(contract_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def ticker(request: Request, contract_id: IdPath, svc: Services = Svc,
+                 _: Any = Anyone) -> dict[str, Any]:
     _contract(svc, contract_id)
 
     def read() -> dict[str, Any]:
@@ -151,7 +160,7 @@ async def ticker(contract_id: IdPath, svc: Service = Svc, _: Any = Anyone) -> di
             return present.row(queries.ticker(conn, contract_id, svc.clock()) or {})
 
     out = await svc.off_loop(read)
-    book = svc.book(contract_id, 1)  # on the loop, where the hub's books change
+    book = edge_book(edge_of(request), svc, contract_id, 1)  # on the loop, with the hub
     out["best_bid"] = book["bids"][0][0] if book["bids"] else None
     out["best_ask"] = book["asks"][0][0] if book["asks"] else None
     return out

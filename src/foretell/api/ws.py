@@ -57,24 +57,18 @@ import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from foretell.api.auth import (
-    SESSION_COOKIE,
-    Principal,
-    TokenBucket,
-    check_signature_time,
-    derive_secret,
-    sha256_hex,
-    sign,
-)
+from foretell.api.auth import SESSION_COOKIE, TokenBucket, check_signature_time
+from foretell.api.edge import edge_of
 from foretell.api.errors import ApiError
 from foretell.api.hub import PRIVATE_CHANNELS, PUBLIC_PREFIXES, Connection
-from foretell.api.models import OrderIn
 from foretell.config import Settings
 from foretell.domain import commands as cmd
 from foretell.domain.codes import Refused
 from foretell.domain.outcome import Outcome
 from foretell.exchange.pipeline import OUTCOME_UNKNOWN
-from foretell.service import Service
+from foretell.services import Services
+from foretell.services.auth import Principal, derive_secret, sha256_hex, sign
+from foretell.services.requests import OrderIn
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -88,9 +82,10 @@ subscribe_frames_burst = 30
 
 
 class Session:
-    def __init__(self, ws: WebSocket, svc: Service) -> None:
+    def __init__(self, ws: WebSocket, svc: Services) -> None:
         self.ws = ws
         self.svc = svc
+        self.edge = edge_of(ws)
         self.principal: Principal | None = None
         self.conn = Connection(None)
         self.conn.on_auth_change = self._auth_changed
@@ -110,7 +105,7 @@ class Session:
                 self._become(p)
 
     def _session_principal(self) -> Principal | None:
-        session = self.svc.session(self.cookie) if self.cookie else None
+        session = self.svc.accounts.session(self.cookie) if self.cookie else None
         if session is None:
             return None
         user_id, role, _ = session
@@ -118,7 +113,7 @@ class Session:
         return Principal(user_id, role, frozenset(scopes), "session")
 
     def _key_principal(self, key_id: str) -> Principal | None:
-        key = self.svc.key(key_id)
+        key = self.svc.accounts.key(key_id)
         if key is None:
             return None
         user_id, role, scopes = key
@@ -129,7 +124,7 @@ class Session:
     def _become(self, p: Principal) -> None:
         self.principal = p
         credential = "k:" + p.key_id if p.via == "key" else "s:" + sha256_hex(self.cookie or "")
-        self.svc.hub.bind(self.conn, p.user_id, credential)
+        self.edge.hub.bind(self.conn, p.user_id, credential)
 
     def _auth_changed(self, reason: str) -> None:
         """From the hub, on the loop: the credential was revoked or the account changed."""
@@ -145,7 +140,7 @@ class Session:
         self._revoke(p, reason)
 
     def _revoke(self, p: Principal, reason: str) -> None:
-        hub = self.svc.hub
+        hub = self.edge.hub
         self.principal = None
         for channel in PRIVATE_CHANNELS:
             hub.unsubscribe(self.conn, channel)
@@ -219,15 +214,15 @@ class Session:
             # connection goes on reading. Acks come in the order the orders were sent; a request
             # refused before sequencing (schema, rate limit) is answered at once: match by id.
             p = self._trader()
-            outcome = self.svc.place_nowait(p, OrderIn.model_validate(msg.get("order")))
-            self.svc.when_durable(outcome, partial(self._order_durable, request_id))
+            outcome = self.svc.trading.place_nowait(p, OrderIn.model_validate(msg.get("order")))
+            self.svc.node.when_durable(outcome, partial(self._order_durable, request_id))
         elif op == "cancel_order":
             p = self._trader()
             order_id = msg.get("order_id")
             if not isinstance(order_id, int) or isinstance(order_id, bool):
                 raise ApiError(422, "invalid_request", "order_id must be an integer")
             self.reply({"type": "ack", "id": request_id,
-                        "order": await self.svc.cancel(p, order_id)})
+                        "order": await self.svc.trading.cancel(p, order_id)})
         elif op == "cancel_on_disconnect":
             self._trader()
             self.cancel_on_disconnect = bool(msg.get("enabled", True))
@@ -241,7 +236,7 @@ class Session:
             self.error(request_id, "unavailable", OUTCOME_UNKNOWN)
             return
         try:
-            self.reply({"type": "ack", "id": request_id, "order": self.svc.placed(result)})
+            self.reply({"type": "ack", "id": request_id, "order": self.svc.trading.placed(result)})
         except Refused as exc:
             self.error(request_id, exc.code, exc.message, exc.details)
 
@@ -253,7 +248,7 @@ class Session:
         if "trade" not in p.scopes:
             raise ApiError(403, "forbidden", "This needs the 'trade' scope.")
         bucket = f"k:{p.key_id}" if p.key_id else f"u:{p.user_id}"
-        allowed, _, retry_s = self.svc.limiter.take(bucket)
+        allowed, _, retry_s = self.edge.limiter.take(bucket)
         if not allowed:
             raise ApiError(429, "rate_limited", details={"retry_after_s": retry_s})
         return p
@@ -264,14 +259,14 @@ class Session:
             raise ApiError(422, "invalid_request", "auth needs key, ts (ms) and signature")
         now = self.svc.clock()
         check_signature_time(ts, now, self.svc.settings.signature_window_ms,
-                             self.svc.replays.started_ms)
+                             self.edge.replays.started_ms)
         p = self._key_principal(key_id)
         if p is None:
             raise ApiError(401, "unauthenticated", "Unknown or revoked API key.")
         expected = sign(derive_secret(self.svc.master_key, key_id), ts, "GET", "/api/v1/ws", b"")
         if not hmac.compare_digest(expected, signature):
             raise ApiError(401, "bad_signature")
-        if not self.svc.replays.first_use(signature, now):
+        if not self.edge.replays.first_use(signature, now):
             raise ApiError(401, "replayed_signature")
         self._become(p)
         self.reply({"type": "ack", "id": request_id, "account_id": p.user_id,
@@ -281,7 +276,7 @@ class Session:
         """Log in with the session cookie, proven wanted by the session's CSRF token."""
         if self.origin_ok is False:
             raise ApiError(403, "forbidden", "This origin may not use the session cookie.")
-        session = self.svc.session(self.cookie) if self.cookie else None
+        session = self.svc.accounts.session(self.cookie) if self.cookie else None
         if session is None:
             raise ApiError(401, "unauthenticated", "No live session cookie on this socket.")
         if not isinstance(csrf, str) or not hmac.compare_digest(
@@ -301,7 +296,7 @@ class Session:
             raise ApiError(429, "too_many_channels",
                            f"at most {channels_per_frame_max} channels per frame",
                            {"channels_per_frame_max": channels_per_frame_max})
-        hub = self.svc.hub
+        hub = self.edge.hub
         wanted = list(dict.fromkeys(channels))
         if op == "unsubscribe":
             for channel in wanted:
@@ -335,13 +330,13 @@ class Session:
     def _take_subscribe_frame(self) -> None:
         allowed, _, retry_s = self.frames.take("frames")
         if allowed and self.principal is None:
-            allowed, _, retry_s = self.svc.hub.ip_frames.take(self.ip)
+            allowed, _, retry_s = self.edge.hub.ip_frames.take(self.ip)
         if not allowed:
             raise ApiError(429, "rate_limited", "too many subscribe frames",
                            {"retry_after_s": retry_s})
 
     async def close(self) -> None:
-        self.svc.hub.disconnect(self.conn)
+        self.edge.hub.disconnect(self.conn)
         self.conn.on_auth_change = None
         if self.cancel_on_disconnect and self.principal is not None:
             await self.svc.execute(cmd.CancelAll(0, self.principal.user_id, 0, "disconnect"))
@@ -361,7 +356,7 @@ def _origin_allowed(ws: WebSocket, settings: Settings) -> bool | None:
     return bool(sep and host) and scheme in ("http", "https") and netloc == host
 
 
-def _check_channel(svc: Service, channel: str, p: Principal | None) -> None:
+def _check_channel(svc: Services, channel: str, p: Principal | None) -> None:
     if channel in PRIVATE_CHANNELS:
         if p is None:
             raise ApiError(401, "unauthenticated", f"'{channel}' is a private channel")
@@ -379,10 +374,10 @@ def _check_channel(svc: Service, channel: str, p: Principal | None) -> None:
 
 @router.websocket("/ws")
 async def websocket(ws: WebSocket) -> None:
-    svc: Service = ws.app.state.service
+    svc: Services = ws.app.state.service
     await ws.accept()
     session = Session(ws, svc)
-    svc.hub.connect(session.conn)
+    session.edge.hub.connect(session.conn)
     session.login_by_cookie()
 
     async def sender() -> None:

@@ -36,13 +36,13 @@ def _prepare(data: Path) -> None:
     """A supervisor, traders with USDC and one open market, written before the server starts."""
     from foretell.config import Settings
     from foretell.domain import commands as cmd
-    from foretell.service import Service
+    from foretell.services import Services
 
-    svc = Service(Settings(data=data, demo=False, market_maker=False))
+    svc = Services(Settings(data=data, demo=False, market_maker=False))
     try:
-        svc.create_user("bench-admin", "bench-password", "supervisor")
+        svc.accounts.create_user("bench-admin", "bench-password", "supervisor")
         for i in range(TRADERS):
-            user = svc.create_user(f"bench-{i}", "bench-password", "trader")
+            user = svc.accounts.create_user(f"bench-{i}", "bench-password", "trader")
             svc.pipeline.execute(cmd.Deposit(0, user, 10**13, "bench funding"))
         svc.pipeline.execute(cmd.CreateMarket(0, 1, meta=json.dumps(
             {"slug": "bench", "question": "Benchmark market: will this run finish?"})))

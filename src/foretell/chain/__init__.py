@@ -15,3 +15,17 @@ Money invariant kept across all of it: tokens held by the exchange's addresses (
 every deposit address) >= free + reserved cash + collateral + bonds + fees + withdrawals that
 left the ledger but not yet the chain. Gas is paid in ETH by the hot wallet and never touches it.
 """
+
+import sys as _sys
+
+# py_ecc (under eth-account and web3) raises the interpreter's recursion limit to 100,000 when
+# it is imported. The server must keep Python's default: with it, a deeply nested JSON body
+# raises RecursionError (a 4xx); at 100,000 the C JSON parser overflows the thread's stack and
+# the whole exchange dies on one request. Import it here, first, and put the limit back.
+_limit = _sys.getrecursionlimit()
+try:
+    import py_ecc  # noqa: F401
+except ImportError:  # not a dependency of every eth-account release
+    pass
+finally:
+    _sys.setrecursionlimit(_limit)

@@ -24,13 +24,13 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from foretell.api.errors import ApiError, refusal
 from foretell.chain import reserves, store, watcher, withdrawals
 from foretell.chain.evm import Evm, create2_address
 from foretell.config import ChainSettings
 from foretell.domain import commands as cmd
+from foretell.domain.codes import Refused, refused
 from foretell.domain.units import UnitError, format_micro, parse_micro
-from foretell.service import Service
+from foretell.services import Services
 
 log = logging.getLogger(__name__)
 day_ms = 86_400_000
@@ -41,7 +41,7 @@ CRASH_ENV = "FORETELL_CHAIN_TEST_CRASH_AFTER_SIGN"
 
 
 class Funding:
-    def __init__(self, svc: Service, cfg: ChainSettings) -> None:
+    def __init__(self, svc: Services, cfg: ChainSettings) -> None:
         self.svc = svc
         self.cfg = cfg
         self.db = svc.db
@@ -191,11 +191,11 @@ class Funding:
             await self.svc.off_loop(partial(self._check_request, account_id, request_id, to,
                                             amount_micro))
             if self.halted:
-                raise ApiError(503, "withdrawals_halted", "Withdrawals are halted: the "
+                raise Refused("withdrawals_halted", "Withdrawals are halted: the "
                                "exchange's on-chain reserves are short. A supervisor is on it.")
             a = self.svc.engine.accounts.get(account_id)
             if a is None or a.free < amount_micro:
-                raise refusal("insufficient_funds")
+                raise refused("insufficient_funds")
             needs_approval = amount_micro > self.cfg.approval_above_micro
             withdrawal_id = await self.svc.off_loop(partial(
                 store.insert_withdrawal, self.db, account_id, request_id, to, amount_micro,
@@ -204,7 +204,7 @@ class Funding:
                 0, account_id, amount_micro, store.withdrawal_reason(withdrawal_id)), account_id)
             if not outcome.ok:
                 await self.svc.off_loop(partial(store.delete_withdrawal, self.db, withdrawal_id))
-                raise refusal(outcome.code)
+                raise refused(outcome.code)
             await self.svc.off_loop(partial(
                 store.set_withdrawal, self.db, withdrawal_id, self.svc.clock(), debited=True,
                 status=store.REQUESTED if needs_approval else store.APPROVED,
@@ -213,12 +213,12 @@ class Funding:
 
     def _check_address(self, address: str) -> str:
         if not _ADDRESS.match(address):
-            raise ApiError(400, "invalid_address", "Give a 0x address of 40 hex digits.")
+            raise Refused("invalid_address", "Give a 0x address of 40 hex digits.")
         if to_checksum_address(address) != address:
-            raise ApiError(400, "address_checksum", "The address is not EIP-55 checksummed "
+            raise Refused("address_checksum", "The address is not EIP-55 checksummed "
                            "(or a letter is mistyped); copy it from the wallet exactly.")
         if address in (self.wallet.address, self.factory, self.evm.token):
-            raise ApiError(400, "exchange_address", "That is one of the exchange's own "
+            raise Refused("exchange_address", "That is one of the exchange's own "
                            "addresses; withdraw to a wallet of yours.")
         return address
 
@@ -226,14 +226,14 @@ class Funding:
         try:
             micro = parse_micro(amount)
         except UnitError as exc:
-            raise ApiError(400, "invalid_amount", str(exc)) from exc
+            raise Refused("invalid_amount", str(exc)) from exc
         if micro <= 0:
-            raise ApiError(400, "invalid_amount", "The amount must be positive.")
+            raise Refused("invalid_amount", "The amount must be positive.")
         if micro < self.cfg.withdrawal_min_micro:
-            raise ApiError(400, "amount_too_small", "The smallest withdrawal is "
+            raise Refused("amount_too_small", "The smallest withdrawal is "
                            f"{format_micro(self.cfg.withdrawal_min_micro)} USDC.")
         if micro > self.cfg.withdrawal_max_micro:
-            raise ApiError(400, "amount_too_large", "The largest withdrawal is "
+            raise Refused("amount_too_large", "The largest withdrawal is "
                            f"{format_micro(self.cfg.withdrawal_max_micro)} USDC.")
         return micro
 
@@ -241,25 +241,25 @@ class Funding:
         """Store-side checks (off the loop): idempotency, own addresses, freeze, daily cap."""
         old = store.by_request(self.db, account_id, request_id)
         if old is not None:
-            raise ApiError(409, "duplicate_request_id", "This request_id was already used; "
+            raise Refused("duplicate_request_id", "This request_id was already used; "
                            "nothing new was done.", details={"withdrawal_id": old["id"]})
         if to in store.addresses(self.db):
-            raise ApiError(400, "exchange_address", "That is a deposit address of this "
+            raise Refused("exchange_address", "That is a deposit address of this "
                            "exchange; withdraw to a wallet of yours.")
         if (reason := store.frozen(self.db, account_id)) is not None:
-            raise ApiError(409, "withdrawals_frozen", "Withdrawals from this account are "
+            raise Refused("withdrawals_frozen", "Withdrawals from this account are "
                            "frozen until a supervisor reviews it.", details={"reason": reason})
         used = store.withdrawn_since(self.db, account_id, self.svc.clock() - day_ms)
         if used + amount > self.cfg.withdrawal_daily_max_micro:
             left = max(0, self.cfg.withdrawal_daily_max_micro - used)
-            raise ApiError(409, "daily_limit_exceeded", "That would pass the daily withdrawal "
+            raise Refused("daily_limit_exceeded", "That would pass the daily withdrawal "
                            f"limit; {format_micro(left)} USDC is left for the next 24 hours.")
 
     async def withdrawal(self, withdrawal_id: int,
                          account_id: int | None = None) -> dict[str, Any]:
         w = await self.svc.off_loop(partial(store.withdrawal, self.db, withdrawal_id))
         if w is None or (account_id is not None and w["account_id"] != account_id):
-            raise ApiError(404, "unknown_withdrawal", "No such withdrawal.")
+            raise Refused("unknown_withdrawal", "No such withdrawal.")
         return _withdrawal_view(w)
 
     async def withdrawals(self, account_id: int | None,
@@ -272,7 +272,7 @@ class Funding:
             store.set_withdrawal, self.db, withdrawal_id, self.svc.clock(),
             expect=(store.REQUESTED,), status=store.APPROVED, approved_by=by))
         if not done:
-            raise ApiError(409, "invalid_transition", "Only a requested withdrawal can be "
+            raise Refused("invalid_transition", "Only a requested withdrawal can be "
                            "approved.")
         return await self.withdrawal(withdrawal_id)
 
@@ -282,7 +282,7 @@ class Funding:
             expect=(store.REQUESTED, store.APPROVED), status=store.REJECTED,
             note=f"rejected by {by}: {reason}"[:300]))
         if not done:
-            raise ApiError(409, "invalid_transition", "Only a withdrawal not yet signed can "
+            raise Refused("invalid_transition", "Only a withdrawal not yet signed can "
                            "be rejected.")
         await self._refund(withdrawal_id, (store.REJECTED,), f"rejected by {by}: {reason}")
         return await self.withdrawal(withdrawal_id)
@@ -316,13 +316,13 @@ class Funding:
         alerts = await asyncio.to_thread(store.alerts, self.db)
         found = next((a for a in alerts if a["id"] == alert_id), None)
         if found is None:
-            raise ApiError(404, "unknown_alert", "No such alert.")
+            raise Refused("unknown_alert", "No such alert.")
         if found["kind"] == "reserves_shortfall":
             self._resolutions += 1
             self.halted = False  # checked again at once: still short means halted again
             if (await self.reserves())["shortfall"]:
                 self.halted = True
-                raise ApiError(409, "reserves_still_short", "Reserves are still short; "
+                raise Refused("reserves_still_short", "Reserves are still short; "
                                "withdrawals stay halted.")
         await asyncio.to_thread(store.resolve_alert, self.db, alert_id, by, self.svc.clock())
         return {"resolved": alert_id, "withdrawals_halted": self.halted}
@@ -341,7 +341,7 @@ def _crash() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-async def start(svc: Service, state: Any) -> list[asyncio.Task[None]]:
+async def start(svc: Services, state: Any) -> list[asyncio.Task[None]]:
     """Start real USDC when configured (called by the app's lifespan with `app.state`, where
     the routes find it); no tasks otherwise."""
     cfg = svc.settings.chain
@@ -359,5 +359,5 @@ async def start(svc: Service, state: Any) -> list[asyncio.Task[None]]:
 def funding_of(state: Any) -> Funding:
     found: Funding | None = getattr(state, "funding", None)
     if found is None:
-        raise ApiError(404, "funding_disabled", "Real USDC is not enabled on this exchange.")
+        raise Refused("funding_disabled", "Real USDC is not enabled on this exchange.")
     return found

@@ -23,7 +23,7 @@ from foretell.domain.orders import FLAG_POST_ONLY, LIMIT, MARKET
 from foretell.domain.outcome import Outcome
 from foretell.domain.units import MICRO
 from foretell.journal.log import read_records, sync_directory
-from foretell.service import Service
+from foretell.services import Services
 from foretell.store import schema as t
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,14 @@ class DemoLoadError(RuntimeError):
     """The journal does not hold what an interrupted demo load would have written."""
 
 
-def is_empty(svc: Service) -> bool:
+def is_empty(svc: Services) -> bool:
     """No account, no journaled command: a first start."""
     with svc.db.connect() as conn:
         users = conn.execute(sa.select(sa.func.count()).select_from(t.users)).scalar_one()
     return users == 0 and svc.pipeline.seq == 0
 
 
-def read_state(svc: Service) -> dict[str, Any]:
+def read_state(svc: Services) -> dict[str, Any]:
     path = svc.settings.data / STATE_FILE
     if not path.exists():
         return {}
@@ -107,7 +107,7 @@ def read_state(svc: Service) -> dict[str, Any]:
     return state
 
 
-def _write_state(svc: Service, state: dict[str, Any]) -> None:
+def _write_state(svc: Services, state: dict[str, Any]) -> None:
     """Atomically, durably: a crash leaves the old state or the new one."""
     path = svc.settings.data / STATE_FILE
     tmp = path.with_suffix(".tmp")
@@ -119,7 +119,7 @@ def _write_state(svc: Service, state: dict[str, Any]) -> None:
     sync_directory(svc.settings.data)
 
 
-async def ensure_demo(svc: Service) -> str | None:
+async def ensure_demo(svc: Services) -> str | None:
     """Load the demo on a first start, or finish a load a crash interrupted.
 
     Returns "loaded" (loaded or finished now), "present" (loaded by an earlier start) or None
@@ -149,7 +149,7 @@ def step_count() -> int:
 
 
 class _Loader:
-    def __init__(self, svc: Service | None, after_seq: int, first_market: int) -> None:
+    def __init__(self, svc: Services | None, after_seq: int, first_market: int) -> None:
         self.svc = svc
         self.first_market = first_market
         self.done: list[cmd.Command] = []
@@ -192,17 +192,17 @@ class _Loader:
         await _projected(svc)
         self._stepped(True)
 
-    def _user(self, svc: Service, username: str, password: str, role: str,
+    def _user(self, svc: Services, username: str, password: str, role: str,
               display_name: str) -> int:
         with svc.db.connect() as conn:
             found = conn.execute(sa.select(t.users.c.id).where(
                 t.users.c.username == username)).scalar_one_or_none()
-        user_id = svc.create_user(username, password, role, display_name) if found is None \
+        user_id = svc.accounts.create_user(username, password, role, display_name) if found is None \
             else int(found)
         self._stepped(found is None)
         return user_id
 
-    def _bot(self, svc: Service, bot: content.DemoBot) -> int:
+    def _bot(self, svc: Services, bot: content.DemoBot) -> int:
         """A bot's account: its login disabled, and a password hash no password matches."""
         with svc.db.begin() as conn:
             found = conn.execute(sa.select(t.users.c.id).where(
@@ -336,7 +336,7 @@ def _ok(outcome: Outcome | None, what: str) -> None:
     assert outcome is None or outcome.ok, (what, outcome.code)
 
 
-def _approved_creators(svc: Service, users: dict[str, int]) -> bool:
+def _approved_creators(svc: Services, users: dict[str, int]) -> bool:
     """The demo creator went through the creator program like anyone else. True if it wrote."""
     now = svc.clock()
     wrote = False
@@ -357,19 +357,19 @@ def _approved_creators(svc: Service, users: dict[str, int]) -> bool:
     return wrote
 
 
-async def _projected(svc: Service) -> None:
+async def _projected(svc: Services) -> None:
     """Wait (bounded) until the store has projected every durable command: then the markets
     are listed as soon as the demo says it is loaded. If the projector is slow, the marker is
     written anyway: it projects every journaled command exactly once, restart or not."""
     deadline = time.monotonic() + projection_wait_s
-    while svc.health()["projected_seq"] < svc.pipeline.committer.durable_seq:
+    while svc.node.health()["projected_seq"] < svc.pipeline.committer.durable_seq:
         if time.monotonic() > deadline:
             log.warning("demo: the store is still projecting the demo's commands")
             return
         await asyncio.sleep(0.02)
 
 
-async def run_market_maker(svc: Service, period_s: float = 1.5, seed: int = 7) -> None:
+async def run_market_maker(svc: Services, period_s: float = 1.5, seed: int = 7) -> None:
     """Keep two-sided quotes around a drifting fair price in every open demo book, and let the
     demo's takers hit them now and then, so a newcomer sees a live market. Everything trades
     from the bots' own accounts (`content.BOTS`), never from a README login."""
@@ -399,7 +399,7 @@ async def run_market_maker(svc: Service, period_s: float = 1.5, seed: int = 7) -
         await asyncio.sleep(period_s)
 
 
-async def _take(svc: Service, taker: int, c: Any, rng: random.Random) -> None:
+async def _take(svc: Services, taker: int, c: Any, rng: random.Random) -> None:
     """A market order: sell some of what the taker holds half of the time, else buy (so its
     cash is recycled rather than spent down)."""
     outcome, size = rng.choice((0, 1)), rng.randrange(1, 25)
@@ -412,7 +412,7 @@ async def _take(svc: Service, taker: int, c: Any, rng: random.Random) -> None:
     await svc.execute(cmd.PlaceOrder(0, taker, c.id, outcome, action, size, 0, MARKET))
 
 
-def _demo_for(svc: Service, market_id: int) -> content.DemoMarket | None:
+def _demo_for(svc: Services, market_id: int) -> content.DemoMarket | None:
     with svc.db.connect() as conn:
         slug = conn.execute(sa.select(t.markets.c.slug).where(
             t.markets.c.id == market_id)).scalar_one_or_none()
@@ -424,7 +424,7 @@ def _drift(rng: random.Random, fair: int, tick: int) -> int:
     return min(950_000, max(50_000, fair + step)) // tick * tick
 
 
-async def _quote(svc: Service, maker: int, c: Any, fair: int, rng: random.Random) -> None:
+async def _quote(svc: Services, maker: int, c: Any, fair: int, rng: random.Random) -> None:
     spread = max(c.tick, 10_000)
     for level in range(1, 4):
         bid = fair - level * spread

@@ -51,13 +51,12 @@ class Actor:
 
 
 class _Host(Protocol):
-    """What the desk needs from the service: the store, the hub and the clock."""
+    """What the desk needs from the application: the store, where news goes live, the clock."""
 
     @property
     def db(self) -> sa.Engine: ...
 
-    @property
-    def hub(self) -> Any: ...
+    def publish_news(self, item: dict[str, Any]) -> None: ...
 
     @property
     def clock(self) -> Callable[[], int]: ...
@@ -268,8 +267,7 @@ def desk(svc: _Host) -> NewsDesk:
     """The service's news desk (one per service, made on first use)."""
     found = _desks.get(svc)
     if found is None:
-        hub = svc.hub
-        found = NewsDesk(svc.db, lambda item: hub.publish_news(item), svc.clock)
+        found = NewsDesk(svc.db, svc.publish_news, svc.clock)
         _desks[svc] = found
     return found
 

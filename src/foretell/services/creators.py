@@ -10,24 +10,26 @@ engine command carrying its actor and reason.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from foretell.api.auth import Principal
 from foretell.domain import commands as cmd
 from foretell.domain import markets as mk
 from foretell.domain.codes import Refused, refused
 from foretell.domain.units import MICRO, parse_micro
-from foretell.service import Service
+from foretell.services.auth import Principal
 from foretell.store import schema as t
+
+if TYPE_CHECKING:
+    from foretell.services import Services
 
 # Fields a draft must carry before it can be submitted for review.
 REQUIRED_RULES = ("resolution_sources", "resolution_criteria", "ambiguity", "postponement",
                   "cancellation")
 
 
-def apply(svc: Service, p: Principal, profile: str, expertise: str) -> dict[str, Any]:
+def apply(svc: Services, p: Principal, profile: str, expertise: str) -> dict[str, Any]:
     with svc.db.begin() as conn:
         pending = conn.execute(sa.select(t.creator_applications.c.id).where(
             (t.creator_applications.c.user_id == p.user_id)
@@ -44,7 +46,7 @@ def apply(svc: Service, p: Principal, profile: str, expertise: str) -> dict[str,
     return application(svc, int(key[0]))
 
 
-def application(svc: Service, application_id: int) -> dict[str, Any]:
+def application(svc: Services, application_id: int) -> dict[str, Any]:
     with svc.db.connect() as conn:
         row = conn.execute(sa.select(t.creator_applications, t.users.c.username).join(
             t.users, t.users.c.id == t.creator_applications.c.user_id).where(
@@ -54,7 +56,7 @@ def application(svc: Service, application_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def applications(svc: Service, status: str | None) -> list[dict[str, Any]]:
+def applications(svc: Services, status: str | None) -> list[dict[str, Any]]:
     stmt = sa.select(t.creator_applications, t.users.c.username).join(
         t.users, t.users.c.id == t.creator_applications.c.user_id).order_by(
         t.creator_applications.c.id)
@@ -64,7 +66,7 @@ def applications(svc: Service, status: str | None) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def decide_application(svc: Service, p: Principal, application_id: int, approve: bool,
+def decide_application(svc: Services, p: Principal, application_id: int, approve: bool,
                        reason: str) -> dict[str, Any]:
     found = application(svc, application_id)
     if found["status"] != "pending":
@@ -78,11 +80,11 @@ def decide_application(svc: Service, p: Principal, application_id: int, approve:
             conn.execute(t.users.update().where(
                 (t.users.c.id == found["user_id"]) & (t.users.c.role == "trader")).values(
                 role="creator"))
-    svc.forget_user(found["user_id"])
+    svc.accounts.forget_user(found["user_id"])
     return application(svc, application_id)
 
 
-async def revoke_creator(svc: Service, p: Principal, user_id: int,
+async def revoke_creator(svc: Services, p: Principal, user_id: int,
                          reason: str) -> dict[str, Any]:
     """The creator loses the role; their live markets stay open and pass to this supervisor."""
     with svc.db.begin() as conn:
@@ -90,7 +92,7 @@ async def revoke_creator(svc: Service, p: Principal, user_id: int,
             (t.users.c.id == user_id) & (t.users.c.role == "creator")).values(role="trader"))
     if not changed.rowcount:
         raise Refused("unknown_creator", "No such creator.")
-    svc.forget_user(user_id)
+    svc.accounts.forget_user(user_id)
     moved = []
     for m in list(svc.engine.markets.values()):
         if m.creator == user_id and m.status not in (mk.SETTLED, mk.VOIDED):
@@ -108,14 +110,14 @@ def _require_creator(p: Principal) -> None:
         raise Refused("forbidden", "Only approved creators draft markets.")
 
 
-def _owned(svc: Service, p: Principal, market_id: int) -> Any:
+def _owned(svc: Services, p: Principal, market_id: int) -> Any:
     m = svc.engine.markets.get(market_id)
     if m is None or (m.creator != p.user_id and not p.is_supervisor):
         raise Refused("unknown_market", "No such market of yours.")
     return m
 
 
-async def _act(svc: Service, market_id: int, action: str, actor: int, reason: str = "",
+async def _act(svc: Services, market_id: int, action: str, actor: int, reason: str = "",
                text: str = "") -> int:
     outcome = await svc.execute(cmd.MarketAction(0, market_id, action, actor, reason, text),
                                 actor)
@@ -132,7 +134,7 @@ def meta_of(body: dict[str, Any], creator: int) -> dict[str, Any]:
         "creator_id": creator}
 
 
-async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
+async def create_draft(svc: Services, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
     _require_creator(p)
     outcomes = body.get("outcomes") or ["Yes", "No"]
     if len(outcomes) != len(set(outcomes)) or not 2 <= len(outcomes) <= 64:
@@ -144,11 +146,11 @@ async def create_draft(svc: Service, p: Principal, body: dict[str, Any]) -> dict
         body.get("taker_fee_ppm", 1_000), p.user_id, body.get("creator_share_ppm", 200_000),
         body.get("close_ms") or 0, open_now=False, meta=json.dumps(meta_of(body, p.user_id)),
         actor=p.user_id, dispute_window_ms=body.get("dispute_window_ms") or 86_400_000)
-    outcome = await svc.create_under(str(body.get("slug")), command, p.user_id)
+    outcome = await svc.markets.create_under(str(body.get("slug")), command, p.user_id)
     return {"id": market_id, "status": "draft", "contract_ids": outcome.value}
 
 
-async def update_draft(svc: Service, p: Principal, market_id: int,
+async def update_draft(svc: Services, p: Principal, market_id: int,
                        body: dict[str, Any]) -> dict[str, Any]:
     m = _owned(svc, p, market_id)
     if m.status not in mk.EDITABLE:
@@ -180,7 +182,7 @@ def missing_rules(meta: dict[str, Any], close_ms: int, now_ms: int) -> dict[str,
     return problems
 
 
-async def submit(svc: Service, p: Principal, market_id: int, meta: dict[str, Any]) -> dict[str,
+async def submit(svc: Services, p: Principal, market_id: int, meta: dict[str, Any]) -> dict[str,
                                                                                          Any]:
     m = _owned(svc, p, market_id)
     problems = missing_rules(meta, m.close_ms, svc.clock())
@@ -190,14 +192,14 @@ async def submit(svc: Service, p: Principal, market_id: int, meta: dict[str, Any
     return {"id": market_id, "status": "in_review"}
 
 
-async def review(svc: Service, p: Principal, market_id: int, approve: bool,
+async def review(svc: Services, p: Principal, market_id: int, approve: bool,
                  reason: str) -> dict[str, Any]:
     status = await _act(svc, market_id, "approve" if approve else "request_changes",
                         p.user_id, reason)
     return {"id": market_id, "status": mk.STATUS_NAMES[status]}
 
 
-async def clarify(svc: Service, p: Principal, market_id: int, text: str) -> dict[str, Any]:
+async def clarify(svc: Services, p: Principal, market_id: int, text: str) -> dict[str, Any]:
     _owned(svc, p, market_id)
     await _act(svc, market_id, "clarify", p.user_id, "clarification", text)
     return {"id": market_id, "clarification": text, "at_ms": svc.clock()}
@@ -206,7 +208,7 @@ async def clarify(svc: Service, p: Principal, market_id: int, text: str) -> dict
 # -- resolution and disputes --------------------------------------------------------------------
 
 
-async def propose(svc: Service, p: Principal, market_id: int, winner: int, evidence: str,
+async def propose(svc: Services, p: Principal, market_id: int, winner: int, evidence: str,
                   bond_micro: int = 0) -> dict[str, Any]:
     _owned(svc, p, market_id)
     outcome = await svc.execute(cmd.ProposeResolution(0, market_id, winner, p.user_id,
@@ -217,7 +219,7 @@ async def propose(svc: Service, p: Principal, market_id: int, winner: int, evide
             "dispute_deadline_ms": outcome.value}
 
 
-async def dispute(svc: Service, p: Principal, market_id: int, reason: str) -> dict[str, Any]:
+async def dispute(svc: Services, p: Principal, market_id: int, reason: str) -> dict[str, Any]:
     m = svc.engine.markets.get(market_id)
     if m is None:
         raise Refused("unknown_market", "No such market.")
@@ -231,7 +233,7 @@ async def dispute(svc: Service, p: Principal, market_id: int, reason: str) -> di
             "bond": f"{m.dispute_bond_micro // MICRO}.{m.dispute_bond_micro % MICRO:06d}"}
 
 
-async def decide_dispute(svc: Service, p: Principal, market_id: int, uphold: bool, winner: int,
+async def decide_dispute(svc: Services, p: Principal, market_id: int, uphold: bool, winner: int,
                          reason: str) -> dict[str, Any]:
     outcome = await svc.execute(cmd.DecideDispute(0, market_id, uphold, winner, p.user_id,
                                                   reason), p.user_id)
@@ -240,7 +242,7 @@ async def decide_dispute(svc: Service, p: Principal, market_id: int, uphold: boo
     return {"id": market_id, "status": "settled", "winner_index": winner, "upheld": uphold}
 
 
-def creator_fees(svc: Service, p: Principal) -> dict[str, Any]:
+def creator_fees(svc: Services, p: Principal) -> dict[str, Any]:
     markets = [m for m in svc.engine.markets.values() if m.creator == p.user_id]
     total = sum(m.creator_fees_micro for m in markets)
     return {"total_micro": total, "markets": [
@@ -248,7 +250,7 @@ def creator_fees(svc: Service, p: Principal) -> dict[str, Any]:
          "status": mk.STATUS_NAMES[m.status]} for m in sorted(markets, key=lambda m: m.id)]}
 
 
-def queue(svc: Service, statuses: tuple[int, ...]) -> list[dict[str, Any]]:
+def queue(svc: Services, statuses: tuple[int, ...]) -> list[dict[str, Any]]:
     ids = [m.id for m in svc.engine.markets.values() if m.status in statuses]
     if not ids:
         return []

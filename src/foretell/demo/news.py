@@ -18,7 +18,7 @@ from foretell.news import limits, store
 from foretell.news.desk import NewsDesk, desk
 from foretell.news.parse import Entry
 from foretell.news.text import clean_link, clean_tags, plain_text
-from foretell.service import Service
+from foretell.services import Services
 from foretell.store import queries
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def demo_entry(item: content.NewsItem) -> Entry:
                  kind=item.kind)
 
 
-async def load_demo_news(svc: Service, wait_s: float = demo_markets_wait_s) -> int:
+async def load_demo_news(svc: Services, wait_s: float = demo_markets_wait_s) -> int:
     """Store the demo news linked to the demo markets by slug, and register the demo feed.
     First waits (at most `wait_s`) until the store has projected every command executed so
     far, since the demo markets reach it shortly after the engine accepts them. Returns the

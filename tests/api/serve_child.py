@@ -40,8 +40,12 @@ def main() -> None:
         finally:
             svc.close()
     app_module.heartbeat_interval_s = args.heartbeat_s
+    # Idle connections stay open a minute (uvicorn's default is 5 s): the tests share one
+    # keep-alive client, and on a loaded machine a pause between two requests of a test could
+    # meet the server closing the connection ("Server disconnected without sending a response").
     uvicorn.run(app_module.create_app(settings), host="127.0.0.1", port=args.port,
-                log_level="warning", lifespan="on", **app_module.server_options(settings))
+                log_level="warning", lifespan="on", timeout_keep_alive=60,
+                **app_module.server_options(settings))
 
 
 if __name__ == "__main__":

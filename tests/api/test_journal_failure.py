@@ -67,7 +67,8 @@ def test_ws_orders_get_an_error_reply_and_the_socket_stays(
         exchange: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     client, _ = exchange
     svc: Services = client.app.state.service  # type: ignore[attr-defined]
-    with client.websocket_connect("/api/v1/ws") as ws:
+    # A browser's socket: same origin, so the session cookie logs it in (issue 11, item 5).
+    with client.websocket_connect("/api/v1/ws", headers={"origin": "http://testserver"}) as ws:
         ws.send_json({"op": "place_order", "id": 1, "order": ORDER})
         assert ws.receive_json()["type"] == "ack"
         _break_the_disk(svc, monkeypatch)

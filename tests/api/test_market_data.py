@@ -86,6 +86,21 @@ SDK_METHODS = {
     ("POST", "/api/v1/admin/feeds"): "admin_add_feed",
     ("DELETE", "/api/v1/admin/feeds/{feed_id}"): "admin_delete_feed",
     ("POST", "/api/v1/admin/feeds/{feed_id}/poll"): "admin_poll_feed",
+    ("GET", "/api/v1/funding/deposit-address"): "deposit_address",
+    ("GET", "/api/v1/funding/deposits"): "deposits",
+    ("POST", "/api/v1/funding/withdrawals"): "withdraw",
+    ("GET", "/api/v1/funding/withdrawals"): "withdrawals",
+    ("GET", "/api/v1/funding/withdrawals/{withdrawal_id}"): "withdrawal",
+    ("GET", "/api/v1/reserves"): "reserves",
+    ("GET", "/api/v1/admin/funding/withdrawals"): "admin_withdrawals",
+    ("GET", "/api/v1/admin/funding/deposits"): "admin_deposits",
+    ("POST", "/api/v1/admin/funding/withdrawals/{withdrawal_id}/approve"):
+        "admin_approve_withdrawal",
+    ("POST", "/api/v1/admin/funding/withdrawals/{withdrawal_id}/reject"):
+        "admin_reject_withdrawal",
+    ("GET", "/api/v1/admin/funding/alerts"): "admin_funding_alerts",
+    ("POST", "/api/v1/admin/funding/alerts/{alert_id}/resolve"): "admin_resolve_alert",
+    ("POST", "/api/v1/admin/funding/accounts/{account_id}/unfreeze"): "admin_unfreeze_account",
 }
 
 

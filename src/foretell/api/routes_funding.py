@@ -38,7 +38,8 @@ async def deposit_address(request: Request, p: Principal = Reader) -> dict[str, 
     return await _funding(request).deposit_address(p.user_id)
 
 
-@router.get("/funding/deposit-address.svg", response_class=Response)
+@router.get("/funding/deposit-address.svg", response_class=Response,
+            include_in_schema=False)  # an image for the Deposit page, not an API call
 async def deposit_address_qr(request: Request, p: Principal = Reader) -> Response:
     """The deposit address as a QR code (SVG), an EIP-681 `ethereum:` link to it."""
     import io

@@ -362,3 +362,44 @@ class AsyncClient:
 
     async def admin_poll_feed(self, feed_id: int) -> Json:
         return await self._run(ep.admin_poll_feed(feed_id))
+
+    # -- real USDC -----------------------------------------------------------------------------
+
+    async def deposit_address(self) -> Json:
+        return await self._run(ep.deposit_address())
+
+    async def deposits(self) -> Json:
+        return await self._run(ep.deposits())
+
+    async def withdraw(self, amount: Price, address: str, request_id: str) -> Json:
+        return await self._run(ep.withdraw(amount, address, request_id))
+
+    async def withdrawals(self) -> Json:
+        return await self._run(ep.withdrawals())
+
+    async def withdrawal(self, withdrawal_id: int) -> Json:
+        return await self._run(ep.withdrawal(withdrawal_id))
+
+    async def reserves(self) -> Json:
+        return await self._run(ep.reserves())
+
+    async def admin_withdrawals(self, status: str | None = None) -> Json:
+        return await self._run(ep.admin_withdrawals(status))
+
+    async def admin_deposits(self) -> Json:
+        return await self._run(ep.admin_deposits())
+
+    async def admin_approve_withdrawal(self, withdrawal_id: int) -> Json:
+        return await self._run(ep.admin_approve_withdrawal(withdrawal_id))
+
+    async def admin_reject_withdrawal(self, withdrawal_id: int, reason: str) -> Json:
+        return await self._run(ep.admin_reject_withdrawal(withdrawal_id, reason))
+
+    async def admin_funding_alerts(self) -> Json:
+        return await self._run(ep.admin_funding_alerts())
+
+    async def admin_resolve_alert(self, alert_id: int) -> Json:
+        return await self._run(ep.admin_resolve_alert(alert_id))
+
+    async def admin_unfreeze_account(self, account_id: int) -> Json:
+        return await self._run(ep.admin_unfreeze_account(account_id))

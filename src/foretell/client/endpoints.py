@@ -540,3 +540,61 @@ def request(method: str, path: str, params: Mapping[str, Any] | None = None, bod
             retry_safe: bool = False, text: bool = False) -> Flow[Any]:
     """Any call under /api/v1 (escape hatch for endpoints newer than this SDK)."""
     return (yield Call(method.upper(), path, params, body, retry_safe, text))
+
+
+# -- real USDC (when the exchange runs with FORETELL_CHAIN_*) ---------------------------------
+
+def deposit_address() -> JFlow:
+    return (yield Call("GET", "/funding/deposit-address", retry_safe=True))
+
+
+def deposits() -> JFlow:
+    return (yield Call("GET", "/funding/deposits", retry_safe=True))
+
+
+def withdraw(amount: Price, address: str, request_id: str) -> JFlow:
+    """A retry with the same `request_id` never withdraws twice."""
+    return (yield Call("POST", "/funding/withdrawals", retry_safe=True, body={
+        "amount": to_wire(amount), "address": address, "request_id": request_id}))
+
+
+def withdrawals() -> JFlow:
+    return (yield Call("GET", "/funding/withdrawals", retry_safe=True))
+
+
+def withdrawal(withdrawal_id: int) -> JFlow:
+    return (yield Call("GET", f"/funding/withdrawals/{withdrawal_id}", retry_safe=True))
+
+
+def reserves() -> JFlow:
+    return (yield Call("GET", "/reserves", retry_safe=True))
+
+
+def admin_withdrawals(status: str | None = None) -> JFlow:
+    return (yield Call("GET", "/admin/funding/withdrawals", params={"status": status} if status else None,
+                       retry_safe=True))
+
+
+def admin_deposits() -> JFlow:
+    return (yield Call("GET", "/admin/funding/deposits", retry_safe=True))
+
+
+def admin_approve_withdrawal(withdrawal_id: int) -> JFlow:
+    return (yield Call("POST", f"/admin/funding/withdrawals/{withdrawal_id}/approve"))
+
+
+def admin_reject_withdrawal(withdrawal_id: int, reason: str) -> JFlow:
+    return (yield Call("POST", f"/admin/funding/withdrawals/{withdrawal_id}/reject",
+                       body={"reason": reason}))
+
+
+def admin_funding_alerts() -> JFlow:
+    return (yield Call("GET", "/admin/funding/alerts", retry_safe=True))
+
+
+def admin_resolve_alert(alert_id: int) -> JFlow:
+    return (yield Call("POST", f"/admin/funding/alerts/{alert_id}/resolve"))
+
+
+def admin_unfreeze_account(account_id: int) -> JFlow:
+    return (yield Call("POST", f"/admin/funding/accounts/{account_id}/unfreeze"))

@@ -365,3 +365,44 @@ class Client:
 
     def admin_poll_feed(self, feed_id: int) -> Json:
         return self._run(ep.admin_poll_feed(feed_id))
+
+    # -- real USDC -----------------------------------------------------------------------------
+
+    def deposit_address(self) -> Json:
+        return self._run(ep.deposit_address())
+
+    def deposits(self) -> Json:
+        return self._run(ep.deposits())
+
+    def withdraw(self, amount: Price, address: str, request_id: str) -> Json:
+        return self._run(ep.withdraw(amount, address, request_id))
+
+    def withdrawals(self) -> Json:
+        return self._run(ep.withdrawals())
+
+    def withdrawal(self, withdrawal_id: int) -> Json:
+        return self._run(ep.withdrawal(withdrawal_id))
+
+    def reserves(self) -> Json:
+        return self._run(ep.reserves())
+
+    def admin_withdrawals(self, status: str | None = None) -> Json:
+        return self._run(ep.admin_withdrawals(status))
+
+    def admin_deposits(self) -> Json:
+        return self._run(ep.admin_deposits())
+
+    def admin_approve_withdrawal(self, withdrawal_id: int) -> Json:
+        return self._run(ep.admin_approve_withdrawal(withdrawal_id))
+
+    def admin_reject_withdrawal(self, withdrawal_id: int, reason: str) -> Json:
+        return self._run(ep.admin_reject_withdrawal(withdrawal_id, reason))
+
+    def admin_funding_alerts(self) -> Json:
+        return self._run(ep.admin_funding_alerts())
+
+    def admin_resolve_alert(self, alert_id: int) -> Json:
+        return self._run(ep.admin_resolve_alert(alert_id))
+
+    def admin_unfreeze_account(self, account_id: int) -> Json:
+        return self._run(ep.admin_unfreeze_account(account_id))

@@ -8,6 +8,9 @@ order left the book) and it moves money. Invariants kept here, checked by `audit
   - after every change, an account never holds unreserved YES and unreserved NO of one contract
     (the pairs are merged back into cash at once).
 
+The cheapest of these are asserted where they can break (a fill, a release, a merge) and raise
+`InvariantBroken`: the engine stops rather than go on from a state that lost money.
+
 Fees are rounded up per order on the running total: each fill adds notional * rate to the order's
 fee basis and charges ceil(basis / 1e6) minus what it already paid, so the total fee of an order is
 exactly its notional fee rounded up once, and a reservation computed at the limit always covers it.
@@ -15,6 +18,7 @@ exactly its notional fee rounded up once, and a reservation computed at the limi
 
 from __future__ import annotations
 
+from foretell.domain.codes import InvariantBroken
 from foretell.domain.orders import BUY
 from foretell.domain.units import MICRO
 from foretell.engine.state import Account, Contract, Order
@@ -70,12 +74,16 @@ def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int)
             cap = o.out_price * o.remaining
         need = cap + -(-(basis + cap * fee_max_ppm) // MICRO) - due
         release = o.reserved - cost - need
+        if release < 0:  # the reservation did not cover this fill and the worst case after it
+            raise InvariantBroken(f"order {o.id}: reservation short by {-release} micro-USDC")
         o.reserved = need
         a.reserved -= cost + release
         a.free += release
     else:
         pos[o.outcome] -= q
         pos[2 + o.outcome] -= q
+        if pos[2 + o.outcome] < 0:  # sold shares that were not reserved for this order
+            raise InvariantBroken(f"order {o.id}: account {a.id} sold unreserved shares")
         a.free += notional - fee
     return fee
 
@@ -88,6 +96,8 @@ def net(a: Account, c: Contract) -> int:
     pairs = min(pos[0] - pos[2], pos[1] - pos[3])
     if pairs <= 0:
         return 0
+    if c.collateral < pairs:  # every pair held was minted against 1 USDC locked
+        raise InvariantBroken(f"contract {c.id}: {pairs} pairs merged, {c.collateral} locked")
     pos[0] -= pairs
     pos[1] -= pairs
     a.free += pairs * MICRO
@@ -105,6 +115,8 @@ def release(o: Order) -> int:
     a = o.account
     if o.action == BUY:
         a.reserved -= o.reserved
+        if a.reserved < 0:
+            raise InvariantBroken(f"account {a.id}: reserved cash below zero")
         a.free += o.reserved
         o.reserved = 0
         return 0

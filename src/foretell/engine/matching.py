@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from foretell.domain import events as ev
+from foretell.domain.codes import InvariantBroken
 from foretell.domain.events import FILL
 from foretell.domain.limits import fills_per_command_max
 from foretell.domain.orders import (
@@ -204,6 +205,9 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
             cap = maker.out_price * maker.remaining
             need = cap + -(-(basis + cap * fee_max) // 1_000_000) - due
             freed = maker.reserved - notional - maker_fee - need
+            if freed < 0:  # as in ledger.fill_side: the reservation must cover every fill
+                raise InvariantBroken(f"order {maker.id}: reservation short by {-freed} "
+                                      "micro-USDC")
             maker.reserved = need
             ma.reserved -= notional + maker_fee + freed
             ma.free += freed
@@ -212,6 +216,9 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
         else:
             pos[maker.outcome] -= q
             pos[2 + maker.outcome] -= q
+            if pos[2 + maker.outcome] < 0:
+                raise InvariantBroken(f"order {maker.id}: account {ma.id} sold unreserved "
+                                      "shares")
             ma.free += notional - maker_fee
         qtys[i] -= q
         if taker_bid:

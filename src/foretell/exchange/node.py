@@ -28,9 +28,9 @@ from starlette.concurrency import run_in_threadpool
 
 from foretell.config import Settings
 from foretell.domain import commands as cmd
-from foretell.domain.codes import Refused
+from foretell.domain.codes import InvariantBroken, Refused
 from foretell.domain.outcome import Outcome
-from foretell.exchange.pipeline import Pipeline, journal_message, wall_clock_ms
+from foretell.exchange.pipeline import Halted, Pipeline, journal_message, wall_clock_ms
 from foretell.journal.log import JournalError, JournalFailed
 from foretell.store.db import connect, migrate
 from foretell.store.process import ProjectorProcess
@@ -133,6 +133,9 @@ class Node:
             outcome = self.pipeline.submit(command)[-1]
         except OverflowError as exc:  # a number no command field can hold: nothing was journaled
             raise Refused("invalid_request", "a number is out of range") from exc
+        except (Halted, InvariantBroken) as exc:  # stopped: an operator must look
+            raise Refused("unavailable", "The exchange stopped on a broken invariant; an "
+                          "operator must look before it takes commands again.") from exc
         except JournalFailed as exc:  # refused before it was journaled or applied
             raise Refused("unavailable") from exc
         except JournalError as exc:  # closed: shutting down

@@ -23,9 +23,11 @@ from typing import Any
 import msgspec
 
 from foretell.domain import commands as cmd
+from foretell.domain.codes import InvariantBroken
 from foretell.domain.events import BOOK_LEVEL
 from foretell.domain.outcome import Event, Outcome
 from foretell.engine import snapshot
+from foretell.engine.audit import audit
 from foretell.engine.views import changed_levels, level_sizes, touched_state
 from foretell.exchange.recovery import recover
 from foretell.journal.group import GroupCommitter
@@ -48,6 +50,11 @@ def journal_message(exc: JournalError) -> str:
     if isinstance(exc, JournalFailed):
         return OUTCOME_UNKNOWN
     return "The exchange is shutting down; nothing was done. Retry once it is back."
+
+
+class Halted(Exception):
+    """The engine stopped on a broken invariant: it takes no command until an operator looks
+    (a restart replays the journal and stops at the same command)."""
 
 
 def wall_clock_ms() -> int:
@@ -77,6 +84,9 @@ class Pipeline:
         if self.journal.last_seq < self.seq:
             raise RuntimeError(f"journal ends at {self.journal.last_seq}, snapshot at {self.seq}")
         self.snapshot_every = snapshot_every
+        # Every Nth command runs the full audit (0: never; tests and debug runs set it).
+        self.audit_every = int(os.environ.get("FORETELL_AUDIT_EVERY", "0") or 0)
+        self.halted: InvariantBroken | None = None  # set once: nothing is applied after it
         self.listeners: list[Listener] = []
         # Called once per durable batch (in seq order), and once if the journal fails for good.
         # Listeners run on the writer thread or, with the pipeline lock held, on the submitting
@@ -100,7 +110,14 @@ class Pipeline:
 
     def _run(self, command: cmd.Command) -> Outcome:
         seq = self.committer.submit(cmd.encode(command))  # 2 journal
-        code, value = self.engine.apply(command)  # 3 apply
+        try:
+            code, value = self.engine.apply(command)  # 3 apply
+            if self.audit_every and seq % self.audit_every == 0:
+                self._audit(seq)
+        except InvariantBroken as broken:
+            self.halted = broken
+            log.critical("engine halted at seq %d: %s", seq, broken)
+            raise
         self.seq = seq
         self._since_snapshot += 1
         events = self.engine.take_events()
@@ -123,8 +140,16 @@ class Pipeline:
                         level_sizes(self.engine, contract, prices)))
         return out
 
+    def _audit(self, seq: int) -> None:
+        """The full audit (debug and test runs: `FORETELL_AUDIT_EVERY`), between two commands."""
+        report = audit(self.engine)
+        if not report.ok:
+            raise InvariantBroken(f"audit at seq {seq}: {report.violations[:3]}")
+
     def submit(self, command: cmd.Command, stamp: bool = True) -> list[Outcome]:
         """Steps 1-3; returns the outcomes (due timers first, then the command), not yet durable."""
+        if self.halted is not None:
+            raise Halted("the engine stopped on a broken invariant") from self.halted
         with self._lock:
             if stamp:
                 command = self._stamp(command)  # 1 sequence

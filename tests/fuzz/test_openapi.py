@@ -3,6 +3,7 @@ schema, for anonymous callers and for a logged-in trader; the engine's invariant
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import schemathesis
@@ -51,5 +52,10 @@ def test_no_server_errors_anonymous(server: dict[str, Any]) -> None:
 def test_invariants_hold_after_fuzzing(server: dict[str, Any]) -> None:
     from foretell.engine.audit import audit
 
-    report = audit(server["app"].state.service.engine)
+    svc = server["app"].state.service
+
+    async def on_the_loop() -> Any:  # the engine is read on the serving loop, nowhere else
+        return audit(svc.engine)
+
+    report = asyncio.run_coroutine_threadsafe(on_the_loop(), svc.node.loop).result(60)
     assert report.ok, report.violations[:5]

@@ -107,8 +107,10 @@ class Funding:
 
     async def _credit(self, dep: store.Deposit) -> None:
         await asyncio.to_thread(store.set_deposit, self.db, dep.id, store.CREDITING)
+        # Journaled for the account: its next read waits until the store has the credit.
         outcome = await self.svc.execute(cmd.Deposit(
-            0, dep.account_id, dep.amount_micro, store.deposit_reason(dep.tx_hash, dep.log_index)))
+            0, dep.account_id, dep.amount_micro, store.deposit_reason(dep.tx_hash, dep.log_index)),
+            dep.account_id)
         if not outcome.ok:  # an amount the engine refuses: for the supervisor
             await asyncio.to_thread(self._refused_deposit, dep, outcome.code)
             return
@@ -130,7 +132,7 @@ class Funding:
                 return
             outcome = await self.svc.execute(cmd.Deposit(
                 0, int(w["account_id"]), int(w["amount_micro"]),
-                store.refund_reason(withdrawal_id)))
+                store.refund_reason(withdrawal_id)), int(w["account_id"]))
             assert outcome.ok, outcome.code
             await asyncio.to_thread(store.set_withdrawal, self.db, withdrawal_id,
                                     self.svc.clock(), status=store.REFUNDED, note=why)

@@ -33,20 +33,26 @@ async def health(svc: Service = Svc) -> dict[str, Any]:
 
 
 @router.get("/markets")
-def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
-                 category: str | None = Query(None, max_length=64),
-                 q: str | None = Query(None, max_length=100),
-                 cursor: int | None = Query(None, ge=0, le=2**53),
-                 limit: int = Query(50, ge=1, le=500),
-                 svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
+async def list_markets(status: str | None = Query(None,
+                                                pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
+                       category: str | None = Query(None, max_length=64),
+                       q: str | None = Query(None, max_length=100),
+                       cursor: int | None = Query(None, ge=0, le=2**53),
+                       limit: int = Query(50, ge=1, le=500),
+                       svc: Service = Svc, _: Any = Anyone) -> dict[str, Any]:
     """Markets newest first. Each carries its `contracts` with their last price, best bid and
     ask (YES terms), the 24 h `change` and the reference `prev_day_price`, and the traded
     volume in shares and in USDC (`volume`: what the takers paid or received); the market's
     `volume` is the sum over its contracts. One request draws a whole market list."""
-    with svc.db.connect() as conn:
-        rows, next_cursor = queries.list_markets(conn, status=status, category=category,
-                                                 search=q, cursor=cursor, limit=limit)
-        contracts = queries.market_contracts(conn, [r["id"] for r in rows], svc.clock())
+    def read() -> tuple[Any, Any, Any]:
+        with svc.db.connect() as conn:
+            rows, next_cursor = queries.list_markets(conn, status=status, category=category,
+                                                     search=q, cursor=cursor, limit=limit)
+            return rows, next_cursor, queries.market_contracts(conn, [r["id"] for r in rows],
+                                                               svc.clock())
+
+    # The SQL off the loop; the best bid and ask from the engine's books, on the loop.
+    rows, next_cursor, contracts = await svc.off_loop(read)
     markets = present.rows(rows)
     for market in markets:
         own = contracts.get(market["id"], [])

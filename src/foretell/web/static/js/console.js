@@ -33,7 +33,8 @@
     open: ["Resume trading", (m) => m.status === "halted"],
     closed: ["Close trading", (m) => m.status === "open" || m.status === "halted"],
     settle: ["Settle", (m) => ["open", "halted", "closed", "resolution_proposed", "disputed"].includes(m.status)],
-    void: ["Void", (m) => !["settled", "voided"].includes(m.status)],
+    // Not a draft: it is the creator's work in progress, not yet anything to void.
+    void: ["Void", (m) => !["draft", "settled", "voided"].includes(m.status)],
   };
 
   FT.renderers.consoleMarkets = (data) => {

@@ -86,6 +86,7 @@ def apply(body: ApplicationIn, p: Principal = Trader, svc: Services = Svc) -> di
 @router.get("/creators/me")
 async def my_creator(p: Principal = Reader, svc: Services = Svc) -> dict[str, Any]:
     """My role, my applications, my markets and the fee share they earned."""
+    await svc.read_your_writes(p.user_id)  # a draft just created or edited is listed as saved
     mine = [a for a in creators.applications(svc, None) if a["user_id"] == p.user_id]
     markets = creators.queue(svc, tuple(range(len(mk.STATUS_NAMES))))
     fees = creators.creator_fees(svc, p)

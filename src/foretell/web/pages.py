@@ -64,6 +64,7 @@ class ConsoleSection:
 
 CONSOLE_SECTIONS: tuple[ConsoleSection, ...] = (
     ConsoleSection("accounts", "Accounts and USDC", "console/accounts.html"),
+    ConsoleSection("funding", "Real USDC", "console/funding.html"),
     ConsoleSection("markets", "Markets", "console/markets.html"),
     ConsoleSection("create", "Create market", "console/create_market.html"),
     ConsoleSection("audit", "Audit", "console/audit.html"),
@@ -195,7 +196,10 @@ def signup(request: Request) -> HTMLResponse:
 
 @router.get("/console", response_class=HTMLResponse)
 def console(request: Request) -> HTMLResponse:
-    return _page(request, "console.html", "Console", "console")
+    # Whether real USDC is configured: without it the funding section says so and asks the
+    # API nothing (its endpoints answer 404 funding_disabled on a play-money exchange).
+    funding_on = getattr(request.app.state, "funding", None) is not None
+    return _page(request, "console.html", "Console", "console", funding_on=funding_on)
 
 
 @router.get("/offline", response_class=HTMLResponse)

@@ -1,6 +1,7 @@
-/* Supervisor console: accounts with USDC credit/debit, markets with lifecycle actions, create
- * market, audit. Sections come from pages.CONSOLE_SECTIONS; a later section (creator review,
- * news posting) adds its partial, its renderers here or in its own script, and nothing else. */
+/* Supervisor console: accounts with USDC credit/debit, real USDC (reserves, alerts, withdrawals
+ * to approve), markets with lifecycle actions, create market, audit. Sections come from
+ * pages.CONSOLE_SECTIONS; a later section (creator review, news posting) adds its partial, its
+ * renderers here or in its own script, and nothing else. */
 (function () {
   "use strict";
   const { html, fmt, api } = FT;
@@ -33,7 +34,8 @@
     open: ["Resume trading", (m) => m.status === "halted"],
     closed: ["Close trading", (m) => m.status === "open" || m.status === "halted"],
     settle: ["Settle", (m) => ["open", "halted", "closed", "resolution_proposed", "disputed"].includes(m.status)],
-    void: ["Void", (m) => !["settled", "voided"].includes(m.status)],
+    // Not a draft: it is the creator's work in progress, not yet anything to void.
+    void: ["Void", (m) => !["draft", "settled", "voided"].includes(m.status)],
   };
 
   FT.renderers.consoleMarkets = (data) => {
@@ -122,6 +124,135 @@
       applyAction(e.target);
     });
   });
+
+  // -- real USDC: reserves, alerts, withdrawals waiting for approval -----------------------
+  // Only when the server rendered the section "on" (real USDC configured): on play money the
+  // section says so and this asks the API nothing, so nothing answers 404.
+
+  const funding = () => document.querySelector("#funding-console[data-funding=on]");
+  const $id = (id) => document.getElementById(id);
+
+  /** "1.002500" (held / owed) -> "100.2%", rounded down so a shortfall never shows as 100%;
+   * null (nothing owed) -> "—". */
+  const ratioText = (ratio) => (ratio === null || ratio === undefined ? "—"
+    : (Math.floor(Number(ratio) * 1000) / 10).toFixed(1) + "%");
+
+  function renderReserves(r) {
+    const short = Boolean(r.shortfall);
+    const state = short ? "Shortfall: the ledger owes more than the chain holds; withdrawals are halted."
+      : r.withdrawals_halted ? "Reserves cover the ledger, but withdrawals are halted: resolve the alert below."
+        : "Fully backed: the chain holds at least what the ledger owes.";
+    const surplus = FT.units.microBig(r.surplus);
+    return html`<p class="audit-state ${short || r.withdrawals_halted ? "down" : "up"}" id="reserves-state" data-shortfall="${short ? "yes" : "no"}"><strong>${state}</strong>
+        <span class="muted small">Block ${fmt.shares(r.block)} · checked ${fmt.time(Date.now())}</span></p>
+      <dl class="stat-grid" id="reserves-figures">
+        <div><dt>Held on chain</dt><dd class="num big" data-held>${FT.money(r.held)}</dd></div>
+        <div><dt>Owed by the ledger</dt><dd class="num big" data-owed>${FT.money(r.owed)}</dd></div>
+        <div><dt>Reserve ratio</dt><dd class="num big" data-ratio>${ratioText(r.ratio)}</dd></div>
+        <div><dt>${surplus !== null && surplus < 0n ? "Shortfall" : "Surplus"}</dt><dd class="num ${surplus !== null && surplus < 0n ? "down" : ""}" data-surplus>${FT.money(surplus !== null && surplus < 0n ? -surplus : r.surplus)}</dd></div>
+        <div><dt>Hot wallet</dt><dd class="num">${FT.money(r.hot_wallet)}</dd></div>
+        <div><dt>Deposit addresses</dt><dd class="num">${FT.money(r.deposit_addresses)}</dd></div>
+        <div><dt>Withdrawals not yet on chain</dt><dd class="num">${FT.money(r.pending_withdrawals)}</dd></div>
+        <div><dt>Withdrawals</dt><dd>${r.withdrawals_halted ? html`<span class="down">Halted</span>` : "Running"}</dd></div>
+      </dl>`;
+  }
+
+  function renderAlerts(data) {
+    const open = ((data && data.alerts) || []).filter((a) => !a.resolved_ms);
+    if (!open.length) return html`<p class="muted" id="no-alerts">No open alerts.</p>`;
+    return html`<table class="data cards" id="alerts-table">
+      <caption class="visually-hidden">Open alerts from the chain watcher</caption>
+      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Alert</th><th scope="col">Account</th><th scope="col">Raised</th><th scope="col">Action</th></tr></thead>
+      <tbody>${open.map((a) => html`<tr data-alert="${a.id}"><td class="num" data-label="Id">${a.id}</td>
+        <td class="card-main"><strong>${fmt.label(a.kind)}</strong><span class="cell-sub">${a.message}</span></td>
+        <td data-label="Account">${a.account_id === null || a.account_id === undefined ? "—" : a.account_id}</td>
+        <td data-label="Raised">${FT.timeTag(a.created_ms)}</td>
+        <td class="actions"><button type="button" class="btn small" data-resolve="${a.id}">Resolve<span class="visually-hidden"> alert ${a.id}</span></button></td></tr>`)}</tbody></table>`;
+  }
+
+  function renderPending(data) {
+    const waiting = ((data && data.withdrawals) || []).filter((w) => w.status === "requested" && w.needs_approval);
+    if (!waiting.length) return html`<p class="muted" id="no-pending-withdrawals">No withdrawal is waiting for approval.</p>`;
+    return html`<table class="data cards" id="pending-withdrawals-table">
+      <caption class="visually-hidden">Withdrawals above the approval limit, waiting for a supervisor</caption>
+      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Account</th><th scope="col" class="num">Amount</th><th scope="col">To</th><th scope="col">Requested</th><th scope="col">Decision</th></tr></thead>
+      <tbody>${waiting.map((w) => html`<tr data-withdrawal="${w.id}"><td class="num" data-label="Id">${w.id}</td>
+        <td data-label="Account">${w.account_id}</td><td class="num" data-label="Amount">${FT.money(w.amount)}</td>
+        <td data-label="To"><code title="${w.address}">${String(w.address).slice(0, 10)}…${String(w.address).slice(-6)}</code></td>
+        <td data-label="Requested">${FT.timeTag(w.created_ms)}</td>
+        <td class="actions"><form class="market-action inline withdrawal-decision" data-withdrawal="${w.id}" novalidate>
+          <button class="btn primary small" type="submit" name="decision" value="approve">Approve<span class="visually-hidden"> withdrawal ${w.id}</span></button>
+          <label class="visually-hidden" for="wd-why-${w.id}">Reason to reject withdrawal ${w.id}</label>
+          <input id="wd-why-${w.id}" name="reason" placeholder="Reason to reject" maxlength="200" autocomplete="off">
+          <button class="btn small" type="submit" name="decision" value="reject">Reject<span class="visually-hidden"> withdrawal ${w.id}</span></button>
+          <p class="form-error" data-error role="alert" hidden></p>
+        </form></td></tr>`)}</tbody></table>`;
+  }
+
+  async function loadFunding() {
+    const root = funding();
+    if (!root) return;
+    const boxes = { reserves: $id("reserves"), alerts: $id("funding-alerts"), pending: $id("pending-withdrawals") };
+    // Alerts after the reserves: checking the reserves is what raises a shortfall alert.
+    const [reserves, pending] = await Promise.allSettled([
+      api.get("/reserves"), api.get("/admin/funding/withdrawals?status=requested")]);
+    const [alerts] = await Promise.allSettled([api.get("/admin/funding/alerts")]);
+    const show = (box, result, render) => FT.setHTML(box, result.status === "fulfilled" ? render(result.value)
+      : html`<p class="form-error">${FT.errorText(result.reason)}</p>`);
+    show(boxes.reserves, reserves, renderReserves);
+    show(boxes.alerts, alerts, renderAlerts);
+    show(boxes.pending, pending, renderPending);
+  }
+  async function resolveAlert(button) {
+    const id = button.dataset.resolve;
+    FT.clearError(funding());
+    button.disabled = true;
+    try {
+      const done = await api.post(`/admin/funding/alerts/${id}/resolve`);
+      FT.toast(`Alert ${id} resolved${done.withdrawals_halted ? "; withdrawals are still halted" : ""}.`, "ok");
+    } catch (err) {
+      FT.showError($id("funding-error"), err);
+    }
+    loadFunding();
+  }
+
+  async function decideWithdrawal(form, decision) {
+    const id = form.dataset.withdrawal;
+    FT.clearError(form);
+    const reason = form.elements.reason.value.trim();
+    try {
+      if (decision === "approve") {
+        if (!window.confirm(`Approve withdrawal ${id}? The USDC is sent on chain and cannot be called back.`)) return;
+        await api.post(`/admin/funding/withdrawals/${id}/approve`);
+        FT.toast(`Withdrawal ${id} approved: it is sent next.`, "ok");
+      } else {
+        if (!reason) { FT.showError(form, "Give a reason to reject it (the trader sees it)."); form.elements.reason.focus(); return; }
+        await api.post(`/admin/funding/withdrawals/${id}/reject`, { reason });
+        FT.toast(`Withdrawal ${id} rejected and refunded.`, "ok");
+      }
+    } catch (err) {
+      FT.showError(form, err);
+      return;
+    }
+    loadFunding();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const root = funding();
+    if (!root) return;
+    root.addEventListener("click", (e) => {
+      const resolve = e.target.closest("[data-resolve]");
+      if (resolve) resolveAlert(resolve);
+      if (e.target.id === "funding-refresh") loadFunding();
+    });
+    root.addEventListener("submit", (e) => {
+      const form = e.target.closest("form.withdrawal-decision");
+      if (!form) return;
+      e.preventDefault();
+      decideWithdrawal(form, e.submitter ? e.submitter.value : "approve");
+    });
+  });
+  document.body.addEventListener("ft:console", () => loadFunding());
 
   FT.session.then(async (account) => {
     await FT.domReady;

@@ -6,6 +6,51 @@
   const { html, fmt, api } = FT;
   const $ = (id) => document.getElementById(id);
   let markets = [];  // my markets, normalized, with the live status and fees
+  // What this page just wrote (id -> {fields, until}): GET /creators/me reads market rows from
+  // the store, which follows the engine a moment later, so a draft created or edited a moment
+  // ago may be missing or stale there. Shown from here until the listing catches up.
+  const written = new Map();
+  let catchUp = null;
+
+  // What a creator may do with a market in each state (see domain/markets.py): edit and submit
+  // drafts (and markets sent back for changes); nothing while a supervisor reviews it;
+  // clarify and propose a resolution once it trades; clarify while a resolution is pending.
+  const EDITABLE = ["draft", "changes_requested"];
+  const CLARIFIABLE = ["open", "halted", "closed", "resolution_proposed", "disputed"];
+  const PROPOSABLE = ["open", "halted", "closed"];
+  const WAITING = {
+    in_review: "Waiting for a supervisor’s review",
+    resolution_proposed: "Dispute window open",
+    disputed: "A supervisor decides the dispute",
+  };
+
+  const SHOWN = ["question", "slug", "description", "category"];  // compared with the listing
+
+  function remember(id, fields) {
+    const key = String(id);
+    const before = written.get(key);
+    written.set(key, { fields: { ...(before ? before.fields : {}), ...fields }, until: Date.now() + 15000 });
+  }
+
+  /** The listing with what this page wrote laid over it, until the listing agrees. */
+  function overlay(list, liveStatus) {
+    const now = Date.now();
+    let behind = false;
+    written.forEach((w, key) => {
+      const shown = list.find((m) => String(m.id) === key);
+      const f = w.fields;
+      const agrees = shown && SHOWN.every((k) => f[k] === undefined || (shown.raw[k] ?? "") === f[k]);
+      if (agrees || now > w.until) { written.delete(key); return; }
+      behind = true;
+      if (shown) {
+        SHOWN.forEach((k) => { if (f[k] !== undefined) shown.raw[k] = f[k]; });
+        Object.assign(shown, { question: f.question || shown.question, slug: f.slug || shown.slug });
+      }
+      else list.push({ id: Number(key), question: f.question, slug: f.slug, outcomes: f.outcomes || [], rules: f.rules || {}, raw: { ...f }, status: liveStatus.get(Number(key)) || f.status || "draft", fees: null });
+    });
+    list.sort((a, b) => a.id - b.id);
+    return behind;
+  }
 
   function renderStatus(me) {
     const last = me.applications[me.applications.length - 1];
@@ -19,6 +64,19 @@
     $("creator-tools").hidden = me.role !== "creator";
   }
 
+  function rowActions(m) {
+    const label = html`<span class="visually-hidden"> market ${m.id}</span>`;
+    const buttons = [];
+    if (EDITABLE.includes(m.status)) {
+      buttons.push(html`<button type="button" class="btn small" data-edit="${m.id}">Edit${label}</button>`);
+      buttons.push(html`<button type="button" class="btn small primary" data-submit="${m.id}">Submit for review${label}</button>`);
+    }
+    if (CLARIFIABLE.includes(m.status)) buttons.push(html`<button type="button" class="btn small" data-goto="clarify-form" data-market="${m.id}">Clarify${label}</button>`);
+    if (PROPOSABLE.includes(m.status)) buttons.push(html`<button type="button" class="btn small" data-goto="propose-form" data-market="${m.id}">Propose resolution${label}</button>`);
+    if (buttons.length) return html`<div class="button-row">${buttons}</div>`;
+    return WAITING[m.status] ? html`<span class="muted small">${WAITING[m.status]}</span>` : html`<span class="muted">—</span>`;
+  }
+
   function renderMarkets(me) {
     const fees = new Map((me.fees_by_market || []).map((f) => [f.market_id, f]));
     markets = (me.markets || []).map((raw) => {
@@ -26,14 +84,17 @@
       const f = fees.get(m.id);
       return { ...m, raw, status: (f && f.status) || m.status, fees: f ? f.creator_fees : null };
     });
+    const behind = overlay(markets, new Map([...fees].map(([id, f]) => [Number(id), f.status])));
+    clearTimeout(catchUp);
+    if (behind) catchUp = setTimeout(refresh, 500);
     $("fees-earned").textContent = fmt.amount(me.fees_earned);
-    FT.setHTML($("my-markets"), markets.length ? html`<table class="data" id="my-markets-table">
-      <caption class="visually-hidden">My markets, their status and the fees they earned me</caption>
-      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Market</th><th scope="col">Status</th><th scope="col" class="num">Fees earned</th><th scope="col">Action</th></tr></thead>
-      <tbody>${markets.map((m) => html`<tr data-market="${m.id}"><td class="num">${m.id}</td>
-        <td>${["draft", "in_review", "changes_requested"].includes(m.status) ? (m.question || m.slug) : html`<a href="/markets/${m.slug || m.id}">${m.question || m.slug}</a>`}</td>
-        <td>${FT.market.statusBadge(m.status)}</td><td class="num">${fmt.amount(m.fees)}</td>
-        <td>${["draft", "changes_requested"].includes(m.status) ? html`<button type="button" class="btn small" data-edit="${m.id}">Edit<span class="visually-hidden"> market ${m.id}</span></button>` : html`<span class="muted">—</span>`}</td></tr>`)}</tbody></table>`
+    FT.setHTML($("my-markets"), markets.length ? html`<table class="data cards" id="my-markets-table">
+      <caption class="visually-hidden">My markets, their status, the fees they earned me and what I can do with them</caption>
+      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Market</th><th scope="col">Status</th><th scope="col" class="num">Fees earned</th><th scope="col">Actions</th></tr></thead>
+      <tbody>${markets.map((m) => html`<tr data-market="${m.id}" data-status="${m.status}"><td class="num" data-label="Id">${m.id}</td>
+        <td class="card-main">${["draft", "in_review", "changes_requested"].includes(m.status) ? (m.question || m.slug) : html`<a href="/markets/${m.slug || m.id}">${m.question || m.slug}</a>`}</td>
+        <td data-label="Status">${FT.market.statusBadge(m.status)}</td><td class="num" data-label="Fees earned">${fmt.amount(m.fees)}</td>
+        <td class="actions">${rowActions(m)}</td></tr>`)}</tbody></table>`
       : html`<p class="muted">No markets yet: start with a draft below.</p>`);
     FT.$$(".my-market-select").forEach((select) => {
       const statuses = select.dataset.statuses.split(" ");
@@ -101,14 +162,19 @@
     const body = FT.formJSON(form);
     let id = $("df-id").value;
     try {
-      if (id) await api.put(`/creator/markets/${id}`, body);
-      else {
-        id = String((await api.post("/creator/markets", body)).id);
+      if (id) {
+        const saved = await api.put(`/creator/markets/${id}`, body);
+        remember(id, { ...body, status: saved.status });
+      } else {
+        const created = await api.post("/creator/markets", body);
+        id = String(created.id);
+        remember(id, { ...body, status: created.status || "draft" });
         $("df-id").value = id;
         $("draft-title").textContent = `Draft of market ${id}`;
       }
       if (andSubmit) {
-        await api.post(`/creator/markets/${id}/submit`);
+        const sent = await api.post(`/creator/markets/${id}/submit`);
+        remember(id, { status: sent.status || "in_review" });
         FT.toast(`Market ${id} sent for review.`, "ok");
         resetDraft();
       } else {
@@ -119,6 +185,35 @@
       else FT.showError(form, err);
     }
     refresh();
+  }
+
+  /** Submit a listed draft as it was saved; missing rules open it in the form, per field. */
+  async function submitListed(id) {
+    try {
+      const sent = await api.post(`/creator/markets/${id}/submit`);
+      remember(id, { status: sent.status || "in_review" });
+      FT.toast(`Market ${id} sent for review.`, "ok");
+      if ($("df-id").value === String(id)) resetDraft();
+    } catch (err) {
+      if (err.status === 422) {
+        editDraft(id);
+        fieldErrors($("draft-form"), err);
+      } else {
+        FT.toast(FT.errorText(err), "error");
+      }
+    }
+    refresh();
+  }
+
+  /** Jump to one of the forms below with this market chosen. */
+  function goTo(formId, id) {
+    const form = $(formId);
+    const select = form.elements.market;
+    if (FT.$$("option", select).some((o) => o.value === String(id))) select.value = String(id);
+    if (formId === "propose-form") fillWinners();
+    form.scrollIntoView({ block: "start" });
+    const first = FT.$$("textarea, input:not([type=hidden])", form)[0];
+    if (first) first.focus({ preventScroll: true });
   }
 
   function resetDraft() {
@@ -203,6 +298,13 @@
     root.addEventListener("click", (e) => {
       const edit = e.target.closest("[data-edit]");
       if (edit) editDraft(edit.dataset.edit);
+      const submit = e.target.closest("[data-submit]");
+      if (submit) {
+        submit.disabled = true;
+        submitListed(submit.dataset.submit);
+      }
+      const jump = e.target.closest("[data-goto]");
+      if (jump) goTo(jump.dataset.goto, jump.dataset.market);
       if (e.target.id === "draft-new") resetDraft();
     });
     $("pr-market").addEventListener("change", fillWinners);

@@ -252,6 +252,70 @@
     const exact = fmt.priceExact(text);
     return exact && exact !== shown ? html`<span title="${exact} exactly">${shown}</span>` : html`${shown}`;
   };
+  // -- order quotes ---------------------------------------------------------------------------
+
+  // Why a quoted order would stop short, or be refused (`reason` of POST /orders/quote).
+  const QUOTE_REASONS = {
+    self_trade: "it would trade with your own order",
+    fill_limit: "too many fills for one order",
+    insufficient_funds: "not enough free cash",
+    insufficient_shares: "you do not hold enough shares",
+    no_position: "reduce-only needs a position to reduce",
+    no_liquidity: "nobody is offering shares now",
+    post_only_would_take: "post-only would trade at once",
+    too_many_orders: "you have too many open orders",
+    unknown_account: "your account has no cash yet",
+    fok_not_filled: "fill-or-kill needs every share at once",
+    market_closed: "the market is closed",
+    market_halted: "trading is halted",
+  };
+
+  /** The human reason of a quote; `order` ({type, tif}) tells a market order's protection
+   * price from a limit order's immediate-or-cancel. */
+  FT.quoteReason = function (reason, order) {
+    const o = order || {};
+    if (reason === "ioc_remainder") {
+      if (o.type === "market") return "protection price";
+      if (o.tif === "ioc" || o.tif === "fok") return "immediate-or-cancel";
+      return "no more shares within your price";
+    }
+    return QUOTE_REASONS[reason] || fmt.label(reason);
+  };
+
+  /** A quote (POST /orders/quote) as one short sentence for the ticket, e.g. "Would fill 10
+   * of 20 shares at 55¢ on average ($5.51 with fees); the rest is cancelled (protection
+   * price)." `order` is optional ({type: "market"|"limit", tif}) and only sharpens the reason.
+   * Money in dollars and cents, prices in cents. "" for an answer it does not know. */
+  FT.quoteSummary = function (quote, order) {
+    const q = quote || {};
+    const sell = q.proceeds_now !== undefined && q.cost_now === undefined;
+    const filled = Number(q.filled || 0);
+    const size = q.unfilled === null || q.unfilled === undefined ? null : filled + Number(q.unfilled);
+    const shares = (n) => `${fmt.shares(n)} share${Number(n) === 1 ? "" : "s"}`;
+    const money = sell ? `you get ${fmt.amount(q.proceeds_now)} after fees` : `${fmt.amount(q.cost_now)} with fees`;
+    const at = q.avg_price ? ` at ${fmt.price(q.avg_price)} on average` : "";
+    const done = filled ? `${at} (${money})` : "";
+    const why = q.reason ? ` (${FT.quoteReason(q.reason, order)})` : "";
+    const what = size === null ? `Would ${sell ? "sell" : "buy"} ${shares(filled)}` : null;
+    switch (q.status) {
+      case "filled":
+        return `${what || `Would fill all ${shares(size)}`}${done}.`;
+      case "partially_filled":
+        return `${what || `Would fill ${fmt.shares(filled)} of ${shares(size)}`}${done}; the rest is cancelled${why}.`;
+      case "not_filled":
+        return `Would fill nothing: the order is cancelled${why}.`;
+      case "resting":
+        if (!filled) return `Would fill nothing now: ${size === null ? "the order rests" : size === 1 ? "the share rests" : `all ${shares(size)} rest`} on the book at your limit.`;
+        return `${what || `Would fill ${fmt.shares(filled)} of ${shares(size)}`}${done} now; ${size === null ? "the rest rests" : `the other ${fmt.shares(size - filled)} ${size - filled === 1 ? "rests" : "rest"}`} on the book at your limit.`;
+      case "killed":
+        return `Would not trade: fill-or-kill cannot fill ${size === null ? "the order" : `all ${shares(size)}`} now.`;
+      case "refused":
+        return `Would be refused${q.reason ? `: ${FT.quoteReason(q.reason, order)}` : ""}.`;
+      default:
+        return "";
+    }
+  };
+
   FT.timeTag = (ms) => (ms ? html`<time datetime="${fmt.isoTime(ms)}">${fmt.time(ms)}</time>` : "—");
   FT.sideClass = (side) => (side === "buy" ? "up" : "down");
 

@@ -11,8 +11,6 @@ share a small `pool` of funded traders and trade on fresh markets of their own.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -23,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.live import Server, free_port, launch, stop, wait_ready
 
 from foretell.client import AsyncClient, Client, ForetellError
 
@@ -33,49 +32,13 @@ PASSWORD = "trader-password-1"
 Json = dict[str, Any]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    base_url: str
-    data: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 def launch_server(data: Path, *options: str) -> Server:
     """Start a server process on `data` (a new directory gets the supervisor); don't wait."""
     if not data.exists():
         options = ("--supervisor", ":".join(SUPERVISOR), *options)
     port = free_port()
-    data.parent.mkdir(parents=True, exist_ok=True)
-    log_path = data.parent / f"server-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(HERE / "serve_child.py"), str(data), str(port), *options],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    return Server(f"http://127.0.0.1:{port}", data, process, log_path)
-
-
-def wait_ready(server: Server, timeout_s: float = 60) -> Server:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(server.base_url + "/api/v1/time", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if server.process.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
-            raise RuntimeError("the server did not start:\n" + server.log())
-        time.sleep(0.05)
+    return launch([sys.executable, str(HERE / "serve_child.py"), str(data), str(port), *options],
+                  data, port)
 
 
 def start_server(data: Path, *options: str) -> Server:
@@ -83,12 +46,7 @@ def start_server(data: Path, *options: str) -> Server:
 
 
 def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(10)
+    stop(server)
 
 
 @dataclass

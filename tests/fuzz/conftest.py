@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,15 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from tests.live import free_port
 
 from foretell.app import create_app, server_options
 from foretell.config import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +22,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     data: Path = tmp_path_factory.mktemp("fuzz")
     settings_ = Settings(data=data, demo=True, market_maker=False, rate_per_s=10_000,
                          rate_burst=10_000)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port,
                             log_level="error", lifespan="on", **server_options(settings_))
     srv = uvicorn.Server(config)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import email.utils
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 from tests.databases import BACKENDS, Pool, new_pg_schema, pg_admin, pg_url
+from tests.live import free_port
 
 from foretell.api import routes_news
 from foretell.app import create_app
@@ -273,12 +273,6 @@ def feed_file() -> Any:
 # -- a real server ----------------------------------------------------------------------------
 
 ROLES = {"root": "supervisor", "lena": "creator", "omar": "creator", "tara": "trader"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "src" / "foretell" / "web" / "static" / "vendor"
@@ -53,12 +53,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _build_web() -> None:
     """Vendor files and axe-core come from the npm registry through scripts/build-web.sh."""
     if (VENDOR / "htmx.min.js").is_file() and AXE_JS.is_file():
@@ -75,7 +69,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     _build_web()
     data = tmp_path_factory.mktemp("foretell-web")
-    port = _free_port()
+    port = free_port()
     log = (data / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-c", _SERVER, str(data / "var"), str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,

@@ -25,7 +25,7 @@ from foretell.api import (
     ws,
 )
 from foretell.api.body_timeout import BodyTimeoutMiddleware
-from foretell.api.edge import Edge, build_edge
+from foretell.api.edge import Edge, build_edge, run_tickers
 from foretell.api.edge import serve as serve_edge
 from foretell.api.fastpath import OrderFastPath
 from foretell.config import Settings
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None,
         app.state.edge = edge = build_edge(svc)
         svc.attach(asyncio.get_running_loop())
         serve_edge(edge, svc)
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(run_tickers(edge, svc))]
         demo: str | None = None
         if settings.demo:
             from foretell.demo.loader import ensure_demo, run_market_maker

@@ -5,9 +5,13 @@ replay guard and the login limits. Built once per app, kept in `app.state.edge`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.requests import HTTPConnection
 
 from foretell.api.auth import LoginLimiter, ReplayGuard, TokenBucket
@@ -16,6 +20,11 @@ from foretell.domain import codes
 from foretell.domain.codes import refused
 from foretell.engine.views import book_depth
 from foretell.services import Services
+from foretell.store import queries
+
+log = logging.getLogger(__name__)
+ticker_refresh_s = 60.0  # how often the tickers' 24 h references are read again
+ticker_retry_s = 1.0  # the startup read, again after a failure
 
 
 @dataclass
@@ -44,10 +53,50 @@ def serve(edge: Edge, svc: Services) -> None:
         book = Book(seq=svc.pipeline.book_seq.get(contract_id, 0))
         book.bids, book.asks = dict(bids), dict(asks)
         hub.books[contract_id] = book
+    hub.seq = svc.pipeline.committer.durable_seq
+    hub.clock = svc.clock
     svc.node.publish_listeners.insert(0, hub.publish)  # before risk reacts to the same fills
     svc.news_listeners.append(hub.publish_news)
     svc.accounts.credential_listeners.append(hub.revoke)
     svc.accounts.account_listeners.append(hub.account_changed)
+
+
+async def run_tickers(edge: Edge, svc: Services) -> None:
+    """The tickers' store data, read off the loop: at startup the last price and volumes with
+    the seq they reflect, and the 24 h references (retried until the store answers); then the
+    references every `ticker_refresh_s`, as the 24 h window slides. A task of the app."""
+    hub = edge.hub
+    while True:
+        try:
+            store_seq, base, references = await svc.off_loop(
+                functools.partial(_ticker_start, svc.db, svc.clock()))
+        except Exception:
+            log.exception("reading the tickers' start failed; trying again")
+            await asyncio.sleep(ticker_retry_s)
+            continue
+        hub.load_tickers(store_seq, base, references)
+        break
+    while True:
+        await asyncio.sleep(ticker_refresh_s)
+        try:
+            references = await svc.off_loop(
+                functools.partial(_ticker_references, svc.db, svc.clock()))
+        except Exception:
+            log.exception("reading the tickers' 24 h references failed")
+            continue
+        hub.refresh_references(references)
+
+
+def _ticker_start(db: sa.Engine, now_ms: int
+                  ) -> tuple[int, dict[int, tuple[int | None, int, int]], dict[int, int]]:
+    with db.connect() as conn:
+        seq, base = queries.ticker_base(conn, now_ms)
+        return seq, base, queries.day_references(conn, now_ms)
+
+
+def _ticker_references(db: sa.Engine, now_ms: int) -> dict[int, int]:
+    with db.connect() as conn:
+        return queries.day_references(conn, now_ms)
 
 
 def edge_of(conn: HTTPConnection) -> Edge:

@@ -5,6 +5,33 @@ Runs on the event loop. The pipeline hands it each durable outcome in seq order.
 with seq and checksum), `trades:<contract>`, `ticker:<contract>`, `market:<market>` (lifecycle).
 Private channels, bound to the connection's account: `orders`, `fills`, `positions`, `balance`.
 
+Ticker: every `ticker:<contract>` message carries the whole state, the fields of the contract in
+GET /markets (prices YES terms, decimal strings or null):
+  {"type": "ticker", "channel", "contract_id", "last", "best_bid", "best_ask", "change",
+   "prev_day_price", "volume", "volume_shares", "snapshot", "ts_ms", "seq"}
+- `last`: the price of the contract's latest trade (null: never traded).
+- `best_bid`, `best_ask`: the top of the hub's durable book (as the book channel and REST).
+- `prev_day_price`: the 24 h reference: the close of the last 1-minute bar before the window
+  (now - 24 h, floored to the minute), else the open of the first bar inside it, i.e. the first
+  trade (null: never traded). `change` = last - prev_day_price (signed, e.g. "-0.05").
+- `volume`: dollar volume since the contract opened (USDC string: what the takers paid or
+  received, in their own outcome's terms); `volume_shares`: shares traded. Like the list,
+  these are lifetime totals, not 24 h ones.
+- `seq`: the command that caused the message; `ts_ms`: its time. `snapshot`: true for the first
+  message after subscribing and for a change of the reference (then `seq` is the last command
+  the hub published, every field reflects it, and `ts_ms` is the server time).
+Sent at most once per command per contract, when a trade prints or the top of the book (best
+bid or best ask) moves; book changes below the top send nothing.
+Freshness: last, volume, volume_shares and the top of book are exact as of `seq` (the hub
+starts from the store, read off the loop at startup in one statement with the seq it reflects,
+then adds every fill it publishes). prev_day_price is re-read from the store every
+`ticker_refresh_s` (edge.py, 60 s), off the loop: as the window slides, the reference can lag
+by up to that interval (a message with snapshot=true follows a change); a first trade sets it
+at once. The subscribe snapshot is queued before the `subscribed` reply (as a book's). Until
+the startup read arrives (moments) the channel sends nothing; then every subscribed channel
+gets its snapshot. A contract nobody watches costs a few integer updates per fill and one dict
+lookup per book change: no top of book, no message.
+
 Book checksum: CRC-32 of the text "p:s,p:s,...|p:s,..." (bids best first, then asks best first,
 YES prices and sizes as decimal micro-USDC integers). An empty book is "|".
 
@@ -27,7 +54,8 @@ import msgspec
 
 from foretell.api.auth import TokenBucket
 from foretell.domain import events as ev
-from foretell.domain.orders import ACTION_NAMES, OUTCOME_NAMES
+from foretell.domain.orders import ACTION_NAMES, NO, OUTCOME_NAMES
+from foretell.domain.units import MICRO
 from foretell.services import present
 
 _json = msgspec.json.Encoder()
@@ -45,6 +73,8 @@ class Book:
     # (seq, value) caches: built once per book seq, dropped by `apply`
     _checksum: tuple[int, int] | None = field(default=None, repr=False, compare=False)
     _payload: tuple[int, bytes] | None = field(default=None, repr=False, compare=False)
+    _top: tuple[int, int | None, int | None] | None = field(default=None, repr=False,
+                                                            compare=False)
 
     def apply(self, seq: int, levels: tuple[tuple[int, int, int], ...]) -> None:
         for yes_price, bid, ask in levels:
@@ -60,6 +90,14 @@ class Book:
         bids = sorted(self.bids.items(), reverse=True)[:depth]
         asks = sorted(self.asks.items())[:depth]
         return bids, asks
+
+    def top(self) -> tuple[int | None, int | None]:
+        """Best bid and best ask (YES micro), or None; computed once per book seq."""
+        top = self._top
+        if top is None or top[0] != self.seq:
+            top = self._top = (self.seq, max(self.bids, default=None),
+                               min(self.asks, default=None))
+        return top[1], top[2]
 
     def checksum(self) -> int:
         if self._checksum is not None and self._checksum[0] == self.seq:
@@ -82,6 +120,28 @@ class Book:
                 "seq": self.seq, "checksum": self.checksum(),
                 "bids": [[present.price(p), s] for p, s in bids],
                 "asks": [[present.price(p), s] for p, s in asks]}
+
+
+class Ticker:
+    """One contract's running ticker: last YES price, 24 h reference, dollar and share volume
+    (micro-USDC, shares)."""
+
+    __slots__ = ("last", "prev_day", "volume", "volume_shares")
+
+    def __init__(self, last: int | None = None, prev_day: int | None = None, volume: int = 0,
+                 volume_shares: int = 0) -> None:
+        self.last, self.prev_day = last, prev_day
+        self.volume, self.volume_shares = volume, volume_shares
+
+    def trade(self, yes_price: int, size: int, dollars: int) -> None:
+        self.last = yes_price
+        self.volume += dollars
+        self.volume_shares += size
+        if self.prev_day is None:  # no bar before: the reference is the window's first trade
+            self.prev_day = yes_price
+
+
+TickerState = tuple[int | None, int | None, int | None, int | None, int, int]
 
 
 class Connection:
@@ -114,6 +174,17 @@ class Hub:
         self.listeners: list[Callable[[Any], None]] = []
         # subscribe frames of anonymous sockets, per client IP (ws.py)
         self.ip_frames = TokenBucket(ip_frames_per_s, ip_frames_burst)
+        # tickers (see the module docstring): running state of every contract that traded or
+        # that the store knows, the contracts someone watches with the state they were last
+        # sent, and the contracts a command changed (contract -> ts_ms), sent after it
+        self.seq = 0  # the last outcome published
+        self.clock: Callable[[], int] = lambda: 0  # server time in ms (set by edge.serve)
+        self.tickers: dict[int, Ticker] = {}
+        self.ticker_sent: dict[int, TickerState] = {}
+        self._ticker_dirty: dict[int, int] = {}
+        # fills published before the startup read arrives: (seq, contract, yes price, size,
+        # dollars); None once it has (`load_tickers`)
+        self._early_fills: list[tuple[int, int, int, int, int]] | None = []
 
     # -- connections --------------------------------------------------------------------------
 
@@ -124,8 +195,13 @@ class Hub:
     def disconnect(self, conn: Connection) -> None:
         self.connections.discard(conn)
         for channel in conn.channels:
-            _discard(self.by_channel, channel, conn)
+            self._leave(channel, conn)
         self._unindex(conn)
+
+    def _leave(self, channel: str, conn: Connection) -> None:
+        _discard(self.by_channel, channel, conn)
+        if channel.startswith("ticker:") and channel not in self.by_channel:
+            self.ticker_sent.pop(int(channel[7:]), None)  # nobody watches it any more
 
     def bind(self, conn: Connection, account_id: int | None, credential: str | None) -> None:
         """Give a connection its account and credential (None, None: anonymous again); its
@@ -161,17 +237,25 @@ class Hub:
 
     def subscribe(self, conn: Connection, channel: str) -> bytes | None:
         """Add a channel (canonical name, checked by the caller); returns the first message
-        (an encoded book snapshot) where there is one."""
+        (an encoded book snapshot) where there is one. A ticker channel's snapshot is queued
+        on the connection here (once the startup read has arrived)."""
         conn.channels.add(channel)
         self.by_channel.setdefault(channel, set()).add(conn)
         if channel.startswith("book:"):
             contract = int(channel[5:])
             return self.books.setdefault(contract, Book()).snapshot_payload(contract)
+        if channel.startswith("ticker:") and self._early_fills is None:
+            contract = int(channel[7:])
+            state = self._ticker_state(contract)
+            self.ticker_sent[contract] = state
+            conn.send(_json.encode(self._ticker_message(contract, state, self.clock(),
+                                                        self.seq, snapshot=True)))
+            self.messages_sent += 1
         return None
 
     def unsubscribe(self, conn: Connection, channel: str) -> None:
         conn.channels.discard(channel)
-        _discard(self.by_channel, channel, conn)
+        self._leave(channel, conn)
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -202,12 +286,86 @@ class Hub:
 
     def publish(self, outcome: Any) -> None:
         """Fan out one durable outcome (called on the event loop, in seq order)."""
+        self.seq = outcome.seq
         for e in outcome.events:
             handler = _HANDLERS.get(e[0])
             if handler is not None:
                 handler(self, outcome.seq, e)
+        if self._ticker_dirty:
+            self._send_tickers(outcome.seq)
         for listener in self.listeners:
             listener(outcome)
+
+    # -- tickers ------------------------------------------------------------------------------
+
+    def _ticker_state(self, contract: int) -> TickerState:
+        t = self.tickers.get(contract) or Ticker()
+        book = self.books.get(contract)
+        bid, ask = book.top() if book is not None else (None, None)
+        return (t.last, bid, ask, t.prev_day, t.volume, t.volume_shares)
+
+    def _ticker_message(self, contract: int, state: TickerState, ts_ms: int, seq: int,
+                        snapshot: bool = False) -> dict[str, Any]:
+        last, bid, ask, prev_day, volume, volume_shares = state
+        return {"type": "ticker", "channel": f"ticker:{contract}", "contract_id": contract,
+                "last": present.price(last), "best_bid": present.price(bid),
+                "best_ask": present.price(ask),
+                "change": present.signed_price(
+                    last - prev_day if last is not None and prev_day is not None else None),
+                "prev_day_price": present.price(prev_day), "volume": present.amount(volume),
+                "volume_shares": volume_shares, "snapshot": snapshot, "ts_ms": ts_ms,
+                "seq": seq}
+
+    def _send_tickers(self, seq: int) -> None:
+        """After a command: one message per watched contract whose ticker it changed."""
+        dirty, self._ticker_dirty = self._ticker_dirty, {}
+        if self._early_fills is not None:
+            return  # the startup read sends every snapshot when it arrives
+        for contract, ts_ms in dirty.items():
+            state = self._ticker_state(contract)
+            if self.ticker_sent.get(contract) == state:
+                continue  # a book change below the top
+            self.ticker_sent[contract] = state
+            self._to_channel(f"ticker:{contract}",
+                             self._ticker_message(contract, state, ts_ms, seq))
+
+    def _resend_tickers(self, everyone: bool) -> None:
+        """To each watched ticker channel whose state differs from what it was last sent (or
+        to all of them): a snapshot as of the last published seq."""
+        now = self.clock()
+        for channel in [c for c in self.by_channel if c.startswith("ticker:")]:
+            contract = int(channel[7:])
+            state = self._ticker_state(contract)
+            if not everyone and self.ticker_sent.get(contract) == state:
+                continue
+            self.ticker_sent[contract] = state
+            self._to_channel(channel, self._ticker_message(contract, state, now, self.seq,
+                                                           snapshot=True))
+
+    def load_tickers(self, store_seq: int,
+                     base: dict[int, tuple[int | None, int, int]],
+                     references: dict[int, int]) -> None:
+        """The startup read (on the loop): per contract (last, dollar volume, shares) as of
+        `store_seq` and the 24 h references; the fills published after that seq are added
+        again, and every watched ticker channel gets its snapshot."""
+        tickers = {contract: Ticker(last, references.get(contract), volume, shares)
+                   for contract, (last, volume, shares) in base.items()}
+        for seq, contract, yes_price, size, dollars in self._early_fills or ():
+            if seq > store_seq:
+                tickers.setdefault(contract, Ticker()).trade(yes_price, size, dollars)
+        self.tickers, self._early_fills = tickers, None
+        self._resend_tickers(everyone=True)
+
+    def refresh_references(self, references: dict[int, int]) -> None:
+        """A periodic re-read of the 24 h references (on the loop). A contract the store has
+        no bar for keeps its own (its first trade's, or none); watched channels whose state
+        changed get a snapshot."""
+        for contract, reference in references.items():
+            ticker = self.tickers.get(contract)
+            if ticker is None:
+                ticker = self.tickers[contract] = Ticker()
+            ticker.prev_day = reference
+        self._resend_tickers(everyone=False)
 
     def publish_news(self, item: dict[str, Any]) -> None:
         """Push a new news item to `news`, and to `market:<id>` of every market it is linked
@@ -242,6 +400,8 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
     _, ts, contract, book_seq, levels = e
     book = hub.books.setdefault(contract, Book())
     book.apply(book_seq, levels)
+    if contract in hub.ticker_sent:  # watched: the top may have moved (checked after the command)
+        hub._ticker_dirty[contract] = ts
     channel = f"book:{contract}"
     if not hub.by_channel.get(channel):
         return  # nobody listens: skip the checksum and the message
@@ -252,19 +412,24 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 
 
 def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
+    ts, contract, yes_price, size, taker_outcome = e[1], e[2], e[3], e[4], e[8]
+    dollars = (MICRO - yes_price if taker_outcome == NO else yes_price) * size
+    ticker = hub.tickers.get(contract)
+    if ticker is None:
+        ticker = hub.tickers[contract] = Ticker()
+    ticker.trade(yes_price, size, dollars)
+    if hub._early_fills is not None:
+        hub._early_fills.append((seq, contract, yes_price, size, dollars))
+    if contract in hub.ticker_sent:
+        hub._ticker_dirty[contract] = ts
     d = ev.as_dict(e)
-    contract = d["contract"]
-    trades, ticker = f"trades:{contract}", f"ticker:{contract}"
+    trades = f"trades:{contract}"
     if hub.by_channel.get(trades):
         taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"
         hub._to_channel(trades, {
             "type": "trade", "channel": trades, "contract_id": contract,
             "price": present.price(d["yes_price_micro"]), "size": d["size"],
             "taker_side": taker_side, "ts_ms": d["ts_ms"], "seq": seq})
-    if hub.by_channel.get(ticker):
-        hub._to_channel(ticker, {
-            "type": "ticker", "channel": ticker, "contract_id": contract,
-            "last": present.price(d["yes_price_micro"]), "ts_ms": d["ts_ms"]})
     for role in ("taker", "maker"):
         if not hub.wants(d[f"{role}_account"], "fills"):
             continue

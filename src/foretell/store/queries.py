@@ -100,10 +100,42 @@ def market_contracts(db: Db, market_ids: list[int], now_ms: int) -> dict[int, li
     ids = [c["id"] for c in contracts]
     if not ids:
         return {}
+    before, first_open = _day_references(db, now_ms, ids)
+    dollars = {r["contract_id"]: int(r["volume_micro"] or 0) for r in _rows(db, (
+        sa.select(t.trades.c.contract_id, sa.func.sum(_taker_dollars()).label("volume_micro"))
+        .where(t.trades.c.contract_id.in_(ids)).group_by(t.trades.c.contract_id)))}
+    out: dict[int, list[Row]] = {}
+    for row in contracts:
+        cid = row["id"]
+        reference = before.get(cid, first_open.get(cid))
+        last = row["last_price_micro"]
+        row["prev_day_price_micro"] = reference
+        row["change_micro"] = (last - reference
+                               if last is not None and reference is not None else None)
+        row["volume_micro"] = dollars.get(cid, 0)
+        out.setdefault(row["market_id"], []).append(row)
+    return out
+
+
+def _taker_dollars() -> sa.ColumnElement[int]:
+    """A trade's dollar volume: what the taker paid or received, in its own outcome's terms."""
+    tr = t.trades.c
+    own = sa.case((tr.taker_side.in_(("buy_no", "sell_no")), MICRO - tr.yes_price_micro),
+                  else_=tr.yes_price_micro)
+    return own * tr.size
+
+
+def _day_references(db: Db, now_ms: int, ids: list[int] | None
+                    ) -> tuple[dict[int, int], dict[int, int]]:
+    """Per contract (of `ids`, or every contract): the close of the last 1-minute bar before
+    the 24 h window (which starts on a minute), and the open of the first bar inside it. The
+    reference price is the first if there is one, else the second (as `ticker` defines it)."""
     c = t.candles.c
     window_ms = now_ms - day_ms
     window_ms -= window_ms % 60_000
-    minute = sa.and_(c.contract_id.in_(ids), c.interval_s == 60)
+    minute = c.interval_s == 60
+    if ids is not None:
+        minute = sa.and_(c.contract_id.in_(ids), minute)
     # The close of the last bar before the window, per contract.
     last_before = (sa.select(c.contract_id, sa.func.max(c.start_ms).label("start_ms"))
                    .where(minute, c.start_ms < window_ms).group_by(c.contract_id).subquery())
@@ -120,23 +152,34 @@ def market_contracts(db: Db, market_ids: list[int], now_ms: int) -> dict[int, li
         .join(first_in, sa.and_(c.contract_id == first_in.c.contract_id,
                                 c.start_ms == first_in.c.start_ms))
         .where(c.interval_s == 60)))}
-    tr = t.trades.c
-    own = sa.case((tr.taker_side.in_(("buy_no", "sell_no")), MICRO - tr.yes_price_micro),
-                  else_=tr.yes_price_micro)
-    dollars = {r["contract_id"]: int(r["volume_micro"] or 0) for r in _rows(db, (
-        sa.select(tr.contract_id, sa.func.sum(own * tr.size).label("volume_micro"))
-        .where(tr.contract_id.in_(ids)).group_by(tr.contract_id)))}
-    out: dict[int, list[Row]] = {}
-    for row in contracts:
-        cid = row["id"]
-        reference = before.get(cid, first_open.get(cid))
-        last = row["last_price_micro"]
-        row["prev_day_price_micro"] = reference
-        row["change_micro"] = (last - reference
-                               if last is not None and reference is not None else None)
-        row["volume_micro"] = dollars.get(cid, 0)
-        out.setdefault(row["market_id"], []).append(row)
-    return out
+    return before, first_open
+
+
+def day_references(db: Db, now_ms: int) -> dict[int, int]:
+    """The 24 h reference price of every contract that has one (see `market_contracts`);
+    contracts without a 1-minute bar are absent. For the WebSocket ticker's periodic refresh."""
+    before, first_open = _day_references(db, now_ms, None)
+    return first_open | before
+
+
+def ticker_base(db: Db, now_ms: int) -> tuple[int, dict[int, tuple[int | None, int, int]]]:
+    """The WebSocket ticker's starting point: the journal seq the store reflects, and per
+    contract (last YES price, dollar volume in micro-USDC, share volume) as of that seq, as
+    `market_contracts` defines them. One statement, so the seq and the totals are one
+    snapshot (the hub adds the fills it published after that seq). References: use
+    `day_references`."""
+    k, tr = t.contracts.c, t.trades.c
+    dollars = (sa.select(sa.func.coalesce(sa.func.sum(_taker_dollars()), 0))
+               .where(tr.contract_id == k.id).scalar_subquery())
+    seq = (sa.select(t.projector_state.c.last_seq).where(t.projector_state.c.id == 1)
+           .scalar_subquery())
+    rows = _rows(db, sa.select(k.id, k.last_price_micro, k.volume_shares,
+                               dollars.label("volume_micro"), seq.label("seq")))
+    totals = {r["id"]: (r["last_price_micro"], int(r["volume_micro"]), int(r["volume_shares"]))
+              for r in rows}
+    if rows:
+        return int(rows[0]["seq"] or 0), totals
+    return last_seq(db), totals
 
 
 def get_market(db: Db, market: int | str) -> Row | None:

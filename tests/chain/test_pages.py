@@ -39,11 +39,16 @@ def test_deposit_and_withdraw_pages(chain: Chain, server: Server, page: Any) -> 
     page.wait_for_url(lambda url: "/signup" not in url)
     page.goto(server.base_url + "/deposit")
     playwright_sync.expect(page.locator("#deposit-box")).to_be_visible(timeout=10_000)
+    # Real USDC is on: the nav links to both pages.
+    playwright_sync.expect(page.locator('nav a[href="/deposit"], nav a[href="/withdraw"]')
+                           ).to_have_count(2)
     address = page.locator("#deposit-address").inner_text()
     assert address.startswith("0x") and len(address) == 42
     qr = page.locator("#deposit-qr")
     playwright_sync.expect(qr).to_have_attribute("src", "/api/v1/funding/deposit-address.svg")
-    assert page.evaluate("document.getElementById('deposit-qr').naturalWidth") > 0
+    # Loaded and decoded (waiting for it: the src is set just before the image arrives).
+    page.wait_for_function("(() => { const i = document.getElementById('deposit-qr'); "
+                           "return i.complete && i.naturalWidth > 0; })()", timeout=10_000)
     chain.pay(0, address, 12 * USDC)
     status = page.locator("#deposits [data-status]").first
     playwright_sync.expect(status).to_have_text("pending", timeout=10_000)
@@ -52,6 +57,10 @@ def test_deposit_and_withdraw_pages(chain: Chain, server: Server, page: Any) -> 
 
     page.goto(server.base_url + "/withdraw")
     to = chain.address(chain.users[1])
+    page.fill("#wd-amount", "1,5")  # said on the page, before asking the (strict) API
+    page.fill("#wd-address", to)
+    page.click("#withdraw-form button[type=submit]")
+    playwright_sync.expect(page.locator("#wd-error")).to_contain_text("as digits")
     page.fill("#wd-amount", "50")
     page.fill("#wd-address", to)
     page.click("#withdraw-form button[type=submit]")

@@ -109,8 +109,12 @@ def test_bad_withdrawals_are_refused_with_a_code_and_nothing_moves(chain: Chain,
         ("5", own_deposit, "", 400, "exchange_address"),
         ("5", their_deposit, "", 400, "exchange_address"),
         ("0", to, "", 400, "invalid_amount"),
-        ("-3", to, "", 400, "invalid_amount"),
-        ("1.0000001", to, "", 400, "invalid_amount"),
+        ("-3", to, "", 422, "invalid_request"),  # not a decimal of ASCII digits
+        ("1.0000001", to, "", 422, "invalid_request"),
+        ("\u0665", to, "", 422, "invalid_request"),  # an Arabic-Indic five
+        ("1\u0665.5", to, "", 422, "invalid_request"),
+        ("\uff15", to, "", 422, "invalid_request"),  # a fullwidth five
+        ("5 ", to, "", 422, "invalid_request"),
         ("0.5", to, "", 400, "amount_too_small"),
         ("100001", to, "", 400, "amount_too_large"),
         ("46", to, "", 409, "insufficient_funds"),
@@ -119,6 +123,13 @@ def test_bad_withdrawals_are_refused_with_a_code_and_nothing_moves(chain: Chain,
     for amount, address, request_id, code_status, code in table:
         _refused(lambda a=amount, d=address, r=request_id: withdraw(c, a, d, r or None),
                  code_status, code)
+    # Strict bodies: a JSON string where a string is due (not a number or a boolean), no
+    # unknown field.
+    good = {"amount": "5", "address": to, "request_id": "strict"}
+    for wrong in ({"amount": 5}, {"amount": 5.0}, {"amount": True}, {"address": None},
+                  {"address": 0}, {"request_id": True}, {"request_id": 7}, {"to": to}):
+        _refused(lambda w=wrong: c.request("POST", "/funding/withdrawals", body={**good, **w}),
+                 422, "invalid_request")
     assert c.balance()["free"] == "45.000000"
     mine = c.request("GET", "/funding/withdrawals")["withdrawals"]
     assert [w["id"] for w in mine] == [first["id"]]
@@ -127,6 +138,25 @@ def test_bad_withdrawals_are_refused_with_a_code_and_nothing_moves(chain: Chain,
     _refused(lambda: other.request("GET", f"/funding/withdrawals/{first['id']}"), 404,
              "unknown_withdrawal")
     confirm_all(chain, c, first["id"])
+
+    # A supervisor's reason: a string, cleaned of control characters, escapes and bidi
+    # overrides before it is kept and shown to the trader.
+    big, _ = fund(chain, server, 5_100, user=2)
+    w = withdraw(big, "5050", to)
+    assert w["status"] == "requested"
+    admin = server.admin()
+    admin_id = int(admin.request("GET", "/account")["id"])
+    reject = f"/admin/funding/withdrawals/{w['id']}/reject"
+    for wrong in ({"reason": True}, {"reason": 3}, {"reason": None}, {"reason": "\x00\x07\x1b"},
+                  {"reason": "fine", "extra": 1}, {}):
+        _refused(lambda b=wrong: admin.request("POST", reject, body=b), 422, "invalid_request")
+    assert status(big, w["id"]) == "requested" and big.balance()["free"] == "50.000000"
+    done = admin.request("POST", reject,
+                         body={"reason": "odd\x00 \x1b[31mdestination\x1b[0m\u202e\x07 (fraud?)"})
+    assert done["status"] == "refunded"
+    assert done["note"] == f"rejected by {admin_id}: odd destination (fraud?)"
+    assert big.request("GET", f"/funding/withdrawals/{w['id']}")["note"] == done["note"]
+    assert big.balance()["free"] == "5100.000000"
 
 
 def test_daily_limit(chain: Chain, server: Server) -> None:

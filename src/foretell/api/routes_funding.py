@@ -1,6 +1,7 @@
 """Real USDC in and out: deposit address (and its QR code), deposits, withdrawals, reserves;
 supervisor approval, alerts and frozen accounts. 404 `funding_disabled` when the exchange runs
-on play money only."""
+on play money only. Bodies are strict like the rest of the API (`foretell.services.requests`):
+JSON strings where strings are due, amounts of ASCII digits, free text cleaned."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from foretell.api.deps import Admin, Anyone, IdPath, Reader, Trader
 from foretell.chain.runner import Funding, funding_of
 from foretell.services.auth import Principal
+from foretell.services.requests import DECIMAL_PATTERN, Line, Strict
 
 router = APIRouter(tags=["funding"])
 
 
-class WithdrawIn(BaseModel):
-    amount: str = Field(max_length=32, description="USDC, decimal string: \"25.5\"")
+class WithdrawIn(Strict):
+    amount: str = Field(pattern=DECIMAL_PATTERN, max_length=20,
+                        description="USDC, decimal string of ASCII digits: \"25.5\"")
     address: str = Field(max_length=64, description="EIP-55 checksummed 0x address")
     request_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$",
                             description="your idempotency key: a retry never withdraws twice")
 
 
-class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+class RejectIn(Strict):
+    reason: Line = Field(min_length=1, max_length=200,
+                         description="why, for the trader (control characters removed)")
 
 
 def _funding(request: Request) -> Funding:

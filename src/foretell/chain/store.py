@@ -92,9 +92,11 @@ def known_hashes(db: sa.Engine) -> list[tuple[int, str]]:
 def rewind(db: sa.Engine, fork: int, fork_hash: str, now_ms: int) -> list[Deposit]:
     """A reorg replaced every block after `fork`: forget their hashes, move the cursor back,
     mark their pending deposits reorged. Credited ones become reorged_credited, raise an alert
-    and freeze the account's withdrawals; they are returned."""
+    and freeze the account's withdrawals; they are returned. The hot wallet's transactions
+    final in those blocks are followed again (`_reopen`)."""
     d = t.chain_deposits
     with db.begin() as conn:
+        _reopen(conn, fork, now_ms)
         conn.execute(t.chain_blocks.delete().where(t.chain_blocks.c.number > fork))
         conn.execute(t.chain_cursor.update().values(block_number=fork, block_hash=fork_hash))
         conn.execute(d.update().where(d.c.block_number > fork, d.c.status == PENDING)
@@ -109,6 +111,32 @@ def rewind(db: sa.Engine, fork: int, fork_hash: str, now_ms: int) -> list[Deposi
             _alert(conn, "deep_reorg", dep.account_id, message, now_ms)
             _freeze(conn, dep.account_id, message[:300], now_ms)
     return lost
+
+
+def _reopen(conn: sa.Connection, fork: int, now_ms: int) -> None:
+    """The hot wallet's transactions that were final (confirmed or failed) in a block after
+    `fork` may have left the chain with it. Left final, their nonces would be missing on chain
+    and every later transaction would wait behind the gap forever. So each goes back to
+    `broadcast`: `follow` finds its receipt in the new chain, or sends the same stored bytes
+    again (one nonce, one transaction: never a second transfer). Except a failed withdrawal: it
+    is refunded (or about to be), so sending it again could pay twice; the supervisor is
+    alerted instead (its nonce may need a replacement transaction)."""
+    x, w = t.chain_txs, t.chain_withdrawals
+    for tx in conn.execute(sa.select(x).where(x.c.block_number > fork,
+                                              x.c.status.in_((CONFIRMED, FAILED)))).all():
+        if tx.kind == "withdrawal" and tx.status == FAILED:
+            _alert(conn, "reorged_tx", None,
+                   f"failed withdrawal #{tx.ref_id} (nonce {tx.nonce}, {tx.tx_hash}) was in block "
+                   f"{tx.block_number}, which left the chain; it was refunded, so it is not sent "
+                   f"again: if it is not mined in the new chain, nonce {tx.nonce} needs a "
+                   f"replacement transaction", now_ms)
+            continue
+        conn.execute(x.update().where(x.c.id == tx.id).values(
+            status=BROADCAST, block_number=None, gas_used=None, gas_cost_wei=None,
+            updated_ms=now_ms))
+        if tx.kind == "withdrawal":
+            conn.execute(w.update().where(w.c.id == tx.ref_id, w.c.tx_id == tx.id)
+                         .values(status=BROADCAST, updated_ms=now_ms))
 
 
 # -- addresses and deposits -----------------------------------------------------------------

@@ -120,14 +120,21 @@ def _page(request: Request, template: str, title: str, page: str, status_code: i
     # Whether the browser sent a session cookie (it is HttpOnly, so the page's script cannot
     # see it): without one the page knows it is anonymous and does not probe GET /account,
     # which would answer 401 and log an error in the console.
+    # Whether real USDC is on (`foretell.chain.runner.start` sets `app.state.funding`): without
+    # it the nav has no Deposit and Withdraw links and those pages say so and ask the API
+    # nothing (its funding endpoints answer 404 funding_disabled on a play-money exchange).
     response = templates.TemplateResponse(request, template, {
         "title": title, "page": page, "has_session": SESSION_COOKIE in request.cookies,
-        **context}, status_code=status_code)
+        "funding_on": _funding_on(request), **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = _csp(request)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _funding_on(request: Request) -> bool:
+    return getattr(request.app.state, "funding", None) is not None
 
 
 def _next(request: Request) -> str:

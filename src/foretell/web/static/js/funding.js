@@ -51,6 +51,12 @@
       event.preventDefault();
       const error = document.getElementById("wd-error");
       error.hidden = true;
+      // The API takes ASCII digits only (strict, as everywhere): say so here, in plain words.
+      if (!/^[0-9]{1,12}(\.[0-9]{1,6})?$/.test(form.amount.value.trim())) {
+        error.textContent = "Give the amount in USDC as digits, with at most 6 decimals: 25.5";
+        error.hidden = false;
+        return;
+      }
       const button = form.querySelector("button");
       button.disabled = true;
       try {

@@ -97,7 +97,7 @@ class Exchange:
             slug=slug, question=kw.pop("question", "Will this test market resolve as expected?"),
             outcomes=outcomes or ["Yes", "No"], **kw)
         # The market read model lags the engine (see test_supervisor_reads_its_new_market_at_once).
-        wait_until(lambda: self._visible(created["id"]))
+        wait_until(lambda: self._visible(created["id"]), timeout_s=30)
         return created
 
     def _visible(self, market_id: int) -> bool:

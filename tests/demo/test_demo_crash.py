@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.demo.server import README_LOGINS, ROOT, get, launch, login, stop, wait_ready
+from tests.demo.server import README_LOGINS, get, launch, login, stop, wait_ready
+from tests.live import ROOT
 
 from foretell.demo import content
 from foretell.exchange.recovery import recover

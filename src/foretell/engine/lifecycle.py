@@ -166,6 +166,7 @@ def settle(e: Engine, m: Market, winner: int, reason: str, actor: int) -> None:
     for contract in m.contracts:
         yes_wins = winner == 0 if len(m.contracts) == 1 else contract.index == winner
         e.pay_out(contract, MICRO if yes_wins else 0)
+    e.close_pools(m)
     m.proposed_winner = winner
 
 

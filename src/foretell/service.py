@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from foretell import services_pools
 from foretell.api import present
 from foretell.api.auth import (
     Principal,
@@ -345,8 +346,10 @@ class Service:
         command = cmd.CreateMarket(
             0, market_id, len(body.outcomes), parse_micro(body.tick), body.size_max,
             body.maker_fee_ppm, body.taker_fee_ppm, body.creator_id or 0, body.creator_share_ppm,
-            body.close_ms, open_now=True, meta=json.dumps(meta))
+            body.close_ms, body.void_yes and parse_micro(body.void_yes) or 500_000,
+            open_now=True, meta=json.dumps(meta))
         outcome = await self.create_under(body.slug, command, actor)
+        await services_pools.fund_after_create(self, market_id, body.subsidy, actor)
         return {"id": market_id, "contract_ids": outcome.value, "slug": body.slug}
 
     async def set_market_status(self, market_id: int, status: str, reason: str,

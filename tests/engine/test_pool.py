@@ -44,10 +44,11 @@ def test_ln_is_within_its_bound(n: int) -> None:
 
 
 def test_liquidity_keeps_the_loss_bound_within_the_subsidy() -> None:
-    for n in (2, 3, 4, 10, 64):
-        b = pool.liquidity_micro(100 * MICRO, n)
-        assert b * math.log(n) <= 100 * MICRO
-        assert b * math.log(n) > 100 * MICRO * (1 - 1e-6)
+    for weights in ([1, 1], [1, 1, 1], [1] * 64, [3, 1], [150_000, 350_000, 500_000]):
+        b = pool.liquidity_micro(100 * MICRO, weights)
+        bound = math.log(sum(weights) / min(weights))
+        assert b * bound <= 100 * MICRO
+        assert b * bound > 100 * MICRO * (1 - 1e-6)
 
 
 # -- scenarios --------------------------------------------------------------------------------
@@ -158,6 +159,19 @@ def test_a_pool_cannot_be_funded_twice_or_beyond_the_funds() -> None:
     assert e.apply(cmd.FundPool(2, 2, 2, 1))[0] == codes.INVALID_POOL
 
 
+def test_weights_set_the_starting_prices() -> None:
+    e = Engine()
+    e.apply(cmd.Deposit(1, 1, 1_000 * MICRO))
+    ids = e.apply(cmd.CreateMarket(1, 1, 3))[1]
+    _ok(e, cmd.FundPool(1, 1, 1, 100 * MICRO, weights=(150_000, 350_000, 500_000)))
+    p = e.markets[1].pool
+    assert p is not None
+    assert [pool.price_micro(p, e.contracts[i]) for i in ids] == [150_000, 350_000, 500_000]
+    assert e.apply(cmd.FundPool(1, 1, 1, 100 * MICRO, weights=(1, 2)))[0] == codes.POOL_EXISTS
+    e.apply(cmd.CreateMarket(1, 2, 3))
+    assert e.apply(cmd.FundPool(1, 2, 1, 9 * MICRO, weights=(1, 2)))[0] == codes.INVALID_POOL
+
+
 def test_categorical_pool_prices_sum_to_one() -> None:
     e = _engine(outcomes=4, void_yes_micro=250_000)
     m = e.markets[1]
@@ -220,10 +234,13 @@ def _setup(data: st.DataObject) -> list[cmd.Command]:
     tick = data.draw(st.sampled_from((10_000, 1_000)), label="tick")
     out.append(cmd.CreateMarket(1, 2, n, tick_micro=tick, taker_fee_ppm=fee,
                                 void_yes_micro=MICRO // n))
-    for market in (1, 2):
+    for market, outcomes in ((1, 2), (2, n)):
         subsidy = data.draw(st.sampled_from((2, 20, 300)), label="subsidy") * MICRO
         share = data.draw(st.sampled_from((0, 500_000, MICRO)), label="fee share")
-        out.append(cmd.FundPool(1, market, 1, subsidy, share))
+        weights = tuple(data.draw(st.lists(st.integers(1, 1_000), min_size=outcomes,
+                                           max_size=outcomes), label="weights")) \
+            if data.draw(st.booleans(), label="prior") else ()
+        out.append(cmd.FundPool(1, market, 1, subsidy, share, weights))
     return out
 
 
@@ -327,8 +344,8 @@ def _check(e: Engine, where: str) -> None:
             view = pool.View(p, m.contracts[0])
             loss = p.subsidy_micro - min(view.wealth)
             assert loss <= p.subsidy_micro, f"{where}: pool loss {loss} > subsidy"
-            n = pool.worlds(m)
-            assert loss * 10**6 <= p.b_micro * 10**6 * math.log(n) * (1 + 1e-9) + 10**6
+            bound = math.log(sum(p.weights) / min(p.weights))
+            assert loss <= p.b_micro * bound * (1 + 1e-9) + 1
 
 
 @settings(max_examples=60, **SETTINGS)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from foretell import services_pools
 from foretell.api import present
 from foretell.api.auth import Principal
 from foretell.api.deps import Anyone, IdPath, Svc
@@ -104,7 +105,7 @@ async def book(contract_id: IdPath, depth: int = Query(100, ge=1, le=1_000), svc
          _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
-    return svc.book(contract_id, depth)
+    return services_pools.book_with_pool(svc, svc.book(contract_id, depth), contract_id, depth)
 
 
 @router.get("/contracts/{contract_id}/trades")

@@ -163,6 +163,9 @@ class FundPool(Command, tag=50, frozen=True):
     funder: int
     subsidy_micro: int
     fee_share_ppm: int = 500_000  # share of the taker fee of pool fills that the pool keeps
+    # Starting prices, one positive weight per outcome (pro rata; empty = all equal). The loss
+    # bound is b ln(sum / smallest weight), so b is set from the subsidy and the smallest one.
+    weights: tuple[int, ...] = ()
 
 
 class Convert(Command, tag=51, frozen=True):

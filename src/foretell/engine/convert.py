@@ -112,7 +112,8 @@ def convert(e: Engine, c: Convert) -> int:
         position(a, source)[1] += k
         m.conv_sets -= k
         _net(e, a, source)
-    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, c.outcome, k, c.to_no))
+    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, c.outcome, k, c.to_no,
+                     tuple(x.id for x in m.contracts)))
     return k
 
 
@@ -135,7 +136,8 @@ def merge_no_sets(e: Engine, m: Market, a: Account) -> int:
         position(conv, x)[1] += sets
     m.conv_sets += sets
     a.free += (len(m.contracts) - 1) * sets * MICRO
-    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -1, sets, False))
+    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -1, sets, False,
+                     tuple(x.id for x in m.contracts)))
     return sets
 
 

@@ -133,10 +133,10 @@ class Engine:
 
     def _deposit(self, c: cmd.Deposit) -> int:
         _check_amount(c.amount_micro)
+        if c.account <= 0:  # pools and converters (negative ids) are not users' accounts
+            raise Reject(codes.UNKNOWN_ACCOUNT)
         a = self.accounts.get(c.account)
         if a is None:
-            if c.account <= 0:
-                raise Reject(codes.UNKNOWN_ACCOUNT)
             a = self.accounts[c.account] = Account(c.account)
         a.free += c.amount_micro
         self.deposits_micro += c.amount_micro
@@ -146,8 +146,6 @@ class Engine:
     def _withdraw(self, c: cmd.Withdraw) -> int:
         _check_amount(c.amount_micro)
         a = self.account(c.account)
-        if a.id <= 0:  # pools and converters are not users' accounts
-            raise Reject(codes.UNKNOWN_ACCOUNT)
         if a.free < c.amount_micro:
             raise Reject(codes.INSUFFICIENT_FUNDS)
         a.free -= c.amount_micro
@@ -156,8 +154,9 @@ class Engine:
         return a.free
 
     def account(self, account_id: int) -> Account:
+        """A user's account (the negative ids of pools and converters are refused)."""
         a = self.accounts.get(account_id)
-        if a is None:
+        if a is None or account_id <= 0:
             raise Reject(codes.UNKNOWN_ACCOUNT)
         return a
 

@@ -61,7 +61,7 @@ def propose(e: Engine, c: cmd.ProposeResolution) -> int:
         raise Reject(codes.INVALID_TRANSITION)
     if not 0 <= c.bond_micro <= limits.amount_micro_max or len(c.evidence) > 4_000:
         raise Reject(codes.INVALID_AMOUNT)
-    proposer = e.accounts.get(c.actor)
+    proposer = e.accounts.get(c.actor) if c.actor > 0 else None  # pools never propose
     if c.bond_micro and (proposer is None or proposer.free < c.bond_micro):
         raise Reject(codes.INSUFFICIENT_FUNDS)
     if m.status != mk.CLOSED:

@@ -10,13 +10,16 @@ one: outcome w wins). Let W_w be the pool's wealth if world w happens (its cash 
 shares pay there) and S the subsidy it was funded with. With D_w = S - W_w (its loss in world w)
 and liquidity b, the pool keeps
 
-    sum_w exp(D_w / b) <= n                                         (the pool invariant)
+    sum_w g_w exp(D_w / b) <= G = sum_w g_w                         (the pool invariant)
 
-which is LMSR's cost function written on the pool's own wealth: C(q) = b ln sum exp(q_w / b)
-with q = -W, shifted so that the start (W = S everywhere) sits exactly on the bound. Each term is
-positive, so exp(D_w / b) <= n in every world: the loss is at most b ln n, and b is chosen as
-S / ln n rounded down (with ln n rounded up), so the loss never exceeds the subsidy. Prices
-are LMSR's: outcome w's marginal price is exp(D_w / b) / sum_v exp(D_v / b), and they sum to 1.
+with positive integer weights g (all 1 by default; a funder may set them to start the curve at
+given prices). This is LMSR's cost function written on the pool's own wealth: C(q) = b ln sum
+g_w exp(q_w / b) with q = -W, shifted so that the start (W = S everywhere) sits exactly on the
+bound. Each term is positive, so g_w exp(D_w / b) <= G in every world: the loss is at most
+b ln(G / min g) (b ln n with equal weights), and b is chosen as S / ln(G / min g) rounded down
+(the logarithm rounded up), so the loss never exceeds the subsidy. Prices are LMSR's: outcome
+w's marginal price is g_w exp(D_w / b) / sum_v g_v exp(D_v / b); they sum to 1 and start at
+g_w / G.
 LMSR was chosen over a constant-product pool because its bound is the textbook one (b ln n, for
 any n), it prices all n outcomes of a categorical market jointly (so their YES prices sum to 1),
 and it cannot be drained by arbitrage between outcomes.
@@ -131,10 +134,15 @@ def ln_int(n: int) -> int:
     return (e * _LN2_G + 2 * total) >> (_G - F)
 
 
-def liquidity_micro(subsidy_micro: int, outcomes: int) -> int:
-    """b for a subsidy: the largest b (micro-USDC per unit of exponent) with b ln n <= subsidy."""
-    ln_n_hi = ln_int(outcomes) + _MARGIN
-    return subsidy_micro * ONE // ln_n_hi
+def liquidity_micro(subsidy_micro: int, weights: list[int]) -> int:
+    """b for a subsidy: the largest b (micro-USDC per unit of exponent) with
+    b ln(sum(weights) / min(weights)) <= subsidy (b ln n for equal weights)."""
+    return subsidy_micro * ONE // bound_ln(weights)
+
+
+def bound_ln(weights: list[int]) -> int:
+    """ln(G / min g), rounded up: the loss bound is b times this."""
+    return ln_int(sum(weights)) - ln_int(min(weights)) + _MARGIN
 
 
 def pool_account_id(market_id: int) -> int:
@@ -194,10 +202,11 @@ def _weights(v: View) -> tuple[int, int]:
     b = pool.b_micro
     losses = [s - w for w in v.wealth]
     top = max(losses)
+    weights = pool.weights
     a_w = 0
     b_w = 0
     for w in range(len(losses)):
-        e = exp_fp((losses[w] - top) * ONE // b)
+        e = exp_fp((losses[w] - top) * ONE // b) * weights[w]
         if w == v.world:
             a_w = e
         else:
@@ -206,16 +215,17 @@ def _weights(v: View) -> tuple[int, int]:
 
 
 def safe(pool: Pool, wealth: list[int]) -> bool:
-    """The pool invariant, with exp rounded up: sum_w exp((S - W_w) / b) <= n."""
+    """The pool invariant, with exp rounded up: sum_w g_w exp((S - W_w) / b) <= sum_w g_w."""
     s = pool.subsidy_micro
     b = pool.b_micro
+    weights = pool.weights
     total = 0
-    for w in wealth:
-        x = -((w - s) * ONE // b)  # ceil((S - W) * ONE / b)
-        if x > _EXP_ARG_MAX:
+    for w in range(len(wealth)):
+        x = -((wealth[w] - s) * ONE // b)  # ceil((S - W) * ONE / b)
+        if x > _EXP_ARG_MAX + bound_ln(weights):
             return False
-        total += exp_hi(x)
-    return total <= len(wealth) * ONE
+        total += exp_hi(x) * weights[w]
+    return total <= sum(weights) * ONE
 
 
 def _moved(v: View, sells: bool, price: int, k: int) -> list[int]:
@@ -439,14 +449,18 @@ def fund(e: Engine, c: FundPool) -> int:
     funder = e.account(c.funder)
     if funder.free < c.subsidy_micro:
         raise Reject(codes.INSUFFICIENT_FUNDS)
+    n = worlds(m)
+    weights = list(c.weights) if c.weights else [1] * n
+    if len(weights) != n or not all(1 <= g <= MICRO for g in weights):
+        raise Reject(codes.INVALID_POOL, "one weight from 1 to 1000000 per outcome")
     account_id = pool_account_id(m.id)
     if account_id in e.accounts:
         raise Reject(codes.POOL_EXISTS)
     pa = e.accounts[account_id] = Account(account_id)
     funder.free -= c.subsidy_micro
     pa.free = c.subsidy_micro
-    b = liquidity_micro(c.subsidy_micro, worlds(m))
-    m.pool = Pool(m, pa, funder.id, c.subsidy_micro, b, c.fee_share_ppm)
+    b = liquidity_micro(c.subsidy_micro, weights)
+    m.pool = Pool(m, pa, funder.id, c.subsidy_micro, b, c.fee_share_ppm, weights)
     e.events.append((ev.POOL_FUNDED, e.now_ms, m.id, funder.id, c.subsidy_micro, b,
                      c.fee_share_ppm, account_id))
     return account_id

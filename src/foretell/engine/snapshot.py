@@ -51,7 +51,7 @@ def _market(m: Market) -> list[Any]:
         p = m.pool
         row.append(None if p is None else [p.funder, p.subsidy_micro, p.b_micro,
                                            p.fee_share_ppm, p.fees_micro, p.closed,
-                                           p.returned_micro])
+                                           p.returned_micro, list(p.weights)])
         row.append([m.conv_sets, m.converter is not None])
     return row
 
@@ -117,9 +117,9 @@ def from_plain(data: dict[str, Any]) -> Engine:
 
 def _restore_pool(e: Engine, m: Market, p: list[Any] | None, conv: list[Any]) -> None:
     if p is not None:
-        funder, subsidy, b, fee_share, fees, closed, returned = p
+        funder, subsidy, b, fee_share, fees, closed, returned, weights = p
         account = e.accounts.get(pool_account_id(m.id)) or Account(pool_account_id(m.id))
-        m.pool = Pool(m, account, funder, subsidy, b, fee_share)
+        m.pool = Pool(m, account, funder, subsidy, b, fee_share, list(weights))
         m.pool.fees_micro, m.pool.closed, m.pool.returned_micro = fees, closed, returned
     m.conv_sets, has_converter = conv
     if has_converter:

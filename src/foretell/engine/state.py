@@ -75,10 +75,10 @@ class Pool:
     parameters. The rules are in engine/pool.py."""
 
     __slots__ = ("market", "account", "funder", "subsidy_micro", "b_micro", "fee_share_ppm",
-                 "fees_micro", "closed", "returned_micro")
+                 "fees_micro", "closed", "returned_micro", "weights")
 
     def __init__(self, market: Market, account: Account, funder: int, subsidy_micro: int,
-                 b_micro: int, fee_share_ppm: int) -> None:
+                 b_micro: int, fee_share_ppm: int, weights: list[int]) -> None:
         self.market = market
         self.account = account
         self.funder = funder
@@ -88,6 +88,7 @@ class Pool:
         self.fees_micro = 0  # fees earned so far (already in its cash)
         self.closed = False
         self.returned_micro = 0  # what went back to the funder at settlement or void
+        self.weights = weights  # the curve's prior per world: its starting prices, pro rata
 
 
 class Contract:

@@ -283,7 +283,7 @@ class Engine:
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
          expire_ms, flags, stp, spend_micro, client_id, _group) = astuple(c)
         a = self.accounts.get(account_id)
-        if a is None or account_id <= 0:
+        if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)
         contract = self.contracts.get(contract_id)
         if contract is None:

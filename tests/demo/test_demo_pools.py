@@ -25,8 +25,6 @@ def test_categorical_demo_prices_sum_to_about_one(tmp_path: Path) -> None:
     server = wait_ready(launch(tmp_path / "data"))
     public = httpx.Client(base_url=server.base_url + "/api/v1", timeout=30)
     try:
-        # GET /markets (a sync route reading the engine) fails while the market maker runs on
-        # this base (EngineOffLoop); the market by slug does not.
         by_slug = {m.slug: get(public, f"/markets/{m.slug}") for m in content.MARKETS}
         categorical = [m for m in content.MARKETS if m.kind == "categorical"
                        and m.status == "open"]

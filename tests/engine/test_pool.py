@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from foretell.domain import codes
@@ -248,7 +248,7 @@ def _draw(data: st.DataObject, e: Engine, ts: int) -> cmd.Command:
     contract = data.draw(st.sampled_from(sorted(e.contracts)), label="contract")
     c = e.contracts[contract]
     outcome = data.draw(st.sampled_from((YES, NO)), label="outcome")
-    roll = data.draw(st.integers(0, 9), label="kind")
+    roll = data.draw(st.integers(0, 10), label="kind")
     if roll <= 3:  # a taker
         account = data.draw(st.sampled_from(_TAKERS), label="taker")
         action = data.draw(st.sampled_from((BUY, SELL)), label="action")
@@ -272,6 +272,20 @@ def _draw(data: st.DataObject, e: Engine, ts: int) -> cmd.Command:
         order = e.orders[data.draw(st.sampled_from(sorted(e.orders)), label="order")]
         return cmd.CancelOrder(ts, order.account.id, order.id)
     m = e.markets[2]
+    # Mostly conversions that can happen: free NO of an outcome, or free YES of all the others.
+    possible = []
+    for a in _ACCOUNTS + _TAKERS:
+        free = [[p[0] - p[2], p[1] - p[3]] if (p := e.accounts[a].positions.get(k.id))
+                else [0, 0] for k in m.contracts]
+        for i in range(len(m.contracts)):
+            if free[i][1] > 0:
+                possible.append((a, i, free[i][1], False))
+            yes = min(f[0] for j, f in enumerate(free) if j != i)
+            if yes > 0 and m.conv_sets > 0:
+                possible.append((a, i, min(yes, m.conv_sets), True))
+    if possible and data.draw(st.integers(0, 4), label="feasible") > 0:
+        a, i, most, back = data.draw(st.sampled_from(possible), label="conversion")
+        return cmd.Convert(ts, a, 2, i, data.draw(st.integers(1, most), label="size"), back)
     account = data.draw(st.sampled_from(_ACCOUNTS + _TAKERS), label="converter")
     index = data.draw(st.integers(0, len(m.contracts) - 1), label="outcome index")
     size = data.draw(st.integers(1, 10), label="size")
@@ -379,6 +393,11 @@ def test_pool_flows_keep_every_invariant(data: st.DataObject) -> None:
             assert restored.apply(command) == result, where
             assert restored.take_events() == events, where
         _check(e, where)
+        for x in events:
+            if x[0] == ev.CONVERTED:
+                event("pool merged NO sets" if x[4] < 0 else "converted")
+            elif x[0] == ev.FILL and x[11] == 0:
+                event(f"pool fill in a {'binary' if x[2] == 1 else 'categorical'} market")
         if taker and result[0] == codes.OK:
             assert isinstance(command, cmd.PlaceOrder)
             got = _own_fills(events, command.outcome)
@@ -389,8 +408,8 @@ def test_pool_flows_keep_every_invariant(data: st.DataObject) -> None:
     if restored is not None:
         assert snapshot.state_hash(restored) == snapshot.state_hash(e), "restored hash differs"
     replayed = Engine()
-    for command in stream:
-        replayed.apply(command)
+    for command in stream:  # as the journal holds them: encoded, then decoded
+        replayed.apply(cmd.decode(cmd.encode(command)))
     assert snapshot.state_hash(replayed) == snapshot.state_hash(e), "replay hash differs"
     for market in (1, 2):  # settle: the pools go back to their funder, nothing is left over
         e.apply(cmd.SettleMarket(ts + 1, market, data.draw(st.integers(0, 1), label="winner")))

@@ -34,7 +34,7 @@ async def health(svc: Service = Svc) -> dict[str, Any]:
 
 
 @router.get("/markets")
-def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
+async def list_markets(status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES) + ")$"),
                  category: str | None = Query(None, max_length=64),
                  q: str | None = Query(None, max_length=100),
                  cursor: int | None = Query(None, ge=0, le=2**53),

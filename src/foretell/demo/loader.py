@@ -257,7 +257,8 @@ class _Loader:
             m.taker_fee_ppm, creator, m.creator_share_ppm, close_ms, m.void_yes_micro,
             open_now=False, meta=json.dumps(market_meta(m, users)), actor=creator))
         _ok(outcome, "create")
-        if m.status == "open" and m.subsidy_usdc:
+        pools = self.svc.settings.demo_pools if self.svc is not None else True
+        if m.status == "open" and m.subsidy_usdc and pools:
             fair = m.contract_fair_yes_micro
             weights = fair if len(fair) > 1 else (fair[0], MICRO - fair[0])
             _ok(await self.execute(cmd.FundPool(0, market_id, creator, m.subsidy_usdc * MICRO,

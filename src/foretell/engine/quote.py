@@ -1,6 +1,8 @@
 """Dry-run quote: what an order would do now, without placing it.
 
-It runs the order's own code, not a copy of its rules: `Engine.admit` (every check, the default
+In a market with a liquidity pool the walk includes the pool's fills, level by level, so the
+quote lists them (maker order 0) exactly as the order would fill. It runs the order's own code,
+not a copy of its rules: `Engine.admit` (every check, the default
 protection band of a market order, reduce-only sizing, the reservation, post-only, fill-or-kill)
 and the walk of `matching.plan` that matching would apply (limit, size, spend, self-trade
 prevention, the fill limit). Only the summing up is its own: the taker fee of each fill, rounded

@@ -395,7 +395,8 @@ def test_pool_flows_keep_every_invariant(data: st.DataObject) -> None:
         _check(e, where)
         for x in events:
             if x[0] == ev.CONVERTED:
-                event("pool merged NO sets" if x[4] < 0 else "converted")
+                event({-1: "pool merged NO sets", -2: "pool merged YES sets"}.get(x[4],
+                                                                              "converted"))
             elif x[0] == ev.FILL and x[11] == 0:
                 event(f"pool fill in a {'binary' if x[2] == 1 else 'categorical'} market")
         if taker and result[0] == codes.OK:
@@ -415,3 +416,27 @@ def test_pool_flows_keep_every_invariant(data: st.DataObject) -> None:
         e.apply(cmd.SettleMarket(ts + 1, market, data.draw(st.integers(0, 1), label="winner")))
         _check(e, f"settled {market}")
     assert all(a > 0 for a in e.accounts)
+
+
+def test_the_pool_merges_complete_sets_into_cash() -> None:
+    """Takers buy YES of every outcome: the pool buys NO of each, and merges the complete NO
+    sets through the converter; they sell it all back: the pool buys YES of each and merges the
+    complete YES sets against the converter's NO sets. Its wealth per world is unchanged by a
+    merge, its cash comes back, and the converter ends with nothing."""
+    e = _engine(outcomes=3, void_yes_micro=333_333)
+    m = e.markets[1]
+    p = m.pool
+    assert p is not None
+    merged: list[int] = []
+    for c in m.contracts:
+        events = _ok(e, cmd.PlaceOrder(2, 2, c.id, YES, BUY, 5, 0, MARKET))
+        merged += [x[4] for x in events if x[0] == ev.CONVERTED]
+    assert set(merged) == {-1} and m.conv_sets == 5
+    merged = []
+    for c in m.contracts:
+        events = _ok(e, cmd.PlaceOrder(3, 2, c.id, YES, SELL, 5, 0, MARKET))
+        merged += [x[4] for x in events if x[0] == ev.CONVERTED]
+    assert set(merged) == {-2} and m.conv_sets == 0
+    assert p.account.positions == {} and p.account.free > 100 * MICRO
+    _ok(e, cmd.SettleMarket(4, 1, 2))
+    assert m.converter is None

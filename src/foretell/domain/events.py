@@ -75,7 +75,8 @@ FIELDS: dict[int, tuple[str, ...]] = {
     # At settlement or void: what the pool had left (fees earned included) back to its funder.
     POOL_CLOSED: ("ts_ms", "market", "funder", "amount_micro", "subsidy_micro", "fees_micro"),
     # k NO of `outcome` became k YES of every other outcome (to_no: the reverse); outcome -1:
-    # the pool merged k complete NO sets into (n - 1) k USDC. `contracts` in outcome order.
+    # the pool merged k complete NO sets into (n - 1) k USDC; -2: k complete YES sets into k
+    # USDC (against the converter's NO sets). `contracts` in outcome order.
     CONVERTED: ("ts_ms", "market", "account", "outcome", "size", "to_no", "contracts"),
 }
 

@@ -19,8 +19,9 @@ settlement the converter's sets pay (n - 1) per set, repaying the debt exactly. 
 share pays the void price, so a set pays n (1 - v): enough only when v <= 1/n, which is why
 conversion is refused in markets whose void payout per YES share is above 1/n (a surplus of at
 most n micro-USDC per set goes to the fee account). The pool uses the same sets: when it holds
-NO of every outcome it merges them here into cash (`merge_no_sets`), keeping its wealth in every
-world unchanged while freeing the cash it quotes with.
+NO of every outcome it merges them here into cash (`merge_no_sets`), and YES of every outcome
+against the converter's NO sets (`merge_yes_sets`), keeping its wealth in every world unchanged
+while freeing the cash it quotes with.
 """
 
 from __future__ import annotations
@@ -137,6 +138,37 @@ def merge_no_sets(e: Engine, m: Market, a: Account) -> int:
     m.conv_sets += sets
     a.free += (len(m.contracts) - 1) * sets * MICRO
     e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -1, sets, False,
+                     tuple(x.id for x in m.contracts)))
+    return sets
+
+
+def merge_yes_sets(e: Engine, m: Market, a: Account) -> int:
+    """Turn complete YES sets an account holds (unreserved) into cash against the converter's
+    NO sets: on every contract the pairs merge, releasing n USDC per set, of which 1 goes to
+    the account and n - 1 repay the converter's debt. Returns the sets merged (at most the
+    converter's). Used for the pool, whose wealth in every world is unchanged."""
+    sets = m.conv_sets
+    for x in m.contracts:
+        pos = a.positions.get(x.id)
+        free_yes = 0 if pos is None else pos[0] - pos[2]
+        if free_yes < sets:
+            sets = free_yes
+    if sets <= 0:
+        return 0
+    conv = _converter(e, m)
+    for x in m.contracts:
+        pos = a.positions[x.id]
+        pos[0] -= sets
+        drop_if_empty(a, x, pos)
+        cpos = conv.positions[x.id]
+        cpos[1] -= sets
+        drop_if_empty(conv, x, cpos)
+        x.collateral -= sets
+        x.yes_out -= sets
+        x.no_out -= sets
+    m.conv_sets -= sets
+    a.free += sets * MICRO
+    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -2, sets, True,
                      tuple(x.id for x in m.contracts)))
     return sets
 

@@ -219,13 +219,16 @@ def safe(pool: Pool, wealth: list[int]) -> bool:
     s = pool.subsidy_micro
     b = pool.b_micro
     weights = pool.weights
+    if not pool.bound_fp:
+        pool.bound_fp = bound_ln(weights)
+    x_max = _EXP_ARG_MAX + pool.bound_fp
     total = 0
     for w in range(len(wealth)):
         x = -((wealth[w] - s) * ONE // b)  # ceil((S - W) * ONE / b)
-        if x > _EXP_ARG_MAX + bound_ln(weights):
+        if x > x_max:
             return False
         total += exp_hi(x) * weights[w]
-    return total <= sum(weights) * ONE
+    return total <= pool.weight_sum * ONE
 
 
 def _moved(v: View, sells: bool, price: int, k: int) -> list[int]:
@@ -364,6 +367,8 @@ def fill(e: Engine, taker: Order, c: Contract, i: int, k: int) -> None:
     drop_if_empty(pa, c, pos)
     if len(m.contracts) > 2 and convert.allowed(m):
         convert.merge_no_sets(e, m, pa)
+        if m.conv_sets:
+            convert.merge_yes_sets(e, m, pa)
     if pos[0] < 0 or pos[1] < 0 or pa.free < 0:
         raise AssertionError(f"pool of market {m.id} overdrawn: {pos} {pa.free}")
 

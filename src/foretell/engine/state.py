@@ -75,7 +75,7 @@ class Pool:
     parameters. The rules are in engine/pool.py."""
 
     __slots__ = ("market", "account", "funder", "subsidy_micro", "b_micro", "fee_share_ppm",
-                 "fees_micro", "closed", "returned_micro", "weights")
+                 "fees_micro", "closed", "returned_micro", "weights", "bound_fp", "weight_sum")
 
     def __init__(self, market: Market, account: Account, funder: int, subsidy_micro: int,
                  b_micro: int, fee_share_ppm: int, weights: list[int]) -> None:
@@ -89,6 +89,8 @@ class Pool:
         self.closed = False
         self.returned_micro = 0  # what went back to the funder at settlement or void
         self.weights = weights  # the curve's prior per world: its starting prices, pro rata
+        self.weight_sum = sum(weights)
+        self.bound_fp = 0  # ln(sum / min weight) in fixed point, computed on first use
 
 
 class Contract:

@@ -8,7 +8,8 @@ import os
 
 from setuptools import setup
 
-ENGINE = ["state", "book", "ledger", "matching", "engine", "triggers", "lifecycle", "views"]
+ENGINE = ["state", "book", "ledger", "pool", "convert", "matching", "engine", "triggers", "lifecycle",
+          "views"]
 
 ext_modules = []
 if os.environ.get("FORETELL_PURE") != "1":

@@ -20,6 +20,7 @@ from foretell.api import (
     routes_creators,
     routes_funding,
     routes_news,
+    routes_pools,
     routes_public,
     routes_trading,
     ws,
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None,
     # Trading first: routes are matched in order, and order entry is the busiest path.
     for router in (routes_trading.router, routes_public.router, routes_account.router,
                    routes_admin.router, routes_creators.router, routes_news.router, ws.router,
-                   routes_funding.router):
+                   routes_funding.router, routes_pools.router):
         app.include_router(router, prefix="/api/v1")
     from foretell.web import pages as web_pages
 

@@ -17,6 +17,9 @@ class Settings:
     database_url: str = ""
     demo: bool = True  # load the demo on first start and run the demo market maker
     market_maker: bool = True
+    # The demo's open markets get a liquidity pool funded by their creator (issue 16); off for
+    # tests that need every demo book to start empty.
+    demo_pools: bool = True
     rate_per_s: float = 200.0  # token bucket per API key / session
     rate_burst: int = 400
     signature_window_ms: int = 30_000
@@ -68,6 +71,7 @@ class Settings:
             "database_url": env.get("FORETELL_DATABASE_URL", ""),
             "demo": env.get("FORETELL_DEMO", "1") not in ("0", "false", "no"),
             "market_maker": env.get("FORETELL_MARKET_MAKER", "1") not in ("0", "false", "no"),
+            "demo_pools": env.get("FORETELL_DEMO_POOLS", "1") not in ("0", "false", "no"),
             "secure_cookies": env.get("FORETELL_SECURE_COOKIES", "0") in ("1", "true", "yes"),
             "rate_per_s": float(env.get("FORETELL_RATE_PER_S", cls.rate_per_s)),
             "rate_burst": int(env.get("FORETELL_RATE_BURST", cls.rate_burst)),

@@ -86,7 +86,9 @@ def _ledger(data: Path) -> dict[str, Any]:
     engine, _ = recover(data / "journal")
     with sqlite3.connect(data / "foretell.db") as db:
         names = dict(db.execute("SELECT id, username FROM users").fetchall())
-    return {names[a.id]: (a.free, a.reserved, sorted((c, list(p)) for c, p in a.positions.items()))
+    # Negative ids are the markets' liquidity pools (and converters), not users.
+    return {names.get(a.id, f"system account {a.id}"):
+            (a.free, a.reserved, sorted((c, list(p)) for c, p in a.positions.items()))
             for a in engine.accounts.values()}
 
 

@@ -1,9 +1,10 @@
 """Fixtures for the browser tests: a real server, Debian's Chromium, API clients, helpers.
 
 The server is a separate uvicorn process on a free loopback port with its own temporary data
-directory, the demo loaded and the market maker off (so every book starts empty and the tests
-decide every trade). It is built with `create_app` and wired with `foretell.web.pages` exactly as
-the app factory wires it. Other traders are driven with httpx against the public API.
+directory, the demo loaded and the market maker and the demo's liquidity pools off (so every
+book starts empty and the tests decide every trade). It is built with `create_app` and wired
+with `foretell.web.pages` exactly as the app factory wires it. Other traders are driven with
+httpx against the public API.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from foretell.config import Settings
 from foretell.web import pages
 
 app = create_app(Settings(data=Path(sys.argv[1]), port=int(sys.argv[2]), demo=True,
-                          market_maker=False))
+                          market_maker=False, demo_pools=False))
 app.include_router(pages.router)
 pages.mount_static(app)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")

@@ -13,7 +13,7 @@ from foretell.api.errors import ApiError
 from foretell.domain import codes
 from foretell.domain.markets import STATUS_NAMES
 from foretell.news.store import annotate_candles, market_news
-from foretell.services import Services, present
+from foretell.services import Services, pools, present
 from foretell.services.auth import Principal
 from foretell.store import queries
 
@@ -113,7 +113,8 @@ async def book(request: Request, contract_id: IdPath,
                _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
-    return edge_book(edge_of(request), svc, contract_id, depth)
+    return pools.book_with_pool(svc.node, edge_book(edge_of(request), svc, contract_id, depth),
+                                contract_id, depth)
 
 
 @router.get("/contracts/{contract_id}/trades")

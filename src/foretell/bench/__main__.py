@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="", help="store: an empty database "
                         "(default SQLite in a temporary directory)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pool-share", type=float, default=0.1,
+                        help="engine: also measure with this share of the markets backed by a "
+                        "liquidity pool, in the same run (0 = only the figure without pools)")
     args = parser.parse_args(argv)
     result: dict[str, Any]
     if args.which == "engine":
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.json:
                 print(f"  {i:,} commands applied", file=sys.stderr)
 
-        result = engine.run(args.commands or 1_000_000, seed=args.seed, progress=progress)
+        result = engine.run(args.commands or 1_000_000, seed=args.seed, progress=progress,
+                            pool_share=args.pool_share)
     elif args.which == "journal":
         from foretell.bench import journal
 

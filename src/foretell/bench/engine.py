@@ -22,9 +22,23 @@ from foretell.engine.engine import Engine
 
 
 def run(n: int = 1_000_000, seed: int = 1, markets: int = 100, accounts: int = 1_000,
-        progress: Any = None) -> dict[str, Any]:
+        progress: Any = None, pool_share: float = 0.0) -> dict[str, Any]:
+    """The figure without pools; with `pool_share`, also the figure with that share of the
+    markets pool-backed, measured in the same process right after (`pools` in the result)."""
+    out = _run(n, seed, markets, accounts, progress, 0.0)
+    if pool_share > 0:
+        pooled = _run(n, seed, markets, accounts, progress, pool_share)
+        out["pools"] = {k: pooled[k] for k in (
+            "commands", "seconds", "cpu_seconds", "commands_per_s", "commands_per_cpu_s",
+            "fills", "pool_fills", "rejected", "audit_ok")} | {"pool_share": pool_share}
+    return out
+
+
+def _run(n: int, seed: int, markets: int, accounts: int, progress: Any,
+         pool_share: float) -> dict[str, Any]:
     t0 = time.perf_counter()
-    records = [cmd.encode(c) for c in commands(n, seed=seed, markets=markets, accounts=accounts)]
+    records = [cmd.encode(c) for c in commands(n, seed=seed, markets=markets, accounts=accounts,
+                                               pool_share=pool_share)]
     generate_s = time.perf_counter() - t0
     gc.collect()
     t0 = time.perf_counter()
@@ -36,28 +50,36 @@ def run(n: int = 1_000_000, seed: int = 1, markets: int = 100, accounts: int = 1
         kinds[type(c).__name__] = kinds.get(type(c).__name__, 0) + 1
     engine = Engine()
     apply = engine.apply
-    fills = rejected = 0
+    fills = rejected = pool_fills = 0
     gc.collect()
     gc.disable()  # the engine makes no reference cycles worth collecting mid-run
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for i, c in enumerate(stream):
         if apply(c)[0] != "ok":
             rejected += 1
         if i % 1_000 == 0:
             events = engine.take_events()
             fills += sum(1 for e in events if e[0] == ev.FILL)
+            pool_fills += sum(1 for e in events if e[0] == ev.FILL and e[11] == 0)
             if progress is not None and i % 100_000 == 0:
                 progress(i)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     gc.enable()
-    fills += sum(1 for e in engine.take_events() if e[0] == ev.FILL)
+    events = engine.take_events()
+    fills += sum(1 for e in events if e[0] == ev.FILL)
+    pool_fills += sum(1 for e in events if e[0] == ev.FILL and e[11] == 0)
     report = audit(engine)
     return {
         "benchmark": "engine",
         "commands": len(stream),
         "seconds": round(seconds, 3),
         "commands_per_s": round(len(stream) / seconds),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "commands_per_cpu_s": round(len(stream) / cpu_seconds),
         "fills": fills,
+        "pool_fills": pool_fills,
         "rejected": rejected,
         "resting_orders": len(engine.orders),
         "live_triggers": len(engine.triggers),

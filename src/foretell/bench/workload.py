@@ -31,8 +31,10 @@ _TICK = 10_000
 
 
 def commands(n: int, seed: int = 1, markets: int = 100, accounts: int = 1_000,
-             categorical_every: int = 10) -> Iterator[cmd.Command]:
-    """Yield n commands (setup included) from a seeded generator."""
+             categorical_every: int = 10, pool_share: float = 0.0) -> Iterator[cmd.Command]:
+    """Yield n commands (setup included) from a seeded generator. With `pool_share`, that
+    share of the markets gets a liquidity pool (subsidy 200 USDC) after the deposits; without,
+    the stream is the one the benchmark always measured."""
     rng = random.Random(seed)
     shadow = Engine()
     ts = 1_000
@@ -53,6 +55,11 @@ def commands(n: int, seed: int = 1, markets: int = 100, accounts: int = 1_000,
         contracts.extend(k.id for k in shadow.markets[m].contracts)
     for a in range(1, accounts + 1):
         yield emit(cmd.Deposit(ts, a, rng.randrange(1_000, 100_000) * MICRO))
+    if pool_share > 0:
+        yield emit(cmd.Deposit(ts, 1, markets * 200 * MICRO, "pool subsidies"))
+        step = max(1, round(1 / pool_share))
+        for m in range(1, markets + 1, step):
+            yield emit(cmd.FundPool(ts, m, 1, 200 * MICRO))
     mids = {c: rng.randrange(20, 81) for c in contracts}
     placed: list[int] = []
     while made < n:

@@ -28,11 +28,14 @@ class Liabilities:
     bonds_micro: int = 0
     fees_micro: int = 0
     net_deposits_micro: int = 0
+    # Collateral that conversion minted against the markets' NO sets (engine/convert.py): it is
+    # in `collateral_micro` but no token backs it, since the sets themselves repay it.
+    conversion_debt_micro: int = 0
 
     @property
     def ledger_micro(self) -> int:
         return (self.cash_free_micro + self.cash_reserved_micro + self.collateral_micro
-                + self.bonds_micro + self.fees_micro)
+                + self.bonds_micro + self.fees_micro - self.conversion_debt_micro)
 
 
 def liabilities(engine: Engine) -> Liabilities:
@@ -43,6 +46,8 @@ def liabilities(engine: Engine) -> Liabilities:
         out.cash_reserved_micro += a.reserved
     out.collateral_micro = sum(c.collateral for c in engine.contracts.values()) * MICRO
     out.bonds_micro = sum(m.bonds_micro for m in engine.markets.values())
+    out.conversion_debt_micro = sum((len(m.contracts) - 1) * m.conv_sets
+                                    for m in engine.markets.values()) * MICRO
     return out
 
 

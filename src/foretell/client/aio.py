@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, Unpack
+from typing import Any, Literal, TypeVar, Unpack
 
 import httpx
 
@@ -155,6 +155,24 @@ class AsyncClient:
 
     async def book(self, contract_id: int, depth: int | None = None) -> Json:
         return await self._run(ep.book(contract_id, depth))
+
+    async def pool(self, market_id: int, levels: int | None = None) -> Json:
+        """A market's liquidity pool: curve price per outcome, depth, subsidy, fees, P&L."""
+        return await self._run(ep.pool(market_id, levels))
+
+    async def implied(self, market_id: int) -> Json:
+        """Best YES bid and ask of every outcome over book and pool, and their sums."""
+        return await self._run(ep.implied(market_id))
+
+    async def fund_pool(self, market_id: int, subsidy: Price, fee_share_ppm: int | None = None) -> Json:
+        """Fund a market's pool from your balance (its creator, or a supervisor)."""
+        return await self._run(ep.fund_pool(market_id, subsidy, fee_share_ppm))
+
+    async def convert(self, market_id: int, outcome_index: int, size: int,
+                      direction: Literal["no_to_yes", "yes_to_no"] = "no_to_yes") -> Json:
+        """Categorical markets: `size` NO of an outcome become `size` YES of every other
+        outcome (or back, with direction="yes_to_no"), atomically."""
+        return await self._run(ep.convert(market_id, outcome_index, size, direction))
 
     async def trades(self, contract_id: int, cursor: int | None = None,
                      limit: int | None = None) -> Json:

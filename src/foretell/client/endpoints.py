@@ -75,6 +75,8 @@ class MarketFields(TypedDict, total=False):
     creator_id: int
     creator_share_ppm: int
     size_max: int
+    subsidy: Price  # USDC for the market's liquidity pool, from the supervisor's balance
+    void_yes: Price
 
 
 class DraftFields(TypedDict, total=False):
@@ -173,6 +175,28 @@ def market(ref: int | str) -> JFlow:
 def book(contract_id: int, depth: int | None = None) -> JFlow:
     return (yield Call("GET", f"/contracts/{_id(contract_id)}/book", {"depth": depth},
                        retry_safe=True))
+
+
+def pool(market_id: int, levels: int | None = None) -> JFlow:
+    return (yield Call("GET", f"/markets/{_id(market_id)}/pool", {"levels": levels},
+                       retry_safe=True))
+
+
+def implied(market_id: int) -> JFlow:
+    return (yield Call("GET", f"/markets/{_id(market_id)}/implied", retry_safe=True))
+
+
+def fund_pool(market_id: int, subsidy: Price, fee_share_ppm: int | None = None) -> JFlow:
+    body: Json = {"subsidy": to_wire(subsidy)}
+    if fee_share_ppm is not None:
+        body["fee_share_ppm"] = fee_share_ppm
+    return (yield Call("POST", f"/markets/{_id(market_id)}/pool", body=body))
+
+
+def convert(market_id: int, outcome_index: int, size: int,
+            direction: Literal["no_to_yes", "yes_to_no"] = "no_to_yes") -> JFlow:
+    body = {"outcome_index": outcome_index, "size": size, "direction": direction}
+    return (yield Call("POST", f"/markets/{_id(market_id)}/convert", body=body))
 
 
 def trades(contract_id: int, cursor: int | None = None, limit: int | None = None) -> JFlow:

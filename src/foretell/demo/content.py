@@ -156,6 +156,10 @@ class DemoMarket:
     creator_share_ppm: int = 200_000
     clarifications: tuple[Clarification, ...] = ()
     resolution: Resolution | None = None
+    void_yes_micro: int = 500_000
+    # The creator's subsidy for the market's liquidity pool (open markets), in whole USDC: the
+    # pool quotes from the first minute, its curve starting at `contract_fair_yes_micro`.
+    subsidy_usdc: int = 60
 
     @property
     def contract_fair_yes_micro(self) -> tuple[int, ...]:
@@ -416,12 +420,18 @@ _IPO_TIMING = DemoMarket(
     ),
     cancellation_rule=(
         "If Anthropic is acquired before its own shares list, or nothing prices by 31 Dec 2027, "
-        "the market resolves to 'Later or never'. " + _VOID
+        "the market resolves to 'Later or never'. Voided (each YES share pays 0.25 USDC and "
+        "each NO share 0.75 USDC, so one YES of every bucket still pays 1 USDC) only if a "
+        "supervisor finds that the question cannot be answered under these rules; the reason "
+        "is published with the decision."
     ),
     close_ms=_ms("2027-12-31T23:59:59Z"),
     resolution_deadline_ms=_ms("2028-01-31T23:59:59Z"),
     status="open",
     fair_yes_micro=(50_000, 400_000, 300_000, 250_000),
+    tick_micro=1_000,
+    void_yes_micro=250_000,
+    subsidy_usdc=400,
     history=_listed("2026-05-13T13:00:00Z", "2026-05-13T13:10:00Z", "2026-05-13T14:20:00Z"),
 )
 
@@ -672,8 +682,7 @@ _CLARITY = DemoMarket(
     close_ms=_ms("2026-12-31T23:59:59Z"),
     resolution_deadline_ms=_ms("2027-01-15T23:59:59Z"),
     status="open",
-    fair_yes_micro=_binary(215_000),
-    tick_micro=1_000,
+    fair_yes_micro=_binary(220_000),
     history=_listed("2026-05-13T12:10:00Z", "2026-05-13T12:15:00Z", "2026-05-13T13:50:00Z"),
 )
 

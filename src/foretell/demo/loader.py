@@ -254,9 +254,15 @@ class _Loader:
         close_ms = m.close_ms if m.close_ms > now else 0
         outcome = await self.execute(cmd.CreateMarket(
             0, market_id, len(m.outcomes), m.tick_micro, 1_000_000, m.maker_fee_ppm,
-            m.taker_fee_ppm, creator, m.creator_share_ppm, close_ms, open_now=False,
-            meta=json.dumps(market_meta(m, users)), actor=creator))
+            m.taker_fee_ppm, creator, m.creator_share_ppm, close_ms, m.void_yes_micro,
+            open_now=False, meta=json.dumps(market_meta(m, users)), actor=creator))
         _ok(outcome, "create")
+        pools = self.svc.settings.demo_pools if self.svc is not None else True
+        if m.status == "open" and m.subsidy_usdc and pools:
+            fair = m.contract_fair_yes_micro
+            weights = fair if len(fair) > 1 else (fair[0], MICRO - fair[0])
+            _ok(await self.execute(cmd.FundPool(0, market_id, creator, m.subsidy_usdc * MICRO,
+                                                500_000, tuple(weights))), "fund the pool")
         for h in m.history:
             action = _ACTIONS.get(h.action)
             if action is not None:

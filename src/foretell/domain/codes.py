@@ -49,6 +49,11 @@ INVALID_MARKET: Final = "invalid_market"
 INVALID_TRANSITION: Final = "invalid_transition"
 INVALID_OUTCOME: Final = "invalid_outcome"
 
+# Liquidity pools and conversion
+POOL_EXISTS: Final = "pool_exists"
+INVALID_POOL: Final = "invalid_pool"
+CONVERSION_NOT_ALLOWED: Final = "conversion_not_allowed"
+
 DESCRIPTIONS: dict[str, str] = {
     OK: "The command was applied.",
     UNKNOWN_ACCOUNT: "No such account.",
@@ -80,6 +85,10 @@ DESCRIPTIONS: dict[str, str] = {
     INVALID_MARKET: "The market definition is not valid.",
     INVALID_TRANSITION: "The market cannot move to that state from its current state.",
     INVALID_OUTCOME: "No such outcome in this market.",
+    POOL_EXISTS: "This market already has a liquidity pool.",
+    INVALID_POOL: "The pool's subsidy or fee share is out of range, or the market is past opening.",
+    CONVERSION_NOT_ALLOWED: "Conversion needs a categorical market whose void payout per YES "
+                            "share is at most 1/n, and for the reverse, sets held by the market.",
 }
 
 

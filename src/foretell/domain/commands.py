@@ -154,6 +154,31 @@ class Timer(Command, tag=40, frozen=True):
     """Advances engine time: GTD expiry and scheduled market close happen here."""
 
 
+class FundPool(Command, tag=50, frozen=True):
+    """Commit a liquidity subsidy to a market's pool (before or after it opens), from the
+    funder's free cash. The pool's loss is bounded by the subsidy; what is left of it, with the
+    pool's share of fees, returns to the funder at settlement or void."""
+
+    market: int
+    funder: int
+    subsidy_micro: int
+    fee_share_ppm: int = 500_000  # share of the taker fee of pool fills that the pool keeps
+    # Starting prices, one positive weight per outcome (pro rata; empty = all equal). The loss
+    # bound is b ln(sum / smallest weight), so b is set from the subsidy and the smallest one.
+    weights: tuple[int, ...] = ()
+
+
+class Convert(Command, tag=51, frozen=True):
+    """Categorical markets: k NO of `outcome` become k YES of every other outcome, or
+    (to_no) k YES of every other outcome become k NO of `outcome`."""
+
+    account: int
+    market: int
+    outcome: int
+    size: int
+    to_no: bool = False
+
+
 AnyCommand = (
     Deposit
     | Withdraw
@@ -172,6 +197,8 @@ AnyCommand = (
     | PlaceTrigger
     | CancelTrigger
     | Timer
+    | FundPool
+    | Convert
 )
 
 _encoder = msgspec.msgpack.Encoder()

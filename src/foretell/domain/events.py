@@ -29,6 +29,9 @@ BOOK_LEVEL: Final = 16
 MARKET_ACTION: Final = 17
 BOND: Final = 18
 RESOLUTION: Final = 19
+POOL_FUNDED: Final = 20
+POOL_CLOSED: Final = 21
+CONVERTED: Final = 22
 
 FIELDS: dict[int, tuple[str, ...]] = {
     ORDER_ACCEPTED: (
@@ -65,6 +68,16 @@ FIELDS: dict[int, tuple[str, ...]] = {
     # (account 0 = the exchange's fee account, where forfeited bonds go).
     BOND: ("ts_ms", "market", "account", "amount_micro", "kind"),
     RESOLUTION: ("ts_ms", "market", "winner", "actor", "evidence", "dispute_deadline_ms"),
+    # A liquidity pool funded from `funder`'s free cash; its own account is `pool_account`.
+    # Pool fills are FILL events whose maker_order is 0 and maker_account the pool's account.
+    POOL_FUNDED: ("ts_ms", "market", "funder", "subsidy_micro", "liquidity_micro",
+                  "fee_share_ppm", "pool_account"),
+    # At settlement or void: what the pool had left (fees earned included) back to its funder.
+    POOL_CLOSED: ("ts_ms", "market", "funder", "amount_micro", "subsidy_micro", "fees_micro"),
+    # k NO of `outcome` became k YES of every other outcome (to_no: the reverse); outcome -1:
+    # the pool merged k complete NO sets into (n - 1) k USDC; -2: k complete YES sets into k
+    # USDC (against the converter's NO sets). `contracts` in outcome order.
+    CONVERTED: ("ts_ms", "market", "account", "outcome", "size", "to_no", "contracts"),
 }
 
 

@@ -17,3 +17,5 @@ fills_per_command_max: Final = 10_000
 client_id_bytes_max: Final = 64
 client_ids_recent_max: Final = 4_096  # finished orders whose client id still blocks a retry
 amount_micro_max: Final = 10**15  # one billion USDC in a single deposit or withdrawal
+pool_subsidy_micro_min: Final = 1_000_000  # 1 USDC: a smaller pool quotes almost nothing
+pool_levels_shown_max: Final = 50  # pool depth levels in a book view, per side

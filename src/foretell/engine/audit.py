@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from foretell.domain.orders import BID, BUY
 from foretell.domain.units import MICRO
-from foretell.engine import book
+from foretell.engine import book, pool
 from foretell.engine.engine import Engine
 from foretell.engine.ledger import buy_reservation, remaining_cap
 
@@ -22,6 +22,8 @@ class Report:
     cash_reserved_micro: int = 0
     collateral_micro: int = 0
     bonds_micro: int = 0
+    conversion_debt_micro: int = 0  # collateral advanced against the converters' NO sets
+    pool_cash_micro: int = 0  # part of cash_free_micro: what the liquidity pools hold
     fees_micro: int = 0
     deposits_micro: int = 0
     resting_orders: int = 0
@@ -49,13 +51,51 @@ def audit(engine: Engine) -> Report:
         if m.bonds_micro != bond_sums[m.id] or m.bonds_micro < 0:
             bad.append(f"market {m.id}: bond pool {m.bonds_micro} != bonds posted "
                        f"{bond_sums[m.id]}")
+    _check_pools(engine, r, bad)
     total = (r.cash_free_micro + r.cash_reserved_micro + r.collateral_micro + r.bonds_micro
-             + r.fees_micro)
+             + r.fees_micro - r.conversion_debt_micro)
     if total != r.deposits_micro:
         bad.append(f"conservation: cash {r.cash_free_micro}+{r.cash_reserved_micro} + collateral "
-                   f"{r.collateral_micro} + bonds {r.bonds_micro} + fees {r.fees_micro} = "
-                   f"{total} != deposits {r.deposits_micro}")
+                   f"{r.collateral_micro} + bonds {r.bonds_micro} + fees {r.fees_micro} - "
+                   f"conversion debt {r.conversion_debt_micro} = {total} != deposits "
+                   f"{r.deposits_micro}")
     return r
+
+
+def _check_pools(engine: Engine, r: Report, bad: list[str]) -> None:
+    """Pools: their loss can never exceed the subsidy (wealth >= 0 in every world), the LMSR
+    invariant holds, they never hold both sides of a contract. Converters: exactly `conv_sets`
+    NO of every outcome and nothing else; the debt is (n - 1) USDC per set."""
+    for m in engine.markets.values():
+        p = m.pool
+        if p is not None and not p.closed:
+            if engine.accounts.get(p.account.id) is not p.account or p.account.id != \
+                    pool.pool_account_id(m.id):
+                bad.append(f"market {m.id}: pool account not registered")
+            r.pool_cash_micro += p.account.free
+            view = pool.View(p, m.contracts[0])
+            if min(view.wealth) < 0:
+                bad.append(f"market {m.id}: pool loss beyond its subsidy, wealth {view.wealth}")
+            if not pool.safe(p, view.wealth):
+                bad.append(f"market {m.id}: pool invariant broken, wealth {view.wealth}")
+            if p.account.reserved or p.account.orders:
+                bad.append(f"market {m.id}: pool has orders or reservations")
+            for pos in p.account.positions.values():
+                if pos[0] and pos[1] or pos[2] or pos[3]:
+                    bad.append(f"market {m.id}: pool position {pos}")
+        conv = m.converter
+        r.conversion_debt_micro += (len(m.contracts) - 1) * m.conv_sets * MICRO
+        if conv is None:
+            if m.conv_sets:
+                bad.append(f"market {m.id}: {m.conv_sets} sets without a converter")
+            continue
+        if engine.accounts.get(conv.id) is not conv or conv.free or conv.reserved:
+            bad.append(f"market {m.id}: converter account {conv.id} free={conv.free}")
+        want = [0, m.conv_sets, 0, 0]
+        for k in m.contracts:
+            have = conv.positions.get(k.id, [0, 0, 0, 0])
+            if list(have) != want:
+                bad.append(f"market {m.id}: converter holds {have} of {k.id}, not {want}")
 
 
 def _check_accounts(engine: Engine, r: Report, bad: list[str]) -> None:

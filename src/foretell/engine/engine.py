@@ -47,7 +47,7 @@ from foretell.domain.orders import (
     YES,
 )
 from foretell.domain.units import MICRO
-from foretell.engine import book, ledger, lifecycle, triggers
+from foretell.engine import book, convert, ledger, lifecycle, pool, triggers
 from foretell.engine.book import limit_index, link
 from foretell.engine.matching import Walk, fills_in_full, match, plan
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
@@ -90,6 +90,8 @@ class Engine:
             cmd.ProposeResolution: lambda c: lifecycle.propose(self, c),
             cmd.Dispute: lambda c: lifecycle.dispute(self, c),
             cmd.DecideDispute: lambda c: lifecycle.decide(self, c),
+            cmd.FundPool: lambda c: pool.fund(self, c),
+            cmd.Convert: lambda c: convert.convert(self, c),
         }
 
     # -- entry point --------------------------------------------------------------------------
@@ -131,10 +133,10 @@ class Engine:
 
     def _deposit(self, c: cmd.Deposit) -> int:
         _check_amount(c.amount_micro)
+        if c.account <= 0:  # pools and converters (negative ids) are not users' accounts
+            raise Reject(codes.UNKNOWN_ACCOUNT)
         a = self.accounts.get(c.account)
         if a is None:
-            if c.account <= 0:
-                raise Reject(codes.UNKNOWN_ACCOUNT)
             a = self.accounts[c.account] = Account(c.account)
         a.free += c.amount_micro
         self.deposits_micro += c.amount_micro
@@ -152,8 +154,9 @@ class Engine:
         return a.free
 
     def account(self, account_id: int) -> Account:
+        """A user's account (the negative ids of pools and converters are refused)."""
         a = self.accounts.get(account_id)
-        if a is None:
+        if a is None or account_id <= 0:
             raise Reject(codes.UNKNOWN_ACCOUNT)
         return a
 
@@ -251,7 +254,13 @@ class Engine:
         self.transition(m, mk.VOIDED, c.reason)
         for contract in m.contracts:
             self.pay_out(contract, m.void_yes_micro)
+        self.close_pools(m)
         return m.void_yes_micro
+
+    def close_pools(self, m: Market) -> None:
+        """After a market's payout: repay the converter's debt, return the pool to its funder."""
+        convert.settle_converter(self, m)
+        pool.close(self, m)
 
     def pay_out(self, contract: Contract, yes_micro: int) -> None:
         """Pay every holder and release the contract's collateral to zero."""
@@ -274,7 +283,7 @@ class Engine:
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
          expire_ms, flags, stp, spend_micro, client_id, _group) = astuple(c)
         a = self.accounts.get(account_id)
-        if a is None:
+        if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)
         contract = self.contracts.get(contract_id)
         if contract is None:
@@ -366,6 +375,8 @@ class Engine:
             if pos is None or pos[outcome] - pos[2 + outcome] < size:
                 raise Reject(codes.INSUFFICIENT_SHARES)
         crosses = c.best_ask <= price_i if side == 0 else c.best_bid >= price_i
+        if not crosses and m.pool is not None:
+            crosses = pool.crosses(m.pool, c, side == 0, price_i)
         if crosses and flags & FLAG_POST_ONLY:
             raise Reject(codes.POST_ONLY_WOULD_TAKE)
         if len(a.orders) >= limits.orders_per_account_max:
@@ -491,6 +502,8 @@ class Engine:
         yes_price = price_i * c.tick
         out_price = yes_price if o.outcome == YES else MICRO - yes_price
         crosses = c.best_ask <= price_i if o.side == BID else c.best_bid >= price_i
+        if not crosses and c.market.pool is not None:
+            crosses = pool.crosses(c.market.pool, c, o.side == BID, price_i)
         if crosses and o.flags & FLAG_POST_ONLY:
             raise Reject(codes.POST_ONLY_WOULD_TAKE)
         need = 0
@@ -599,13 +612,19 @@ def _check_special(e: Engine, m: Market, action: int, size: int, order_type: int
 def _protection_index(c: Contract, side: int) -> int:
     """Worst price of a market order given none: the best opposite price plus a fixed band."""
     band = limits.slippage_micro_default // c.tick
+    best_ask, best_bid = c.best_ask, c.best_bid
+    p = c.market.pool
+    if p is not None:  # the pool's best price counts as the best opposite price
+        best = pool.best_level(pool.View(p, c), side == BID, c.tick, c.levels)
+        best_ask, best_bid = (min(best_ask, best), best_bid) if side == BID else \
+            (best_ask, max(best_bid, best))
     if side == BID:
-        if c.best_ask >= c.levels:
+        if best_ask >= c.levels:
             raise Reject(codes.NO_LIQUIDITY)
-        return min(c.levels - 1, c.best_ask + band)
-    if c.best_bid <= 0:
+        return min(c.levels - 1, best_ask + band)
+    if best_bid <= 0:
         raise Reject(codes.NO_LIQUIDITY)
-    return max(1, c.best_bid - band)
+    return max(1, best_bid - band)
 
 
 def end_reason(remaining: int, stop: str, tif: int, order_type: int) -> str:

@@ -61,7 +61,7 @@ def propose(e: Engine, c: cmd.ProposeResolution) -> int:
         raise Reject(codes.INVALID_TRANSITION)
     if not 0 <= c.bond_micro <= limits.amount_micro_max or len(c.evidence) > 4_000:
         raise Reject(codes.INVALID_AMOUNT)
-    proposer = e.accounts.get(c.actor)
+    proposer = e.accounts.get(c.actor) if c.actor > 0 else None  # pools never propose
     if c.bond_micro and (proposer is None or proposer.free < c.bond_micro):
         raise Reject(codes.INSUFFICIENT_FUNDS)
     if m.status != mk.CLOSED:
@@ -166,6 +166,7 @@ def settle(e: Engine, m: Market, winner: int, reason: str, actor: int) -> None:
     for contract in m.contracts:
         yes_wins = winner == 0 if len(m.contracts) == 1 else contract.index == winner
         e.pay_out(contract, MICRO if yes_wins else 0)
+    e.close_pools(m)
     m.proposed_winner = winner
 
 

@@ -27,6 +27,7 @@ from foretell.domain.orders import (
     STP_CANCEL_TAKER,
 )
 from foretell.domain.units import MICRO
+from foretell.engine import pool
 from foretell.engine.book import next_ask, next_bid
 from foretell.engine.ledger import fill_side, net, position
 from foretell.engine.state import Contract, Order
@@ -45,7 +46,7 @@ class Walk:
     within its limit), and `end_i` the level where the walk ended."""
 
     __slots__ = ("makers", "last", "last_q", "fills", "filled", "spend_left", "last_price",
-                 "stop", "end_i")
+                 "stop", "end_i", "steps")
 
     def __init__(self, makers: list[Order], last: Order | None, last_q: int, fills: int,
                  filled: int, spend_left: int, last_price: int, stop: str, end_i: int) -> None:
@@ -58,6 +59,8 @@ class Walk:
         self.last_price = last_price  # the taker's own-outcome price of its last fill
         self.stop = stop
         self.end_i = end_i
+        # Pool fills, in a market with a pool: (makers before it, level, size), in walk order.
+        self.steps: list[tuple[int, int, int]] | None = None
 
 
 def plan(c: Contract, taker: Order) -> Walk:
@@ -66,6 +69,8 @@ def plan(c: Contract, taker: Order) -> Walk:
     The one statement of the matching rules: `match` applies a walk, the fill-or-kill check and
     the dry-run quote read one. Only the taker's size and spend change as it goes (a maker is
     either taken whole, or partly when the taker is done), so nothing else needs tracking."""
+    if c.market.pool is not None:
+        return _plan_pool(c, taker)
     tick = c.tick
     levels = c.levels
     limit_i = taker.price_i
@@ -137,6 +142,123 @@ def plan(c: Contract, taker: Order) -> Walk:
     return Walk(makers, last, last_q, fills, filled, spend, last_price, stop, i)
 
 
+def _plan_pool(c: Contract, taker: Order) -> Walk:
+    """`plan` in a market with a liquidity pool: the book and the pool's curve, price by price.
+
+    At each level the resting orders come first (they have priority at an equal price), then the
+    pool trades what its curve offers there (engine/pool.py), so a taker always gets the better
+    of the two. The pool is walked on a read-only view of its state, updated as it trades."""
+    p = c.market.pool
+    assert p is not None
+    tick = c.tick
+    levels = c.levels
+    limit_i = taker.price_i
+    bid = taker.side == BID
+    yes = taker.outcome == 0
+    account = taker.account
+    stp = taker.stp
+    view = pool.View(p, c)
+    pool_i = pool.best_level(view, bid, tick, levels)
+    if bid:
+        heads = c.ask_head
+        book_i = c.best_ask
+        i = min(book_i, pool_i)
+    else:
+        heads = c.bid_head
+        book_i = c.best_bid
+        i = max(book_i, pool_i)
+    need = taker.remaining
+    spend = taker.spend_rem
+    makers: list[Order] = []
+    steps: list[tuple[int, int, int]] = []
+    last: Order | None = None
+    last_q = fills = filled = last_price = 0
+    stop = ""
+    while need > 0:
+        if bid:
+            if i > limit_i or i >= levels:
+                break
+        elif i < limit_i or i <= 0:
+            break
+        own = i * tick if yes else MICRO - i * tick
+        maker = heads[i]
+        while maker is not None:
+            q = need
+            if spend >= 0:
+                q = spend // own
+                if q == 0:
+                    stop = "spent"
+                    break
+                if q > need:
+                    q = need
+            if maker.account is account:
+                if stp != STP_CANCEL_TAKER:
+                    makers.append(maker)
+                if stp != STP_CANCEL_MAKER:
+                    stop = DONE_SELF_TRADE
+                    break
+                maker = maker.next
+                continue
+            if q > maker.remaining:
+                q = maker.remaining
+            makers.append(maker)
+            last = maker
+            last_q = q
+            last_price = own
+            fills += 1
+            filled += q
+            need -= q
+            if spend >= 0:
+                spend -= q * own
+            if q < maker.remaining:
+                if need and fills < fills_per_command_max:
+                    stop = "spent"
+                break
+            if need == 0 or fills >= fills_per_command_max:
+                break
+            maker = maker.next
+        if stop or need == 0:
+            break
+        if fills >= fills_per_command_max:
+            stop = DONE_FILL_LIMIT
+            break
+        if view.active and (i >= pool_i if bid else i <= pool_i):
+            q = need
+            if spend >= 0:
+                q = min(need, spend // own)
+                if q == 0:
+                    stop = "spent"
+                    break
+            k, more = pool.depth(view, bid, i * tick, q)
+            if k:
+                pool.take(view, bid, i * tick, k)
+                steps.append((len(makers), i, k))
+                last_price = own
+                fills += 1
+                filled += k
+                need -= k
+                if spend >= 0:
+                    spend -= k * own
+                if need and k == q:  # spend-limited: no money for one more share here
+                    stop = "spent"
+                    break
+                if need == 0:
+                    break
+                if fills >= fills_per_command_max:
+                    stop = DONE_FILL_LIMIT
+                    break
+            if not more:
+                view.active = False
+        nb = next_ask(c, i) if bid else next_bid(c, i)
+        if view.active:
+            i = min(nb, i + 1) if bid else max(nb, i - 1)
+        else:
+            i = nb
+    walk = Walk(makers, last, last_q, fills, filled, spend, last_price, stop, i)
+    walk.steps = steps
+    return walk
+
+
 def fills_in_full(walk: Walk, taker: Order) -> bool:
     """Whether a fill-or-kill order passes: every share of its size; or, by spend, at least one
     share and until what is left of the spend is less than the price of one more share, where
@@ -153,6 +275,42 @@ def fills_in_full(walk: Walk, taker: Order) -> bool:
 def match(engine: Engine, taker: Order, walk: Walk) -> str:
     """Apply `walk` (planned for `taker` on the book as it is): fills, self-trade cancels, best
     price. Returns "" or why the taker had to stop."""
+    c = taker.contract
+    taker_bid = taker.side == BID
+    first_i = c.best_ask if taker_bid else c.best_bid
+    steps = walk.steps
+    if steps is None:
+        _fill_makers(engine, taker, walk.makers, walk.last, walk.last_q)
+    else:
+        if steps:
+            first_i = min(first_i, steps[0][1]) if taker_bid else max(first_i, steps[0][1])
+        done = 0
+        for before, i, q in steps:
+            if before > done:
+                _fill_makers(engine, taker, walk.makers[done:before], walk.last, walk.last_q)
+                done = before
+            pool.fill(engine, taker, c, i, q)
+        if done < len(walk.makers):
+            _fill_makers(engine, taker, walk.makers[done:], walk.last, walk.last_q)
+    i = walk.end_i
+    if taker_bid:
+        heads = c.ask_head
+        if i < c.levels and heads[i] is None:
+            i = next_ask(c, i)
+        c.best_ask = i
+    else:
+        heads = c.bid_head
+        if i > 0 and heads[i] is None:
+            i = next_bid(c, i)
+        c.best_bid = i
+    if walk.fills:
+        engine.moved(c, first_i, c.last_i)
+    return walk.stop
+
+
+def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order | None,
+                 last_q: int) -> None:
+    """Fill the taker against resting orders of a walk, in order (the hot loop)."""
     c = taker.contract
     m = c.market
     tick = c.tick
@@ -171,17 +329,14 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
     taker_bid = taker.side == BID
     if taker_bid:
         heads, tails, qtys = c.ask_head, c.ask_tail, c.ask_qty
-        first_i = c.best_ask
     else:
         heads, tails, qtys = c.bid_head, c.bid_tail, c.bid_qty
-        first_i = c.best_bid
-    last = walk.last
-    for maker in walk.makers:
+    for maker in makers:
         ma = maker.account
         if ma is ta:
             engine.cancel_resting(maker, DONE_SELF_TRADE)
             continue
-        q = walk.last_q if maker is last else maker.remaining
+        q = last_q if maker is last else maker.remaining
         i = maker.price_i
         yes_price = i * tick
         price: Any = yes_price
@@ -264,18 +419,6 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
                 nxt.prev = None
             maker.next = None
             engine.finish_filled(maker)
-    i = walk.end_i
-    if taker_bid:
-        if i < c.levels and heads[i] is None:
-            i = next_ask(c, i)
-        c.best_ask = i
-    else:
-        if i > 0 and heads[i] is None:
-            i = next_bid(c, i)
-        c.best_bid = i
-    if walk.fills:
-        engine.moved(c, first_i, c.last_i)
-    return walk.stop
 
 
 def _net(engine: Engine, o: Order, c: Contract) -> None:

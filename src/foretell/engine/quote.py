@@ -1,6 +1,8 @@
 """Dry-run quote: what an order would do now, without placing it.
 
-It runs the order's own code, not a copy of its rules: `Engine.admit` (every check, the default
+In a market with a liquidity pool the walk includes the pool's fills, level by level, so the
+quote lists them (maker order 0) exactly as the order would fill. It runs the order's own code,
+not a copy of its rules: `Engine.admit` (every check, the default
 protection band of a market order, reduce-only sizing, the reservation, post-only, fill-or-kill)
 and the walk of `matching.plan` that matching would apply (limit, size, spend, self-trade
 prevention, the fill limit). Only the summing up is its own: the taker fee of each fill, rounded
@@ -44,7 +46,7 @@ class QuoteFill:
     price_micro: int  # in the terms of the outcome the order trades
     size: int
     taker_fee_micro: int
-    maker_order: int
+    maker_order: int  # 0: the market's liquidity pool
 
 
 @dataclass
@@ -104,16 +106,27 @@ def dry_run(engine: Engine, c: cmd.PlaceOrder) -> Quote:
         stop = walk.stop
         ppm = contract.market.taker_ppm
         basis = charged = 0
-        for maker in walk.makers:
-            if maker.account is o.account:
-                q.self_trade_cancels.append(maker.id)
-                continue
-            size = walk.last_q if maker is walk.last else maker.remaining
-            yes_price = maker.price_i * contract.tick
+        # Resting orders and pool fills (maker order 0) in the order the walk meets them.
+        steps = walk.steps or []
+        entries: list[tuple[int, int, int]] = []  # (level, size, maker order id)
+        done = 0
+        for before, i, size in [*steps, (len(walk.makers), 0, 0)]:
+            for maker in walk.makers[done:before]:
+                if maker.account is o.account:
+                    q.self_trade_cancels.append(maker.id)
+                    continue
+                entries.append((maker.price_i,
+                                walk.last_q if maker is walk.last else maker.remaining,
+                                maker.id))
+            done = before
+            if size:
+                entries.append((i, size, 0))
+        for i, size, maker_id in entries:
+            yes_price = i * contract.tick
             price = yes_price if o.outcome == 0 else MICRO - yes_price
             basis += price * size * ppm
             due = -(-basis // MICRO)
-            q.fills.append(QuoteFill(yes_price, price, size, due - charged, maker.id))
+            q.fills.append(QuoteFill(yes_price, price, size, due - charged, maker_id))
             charged = due
     remaining = o.remaining - q.filled
     q.reason = end_reason(remaining, stop, o.tif, o.order_type)

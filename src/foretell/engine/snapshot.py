@@ -16,8 +16,10 @@ import msgspec
 from foretell.domain import markets as mk
 from foretell.domain.orders import BID, GTD, TRIGGER_TRAILING
 from foretell.engine import book
+from foretell.engine.convert import converter_id
 from foretell.engine.engine import Engine
-from foretell.engine.state import Account, Contract, Market, Order, Trigger
+from foretell.engine.pool import pool_account_id
+from foretell.engine.state import Account, Contract, Market, Order, Pool, Trigger
 
 FORMAT_VERSION = 2
 
@@ -43,6 +45,18 @@ def _account(a: Account) -> list[Any]:
 
 
 def _market(m: Market) -> list[Any]:
+    row = _market_core(m)
+    if m.pool is not None or m.converter is not None:
+        # Appended only when present, so markets without them keep their bytes and hash.
+        p = m.pool
+        row.append(None if p is None else [p.funder, p.subsidy_micro, p.b_micro,
+                                           p.fee_share_ppm, p.fees_micro, p.closed,
+                                           p.returned_micro, list(p.weights)])
+        row.append([m.conv_sets, m.converter is not None])
+    return row
+
+
+def _market_core(m: Market) -> list[Any]:
     return [m.id, m.status, m.tick, m.size_max, m.maker_ppm, m.taker_ppm, m.creator,
             m.creator_share_ppm, m.close_ms, m.void_yes_micro, m.fees_micro,
             m.creator_fees_micro, [c.id for c in m.contracts],
@@ -84,6 +98,8 @@ def from_plain(data: dict[str, Any]) -> Engine:
          m.proposed_winner, m.proposal_bond_micro, m.dispute_deadline_ms, m.bonds_micro,
          disputes) = row[13]
         m.disputes = [list(d) for d in disputes]
+        if len(row) > 14:
+            _restore_pool(e, m, row[14], row[15])
         e.markets[m.id] = m
         if m.close_ms and m.status in (mk.OPEN, mk.HALTED):
             heapq.heappush(e.closes, (m.close_ms, m.id))
@@ -97,6 +113,17 @@ def from_plain(data: dict[str, Any]) -> Engine:
         if row[10]:
             e.triggers[row[0]].oco = e.triggers[row[10]]
     return e
+
+
+def _restore_pool(e: Engine, m: Market, p: list[Any] | None, conv: list[Any]) -> None:
+    if p is not None:
+        funder, subsidy, b, fee_share, fees, closed, returned, weights = p
+        account = e.accounts.get(pool_account_id(m.id)) or Account(pool_account_id(m.id))
+        m.pool = Pool(m, account, funder, subsidy, b, fee_share, list(weights))
+        m.pool.fees_micro, m.pool.closed, m.pool.returned_micro = fees, closed, returned
+    m.conv_sets, has_converter = conv
+    if has_converter:
+        m.converter = e.accounts[converter_id(m.id)]
 
 
 def _restore_contract(e: Engine, row: list[Any]) -> None:

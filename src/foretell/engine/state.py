@@ -34,7 +34,8 @@ class Market:
                  "fee_max_ppm", "creator", "creator_share_ppm", "close_ms", "void_yes_micro",
                  "fees_micro", "creator_fees_micro", "dispute_window_ms", "dispute_bond_micro",
                  "dispute_reward_ppm", "proposer", "proposed_winner", "proposal_bond_micro",
-                 "dispute_deadline_ms", "disputes", "bonds_micro")
+                 "dispute_deadline_ms", "disputes", "bonds_micro", "pool", "converter",
+                 "conv_sets")
 
     def __init__(self, market_id: int, status: int, tick: int, size_max: int, maker_ppm: int,
                  taker_ppm: int, creator: int, creator_share_ppm: int, close_ms: int,
@@ -62,6 +63,34 @@ class Market:
         self.dispute_deadline_ms = 0
         self.disputes: list[list[int]] = []  # [account, bond_micro], in the order posted
         self.bonds_micro = 0  # proposal + dispute bonds held by the market
+        self.pool: Pool | None = None  # the market's liquidity pool (engine/pool.py)
+        # Conversion (engine/convert.py): the market's converter account holds `conv_sets`
+        # NO shares of every outcome and owes (n - 1) * conv_sets USDC of collateral it advanced.
+        self.converter: Account | None = None
+        self.conv_sets = 0
+
+
+class Pool:
+    """A market's liquidity pool: its account (cash and shares), who funded it and the curve's
+    parameters. The rules are in engine/pool.py."""
+
+    __slots__ = ("market", "account", "funder", "subsidy_micro", "b_micro", "fee_share_ppm",
+                 "fees_micro", "closed", "returned_micro", "weights", "bound_fp", "weight_sum")
+
+    def __init__(self, market: Market, account: Account, funder: int, subsidy_micro: int,
+                 b_micro: int, fee_share_ppm: int, weights: list[int]) -> None:
+        self.market = market
+        self.account = account
+        self.funder = funder
+        self.subsidy_micro = subsidy_micro
+        self.b_micro = b_micro  # LMSR liquidity, micro-USDC: loss <= b ln n <= subsidy
+        self.fee_share_ppm = fee_share_ppm  # share of the taker fee of pool fills it keeps
+        self.fees_micro = 0  # fees earned so far (already in its cash)
+        self.closed = False
+        self.returned_micro = 0  # what went back to the funder at settlement or void
+        self.weights = weights  # the curve's prior per world: its starting prices, pro rata
+        self.weight_sum = sum(weights)
+        self.bound_fp = 0  # ln(sum / min weight) in fixed point, computed on first use
 
 
 class Contract:

@@ -32,6 +32,14 @@ def touched_state(engine: Engine, events: list[tuple[Any, ...]]) -> list[tuple[A
         elif code == ev.BOND:
             if e[3]:
                 accounts[e[3]] = None
+        elif code == ev.CONVERTED:
+            accounts[e[3]] = None
+            for contract_id in e[7]:
+                positions[(e[3], contract_id)] = None
+        elif code == ev.POOL_FUNDED:
+            accounts[e[2]] = accounts[e[6]] = None
+        elif code == ev.POOL_CLOSED:
+            accounts[e[2]] = None
         elif code in _ACCOUNT_FIELDS:
             account = e[_ACCOUNT_FIELDS[code]]
             accounts[account] = None

@@ -19,7 +19,7 @@ from foretell.domain.codes import Refused, refused
 from foretell.domain.outcome import Outcome
 from foretell.domain.units import parse_micro
 from foretell.exchange.node import Node
-from foretell.services import present
+from foretell.services import pools, present
 from foretell.services.requests import MarketIn
 from foretell.store import schema as t
 
@@ -77,8 +77,10 @@ class Markets:
         command = cmd.CreateMarket(
             0, market_id, len(body.outcomes), parse_micro(body.tick), body.size_max,
             body.maker_fee_ppm, body.taker_fee_ppm, body.creator_id or 0, body.creator_share_ppm,
-            body.close_ms, open_now=True, meta=json.dumps(meta))
+            body.close_ms, body.void_yes and parse_micro(body.void_yes) or 500_000,
+            open_now=True, meta=json.dumps(meta))
         outcome = await self.create_under(body.slug, command, actor)
+        await pools.fund_after_create(self.node, market_id, body.subsidy, actor)
         return {"id": market_id, "contract_ids": outcome.value, "slug": body.slug}
 
     async def set_market_status(self, market_id: int, status: str, reason: str,

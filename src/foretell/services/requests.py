@@ -133,6 +133,10 @@ class MarketIn(Strict):
     creator_id: int | None = Field(default=None, ge=1, le=2**31, strict=True)
     creator_share_ppm: int = Field(default=0, ge=0, le=1_000_000)
     size_max: int = Field(default=1_000_000, ge=1, le=10**8)
+    subsidy: str = Field(default="0", max_length=32, description="USDC for the market's "
+                         "liquidity pool, from the creating supervisor's balance")
+    void_yes: str | None = Field(default=None, max_length=16, description="paid per YES share "
+                                 "if voided (default 0.5; 1/n lets a categorical market convert)")
 
 
 class MarketStatusIn(Strict):

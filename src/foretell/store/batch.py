@@ -357,6 +357,18 @@ class Batch:
         self.cash.append({"seq": o.seq, "ts_ms": ts, "account_id": account,
                           "amount_micro": amount, "reason": reason})
 
+    def _converted(self, o: Outcome, e: tuple[Any, ...]) -> None:
+        _, ts, _market, account, outcome, size, to_no, contracts = e[:8]
+        if outcome < 0:  # a pool merging NO sets: no cost basis is kept for pools
+            return
+        source = self._position(account, contracts[outcome], ts, o.seq).holding
+        others = [self._position(account, c, ts, o.seq).holding for c in contracts
+                  if c != contracts[outcome]]
+        if to_no:
+            costbasis.convert_back(others, source, YES, 1 - YES, size)
+        else:
+            costbasis.convert(source, others, 1 - YES, YES, size)
+
     # -- triggers -----------------------------------------------------------------------------
 
     def _trigger_placed(self, o: Outcome, e: tuple[Any, ...]) -> None:
@@ -415,6 +427,7 @@ _HANDLERS = {
     ev.TRIGGER_PLACED: Batch._trigger_placed,
     ev.TRIGGER_FIRED: Batch._trigger_fired,
     ev.TRIGGER_DONE: Batch._trigger_done,
+    ev.CONVERTED: Batch._converted,
 }
 
 

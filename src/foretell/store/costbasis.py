@@ -96,3 +96,20 @@ def reconcile(h: Holding, yes_shares: int, no_shares: int) -> bool:
         tracked, cost = h.shares(outcome), h.cost(outcome)
         h._set(outcome, held, cost * held // tracked if tracked and held < tracked else cost)
     return False
+
+
+def convert(source: Holding, targets: list[Holding], from_outcome: int, to_outcome: int,
+            size: int) -> None:
+    """Conversion (issue 16): `size` shares leave `source`, `size` shares of `to_outcome`
+    join each target; the cost moves with them, split evenly (remainder to the first)."""
+    cost = _remove(source, from_outcome, size)
+    share, rest = divmod(cost, len(targets)) if targets else (0, 0)
+    for i, h in enumerate(targets):
+        buy(h, to_outcome, size, 0, share + (rest if i == 0 else 0))
+
+
+def convert_back(sources: list[Holding], target: Holding, from_outcome: int, to_outcome: int,
+                 size: int) -> None:
+    """The reverse: `size` of `from_outcome` leave every source, `size` join the target."""
+    cost = sum(_remove(h, from_outcome, size) for h in sources)
+    buy(target, to_outcome, size, 0, cost)

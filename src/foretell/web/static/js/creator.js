@@ -160,6 +160,10 @@
   async function saveDraft(form, andSubmit) {
     clearFieldErrors(form);
     const body = FT.formJSON(form);
+    // The subsidy is not part of the draft's rules: it is committed to the market's pool when
+    // the draft goes for review (POST /markets/{id}/pool), from the creator's balance.
+    const subsidy = String(body.subsidy || "0").trim();
+    delete body.subsidy;
     let id = $("df-id").value;
     try {
       if (id) {
@@ -173,6 +177,13 @@
         $("draft-title").textContent = `Draft of market ${id}`;
       }
       if (andSubmit) {
+        if (subsidy && Number(subsidy) > 0) {
+          try {
+            await api.post(`/markets/${id}/pool`, { subsidy });
+          } catch (err) {
+            if (!err || err.code !== "pool_exists") throw err;  // funded by an earlier submit
+          }
+        }
         const sent = await api.post(`/creator/markets/${id}/submit`);
         remember(id, { status: sent.status || "in_review" });
         FT.toast(`Market ${id} sent for review.`, "ok");

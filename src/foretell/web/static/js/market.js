@@ -38,6 +38,8 @@
     clientOrderId: null,
     quickOutcome: "yes",
     quickClientOrderId: null,
+    pool: null,  // GET /markets/{id}/pool: the liquidity pool (price, depth, subsidy, P&L)
+    implied: null,  // GET /markets/{id}/implied: best bid/ask of every outcome and their sums
   };
   FT.marketState = S;  // for debugging and tests
 
@@ -425,6 +427,7 @@
     el.dataset.synced = "true";
     if (first) quickQuoteSoon();
     renderBestPrices();
+    renderPoolBook();
   }
   const renderBookSoon = (() => {
     let queued = false;
@@ -434,6 +437,76 @@
       requestAnimationFrame(() => { queued = false; renderBook(); });
     };
   })();
+
+  // -- liquidity pool ------------------------------------------------------------------------
+
+  async function loadPool() {
+    try {
+      S.pool = await api.get(`/markets/${S.market.id}/pool`);
+      S.implied = S.market.contracts.length > 1 ? await api.get(`/markets/${S.market.id}/implied`) : null;
+    } catch (err) {
+      console.warn("pool", err);
+      return;
+    }
+    renderPool();
+  }
+  const loadPoolSoon = (() => {
+    let timer = null;
+    return () => {
+      if (timer) return;
+      timer = setTimeout(() => { timer = null; loadPool(); }, 800);
+    };
+  })();
+
+  function renderPool() {
+    const p = S.pool;
+    const panel = $("pool");
+    if (!p || !p.pool) { panel.hidden = true; $("pool-book").hidden = true; return; }
+    panel.hidden = false;
+    const stat = (label, value, cls) => html`<div><dt>${label}</dt><dd class="num ${cls || ""}">${value}</dd></div>`;
+    const pnlCls = p.pnl_worst && p.pnl_worst.startsWith("-") ? "down" : "up";
+    FT.setHTML($("pool-stats"), html`
+      ${stat("Subsidy", p.subsidy + " USDC")}
+      ${stat("Max loss", p.max_loss + " USDC")}
+      ${stat("Fees earned", p.fees_earned + " USDC")}
+      ${stat("P&L (worst outcome)", p.pnl_worst + " USDC", pnlCls)}
+      ${S.market.contracts.length > 1 ? stat("Sum of pool prices", p.price_sum || "—") : stat("Pool price (YES)", p.contracts[0] ? p.contracts[0].price : "—")}
+      ${p.closed ? stat("Returned", p.returned + " USDC") : ""}`);
+    const imp = S.implied;
+    if (imp) {
+      $("pool-implied-wrap").hidden = false;
+      const names = new Map(S.market.contracts.map((c) => [c.id, c.name]));
+      const price = new Map(p.contracts.map((c) => [c.contract_id, c.price]));
+      FT.setHTML($("pool-implied"), html`${imp.outcomes.map((o) => html`<tr>
+          <th scope="row">${names.get(o.contract_id) || o.index}</th>
+          <td class="num">${price.get(o.contract_id) || "—"}</td>
+          <td class="num">${o.best_bid}</td><td class="num">${o.best_ask}</td></tr>`)}
+        <tr class="sum"><th scope="row">Sum</th><td class="num">${p.price_sum || "—"}</td>
+          <td class="num">${imp.bid_sum}</td><td class="num">${imp.ask_sum}</td></tr>`);
+    }
+    renderPoolBook();
+  }
+
+  function renderPoolBook() {
+    const el = $("pool-book");
+    const p = S.pool;
+    const c = p && p.pool && S.contract ? p.contracts.find((x) => x.contract_id === S.contract.id) : null;
+    if (!c || (!c.asks.length && !c.bids.length)) { el.hidden = true; return; }
+    el.hidden = false;
+    const toView = (levels) => levels.map(([price, size]) => [own(units.priceMicro(price)), size]);
+    let asks = toView(c.asks).slice(0, BOOK_LEVELS);
+    let bids = toView(c.bids).slice(0, BOOK_LEVELS);
+    if (S.view === "no") { const t = asks; asks = bids; bids = t; }
+    const row = (side, price, size) => html`<tr class="${side} pool-level" data-price="${price}" data-size="${size}">
+      <td class="num"><button type="button" class="level" data-price="${price}" aria-label="Pool ${side} ${fmt.priceMicro(price)}, ${fmt.shares(size)} shares">${fmt.priceMicro(price)}</button></td>
+      <td class="num">${fmt.shares(size)}</td><td class="muted small">pool</td></tr>`;
+    FT.setHTML(el, html`<table class="data ladder">
+      <caption>Pool depth (${S.view.toUpperCase()} prices, curve price ${c.price})</caption>
+      <thead><tr><th scope="col" class="num">Price</th><th scope="col" class="num">Shares</th><th scope="col">Source</th></tr></thead>
+      <tbody class="asks">${asks.slice().reverse().map(([pr, s]) => row("ask", pr, s))}</tbody>
+      <tbody class="bids">${bids.map(([pr, s]) => row("bid", pr, s))}</tbody>
+    </table>`);
+  }
 
   // -- trades --------------------------------------------------------------------------------
 
@@ -473,6 +546,7 @@
   }
 
   function onTrade(msg) {
+    if (S.pool && S.pool.pool) loadPoolSoon();
     if (msg.contract_id !== S.contract.id) return;
     const t = FT.market.normalizeTrade(msg);
     S.trades.unshift(t);
@@ -1232,7 +1306,7 @@
       const c = S.market.contracts.find((x) => String(x.id) === button.dataset.contract);
       if (c && c !== S.contract) selectContract(c);
     });
-    $("book").addEventListener("click", (e) => {
+    const copyPrice = (e) => {
       const button = e.target.closest("button.level");
       if (!button) return;
       const f = $("ticket");
@@ -1242,7 +1316,9 @@
       f.elements.price.value = (Number(button.dataset.price) / 10000).toString();
       updateTicket();
       f.elements.price.focus();
-    });
+    };
+    $("book").addEventListener("click", copyPrice);
+    $("pool-book").addEventListener("click", copyPrice);
     $("chart-kind").addEventListener("change", (e) => {
       S.chartKind = e.target.value;
       renderChart();
@@ -1362,6 +1438,7 @@
     document.querySelector(".ticket").dataset.advanced = String(!!S.account && rememberedAdvanced());
     $("advanced-toggle").checked = !!S.account && rememberedAdvanced();
     selectContract(S.market.contracts[0]);
+    loadPool();
     await loadMine();
     loadNews();
     root.dataset.ready = "true";

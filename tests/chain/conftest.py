@@ -188,7 +188,7 @@ def server(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     stop(srv)
 
 
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 15.0, what: str = "") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 60.0, what: str = "") -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()

@@ -466,12 +466,12 @@
     const stat = (label, value, cls) => html`<div><dt>${label}</dt><dd class="num ${cls || ""}">${value}</dd></div>`;
     const pnlCls = p.pnl_worst && p.pnl_worst.startsWith("-") ? "down" : "up";
     FT.setHTML($("pool-stats"), html`
-      ${stat("Subsidy", p.subsidy + " USDC")}
-      ${stat("Max loss", p.max_loss + " USDC")}
-      ${stat("Fees earned", p.fees_earned + " USDC")}
-      ${stat("P&L (worst outcome)", p.pnl_worst + " USDC", pnlCls)}
+      ${stat("Subsidy", FT.money(p.subsidy))}
+      ${stat("Max loss", FT.money(p.max_loss))}
+      ${stat("Fees earned", FT.money(p.fees_earned))}
+      ${stat("P&L (worst outcome)", FT.money(p.pnl_worst, true), pnlCls)}
       ${S.market.contracts.length > 1 ? stat("Sum of pool prices", p.price_sum || "—") : stat("Pool price (YES)", p.contracts[0] ? p.contracts[0].price : "—")}
-      ${p.closed ? stat("Returned", p.returned + " USDC") : ""}`);
+      ${p.closed ? stat("Returned", FT.money(p.returned)) : ""}`);
     const imp = S.implied;
     if (imp) {
       $("pool-implied-wrap").hidden = false;
@@ -748,7 +748,8 @@
     } else {
       rows.push(["Proceeds now", FT.money(q.proceeds_now)]);
     }
-    return html`<dl class="quote-list">${rows.map(([k, val]) => html`<div><dt>${k}</dt><dd class="num">${val}</dd></div>`)}</dl>`;
+    const summary = FT.quoteSummary(q, { type: v.type, tif: v.tif });
+    return html`${summary ? html`<p class="quote-summary">${summary}</p>` : ""}<dl class="quote-list">${rows.map(([k, val]) => html`<div><dt>${k}</dt><dd class="num">${val}</dd></div>`)}</dl>`;
   }
 
   function newClientOrderId() {

@@ -144,7 +144,9 @@ async def _ws(port: int, username: str) -> Any:
     await http.login(username)
     return await websockets.connect(
         f"ws://127.0.0.1:{port}/api/v1/ws", max_size=2**22,
-        additional_headers={"Cookie": f"foretell_session={http.cookie}"}), http
+        # As a browser's page does: same origin, so the session cookie logs the socket in.
+        additional_headers={"Cookie": f"foretell_session={http.cookie}",
+                            "Origin": f"http://127.0.0.1:{port}"}), http
 
 
 async def _ws_throughput(port: int, seconds: float, connections: int, window: int) -> float:

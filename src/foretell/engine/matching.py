@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from foretell.domain import events as ev
-from foretell.domain.codes import InvariantBroken
 from foretell.domain.events import FILL
 from foretell.domain.limits import fills_per_command_max
 from foretell.domain.orders import (
@@ -29,7 +28,7 @@ from foretell.domain.orders import (
 from foretell.domain.units import MICRO
 from foretell.engine import pool
 from foretell.engine.book import next_ask, next_bid
-from foretell.engine.ledger import fill_side, net, position
+from foretell.engine.ledger import fill_side, net
 from foretell.engine.state import Contract, Order
 
 if TYPE_CHECKING:
@@ -340,41 +339,14 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
         i = maker.price_i
         yes_price = i * tick
         price: Any = yes_price
-        # Both sides of the fill, inlined (see ledger.fill_side for the one-side version).
+        # Both sides of the fill settle in the ledger, one order at a time: the fee and
+        # reservation arithmetic lives there only.
         taker_fee = fill_side(taker, yes_price, q, taker_ppm, fee_max)
-        # maker side
-        notional = (yes_price if maker.outcome == 0 else 1_000_000 - yes_price) * q
-        basis = maker.fee_basis + notional * maker_ppm
-        maker.fee_basis = basis
-        due = -(-basis // 1_000_000)
-        maker_fee = due - maker.fee_charged
-        maker.fee_charged = due
-        maker.notional += notional
-        maker.filled += q
-        maker.remaining -= q
-        pos = ma.positions.get(c.id)
-        if pos is None:
-            pos = position(ma, c)
+        maker_fee = fill_side(maker, yes_price, q, maker_ppm, fee_max)
         if maker.action == 0:
-            pos[maker.outcome] += q
-            cap = maker.out_price * maker.remaining
-            need = cap + -(-(basis + cap * fee_max) // 1_000_000) - due
-            freed = maker.reserved - notional - maker_fee - need
-            if freed < 0:  # as in ledger.fill_side: the reservation must cover every fill
-                raise InvariantBroken(f"order {maker.id}: reservation short by {-freed} "
-                                      "micro-USDC")
-            maker.reserved = need
-            ma.reserved -= notional + maker_fee + freed
-            ma.free += freed
-            if pos[1 - maker.outcome] - pos[3 - maker.outcome] > 0:
+            mpos = ma.positions[c.id]
+            if mpos[1 - maker.outcome] - mpos[3 - maker.outcome] > 0:
                 _net(engine, maker, c)
-        else:
-            pos[maker.outcome] -= q
-            pos[2 + maker.outcome] -= q
-            if pos[2 + maker.outcome] < 0:
-                raise InvariantBroken(f"order {maker.id}: account {ma.id} sold unreserved "
-                                      "shares")
-            ma.free += notional - maker_fee
         qtys[i] -= q
         if taker_bid:
             bid_action, ask_action = taker.action, maker.action

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
+from foretell.api.errors import status_of
 from foretell.news import store
 from foretell.news.desk import Actor, NewsDesk, NewsError
 from foretell.news.parse import Entry
@@ -99,7 +100,7 @@ def test_links_by_hand_respect_roles_and_ownership(stored: NewsDesk) -> None:
     stored.link(4, 1, creator_7, active=True)  # market 1 is creator 7's
     with pytest.raises(NewsError) as refused:
         stored.link(4, 1, creator_8, active=True)
-    assert (refused.value.status, refused.value.code) == (403, "forbidden")
+    assert (status_of(refused.value), refused.value.code) == (403, "forbidden")
     with pytest.raises(NewsError) as refused:
         stored.link(4, 1, Actor(9, "trader"), active=False)
     assert refused.value.code == "forbidden"

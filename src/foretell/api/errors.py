@@ -56,6 +56,14 @@ _STATUS: dict[str, int] = {
     "unknown_creator": 404,
     "rules_frozen": 409,
     "incomplete_rules": 422,
+    # the news desk
+    "unknown_feed": 404,
+    "unknown_news": 404,
+    "duplicate_feed": 409,
+    "duplicate_news": 409,
+    "invalid_feed_url": 422,
+    "invalid_link": 422,
+    "too_many_feeds": 429,
     # real USDC (chain/)
     "withdrawals_halted": 503,
     "invalid_address": 400,

@@ -14,9 +14,8 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from foretell.api.deps import Admin, Anyone, Ascii, IdPath, Svc, Trader
-from foretell.api.errors import ApiError
 from foretell.news import limits
-from foretell.news.desk import Actor, NewsDesk, NewsError, desk
+from foretell.news.desk import Actor, NewsDesk, desk
 from foretell.news.store import list_items
 from foretell.news.text import clean_tag
 from foretell.services import Services
@@ -53,15 +52,9 @@ def _actor(p: Principal) -> Actor:
     return Actor(p.user_id, p.role)
 
 
-def _refusal(exc: NewsError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message)
-
-
 def _run(work: Callable[[], T]) -> T:
-    try:
-        return work()
-    except NewsError as exc:
-        raise _refusal(exc) from exc
+    """The desk's refusals are `Refused`: `errors.install` answers them with their status."""
+    return work()
 
 
 # -- items ------------------------------------------------------------------------------------
@@ -99,11 +92,8 @@ async def post_news(body: NewsIn, p: Principal = Trader, svc: Services = Svc) ->
     """Post a news item or an analysis note (creators and supervisors). Text is stored as
     plain text (any HTML is stripped); `market_ids` must be the poster's own markets unless
     the poster is a supervisor; more links are added by tags and text, as for feed items."""
-    try:
-        return await _news(svc).post(_actor(p), body.title, body.summary, body.link, body.tags,
-                                     body.kind, body.market_ids)
-    except NewsError as exc:
-        raise _refusal(exc) from exc
+    return await _news(svc).post(_actor(p), body.title, body.summary, body.link, body.tags,
+                                 body.kind, body.market_ids)
 
 
 @router.post("/news/{news_id}/links/{market_id}")
@@ -145,7 +135,4 @@ def delete_feed(feed_id: IdPath, p: Principal = Admin, svc: Services = Svc) -> d
 async def poll_feed(feed_id: IdPath, p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
     """Poll a feed now: status (ok, not_modified, error), items inserted, updated, duplicate
     and rejected, and the next scheduled poll."""
-    try:
-        return await _news(svc).poll(feed_id)
-    except NewsError as exc:
-        raise _refusal(exc) from exc
+    return await _news(svc).poll(feed_id)

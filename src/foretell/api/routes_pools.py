@@ -6,23 +6,25 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from foretell.api.deps import Anyone, IdPath, Svc, Trader
 from foretell.services import Services, pools
 from foretell.services.auth import Principal
+from foretell.services.requests import DECIMAL_PATTERN, Strict
 
 router = APIRouter(tags=["liquidity pools"])
 
 
-class PoolIn(BaseModel):
-    subsidy: str = Field(max_length=32, description="USDC from your balance, decimal: \"250\"")
+class PoolIn(Strict):
+    subsidy: str = Field(pattern=DECIMAL_PATTERN, max_length=20,
+                         description="USDC from your balance, decimal: \"250\"")
     fee_share_ppm: int = Field(default=pools.FEE_SHARE_PPM_DEFAULT, ge=0,
                                le=1_000_000, description="share of pool fills' taker fees "
                                "kept by the pool (and so returned to you)")
 
 
-class ConvertIn(BaseModel):
+class ConvertIn(Strict):
     outcome_index: int = Field(ge=0, le=63)
     size: int = Field(ge=1, le=10**8)
     direction: Literal["no_to_yes", "yes_to_no"] = Field(

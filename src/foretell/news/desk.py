@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from foretell.domain.codes import Refused
 from foretell.news import limits, store
 from foretell.news.fetch import Fetched, describe, fetch, normalize_feed_url
 from foretell.news.parse import Entry, ParsedFeed, parse_feed
@@ -34,14 +35,8 @@ Row = dict[str, Any]
 polls_concurrent_max = 4
 
 
-class NewsError(Exception):
-    """An expected refusal, with its HTTP status and stable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message = message
+class NewsError(Refused):
+    """An expected refusal of the news desk: a stable code, nothing changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,25 +73,25 @@ class NewsDesk:
         try:
             location = normalize_feed_url(url)
         except ValueError as exc:
-            raise NewsError(422, "invalid_feed_url", str(exc)) from exc
+            raise NewsError("invalid_feed_url", str(exc)) from exc
         if not limits.poll_interval_s_min <= interval_s <= limits.poll_interval_s_max:
-            raise NewsError(422, "invalid_request", "interval_s out of range")
+            raise NewsError("invalid_request", "interval_s out of range")
         source = plain_text(name, limits.source_chars_max) if name else describe(location)
         try:
             return store.add_feed(self.db, location, source or describe(location), interval_s,
                                   self.clock(), actor.user_id if actor else None)
         except store.Duplicate as exc:
-            raise NewsError(409, "duplicate_feed", f"feed {exc.existing_id} has this URL") \
+            raise NewsError("duplicate_feed", f"feed {exc.existing_id} has this URL") \
                 from exc
         except OverflowError as exc:
-            raise NewsError(429, "too_many_feeds", str(exc)) from exc
+            raise NewsError("too_many_feeds", str(exc)) from exc
 
     def feeds(self) -> list[Row]:
         return store.list_feeds(self.db)
 
     def delete_feed(self, feed_id: int) -> None:
         if not store.delete_feed(self.db, feed_id):
-            raise NewsError(404, "unknown_feed", "No such feed.")
+            raise NewsError("unknown_feed", "No such feed.")
 
     async def poll(self, feed_id: int) -> Row:
         """Poll one feed now; returns what happened (status, counts, error)."""
@@ -104,7 +99,7 @@ class NewsDesk:
         async with lock:
             feed = await asyncio.to_thread(store.get_feed, self.db, feed_id)
             if feed is None:
-                raise NewsError(404, "unknown_feed", "No such feed.")
+                raise NewsError("unknown_feed", "No such feed.")
             fetched = await fetch(feed["url"], feed["etag"], feed["last_modified"],
                                   self.fetch_timeout_s)
             outcome, new = await asyncio.to_thread(self._absorb, feed, fetched)
@@ -190,13 +185,13 @@ class NewsDesk:
     def _post(self, actor: Actor, title: str, summary: str, link: str | None,
               tags: Sequence[str], kind: str, market_ids: list[int]) -> Row:
         if actor.role not in ("creator", "supervisor"):
-            raise NewsError(403, "forbidden", "Only creators and supervisors post news.")
+            raise NewsError("forbidden", "Only creators and supervisors post news.")
         clean_title = plain_text(title, limits.title_chars_max)
         if not clean_title:
-            raise NewsError(422, "invalid_request", "the title has no text")
+            raise NewsError("invalid_request", "the title has no text")
         clean = clean_link(link) if link else None
         if link and clean is None:
-            raise NewsError(422, "invalid_link", "links must be absolute http(s) URLs")
+            raise NewsError("invalid_link", "links must be absolute http(s) URLs")
         for market_id in market_ids:
             self._check_market(market_id, actor)
         now = self.clock()
@@ -208,14 +203,14 @@ class NewsDesk:
             news_id = store.insert_post(self.db, entry, entry.author, now, actor.user_id,
                                         market_ids)
         except store.Duplicate as exc:
-            raise NewsError(409, "duplicate_news", "This item is already in the feed "
+            raise NewsError("duplicate_news", "This item is already in the feed "
                             f"(item {exc.existing_id}).") from exc
         return self.item(news_id)
 
     def item(self, news_id: int) -> Row:
         found = store.get_item(self.db, news_id)
         if found is None:
-            raise NewsError(404, "unknown_news", "No such news item.")
+            raise NewsError("unknown_news", "No such news item.")
         return found
 
     def link(self, news_id: int, market_id: int, actor: Actor, active: bool) -> Row:
@@ -229,11 +224,11 @@ class NewsDesk:
     def _check_market(self, market_id: int, actor: Actor) -> None:
         owner = store.market_owner(self.db, market_id)
         if owner is None:
-            raise NewsError(404, "unknown_market", "No such market.")
+            raise NewsError("unknown_market", "No such market.")
         if actor.role == "supervisor":
             return
         if actor.role != "creator" or actor.user_id not in owner:
-            raise NewsError(403, "forbidden", "Creators link news to their own markets only.")
+            raise NewsError("forbidden", "Creators link news to their own markets only.")
 
     def _display_name(self, user_id: int) -> str:
         with self.db.connect() as conn:

@@ -277,7 +277,8 @@ class Batch:
                 "contract_id": contract, "outcome": outcome, "action": action,
                 "price_micro": price, "size": size, "fee_micro": fee, "liquidity": liquidity,
             }))
-            row = self._order(order, ts, o.seq)
+            # Order 0 is a market's liquidity pool (a maker with no order): nothing to update.
+            row = self._order(order, ts, o.seq) if order else None
             if row is not None:
                 row["filled"] += size
                 row["remaining"] -= size

@@ -412,7 +412,9 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
 
 
 def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    ts, contract, yes_price, size, taker_outcome = e[1], e[2], e[3], e[4], e[8]
+    d = ev.as_dict(e)
+    ts, contract, yes_price, size = d["ts_ms"], d["contract"], d["yes_price_micro"], d["size"]
+    taker_outcome = d["taker_outcome"]
     dollars = (MICRO - yes_price if taker_outcome == NO else yes_price) * size
     ticker = hub.tickers.get(contract)
     if ticker is None:
@@ -422,7 +424,6 @@ def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
         hub._early_fills.append((seq, contract, yes_price, size, dollars))
     if contract in hub.ticker_sent:
         hub._ticker_dirty[contract] = ts
-    d = ev.as_dict(e)
     trades = f"trades:{contract}"
     if hub.by_channel.get(trades):
         taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"

@@ -98,15 +98,7 @@ def convert(e: Engine, c: Convert) -> int:
             raise Reject(codes.CONVERSION_NOT_ALLOWED, "the market holds fewer sets")
         conv = _converter(e, m)
         for x in others:
-            pos = a.positions[x.id]
-            pos[0] -= k
-            drop_if_empty(a, x, pos)
-            cpos = conv.positions[x.id]
-            cpos[1] -= k
-            drop_if_empty(conv, x, cpos)
-            x.collateral -= k
-            x.yes_out -= k
-            x.no_out -= k
+            _burn_pairs(a, conv, x, k)
         cpos = conv.positions[source.id]
         cpos[1] -= k
         drop_if_empty(conv, source, cpos)
@@ -157,15 +149,7 @@ def merge_yes_sets(e: Engine, m: Market, a: Account) -> int:
         return 0
     conv = _converter(e, m)
     for x in m.contracts:
-        pos = a.positions[x.id]
-        pos[0] -= sets
-        drop_if_empty(a, x, pos)
-        cpos = conv.positions[x.id]
-        cpos[1] -= sets
-        drop_if_empty(conv, x, cpos)
-        x.collateral -= sets
-        x.yes_out -= sets
-        x.no_out -= sets
+        _burn_pairs(a, conv, x, sets)
     m.conv_sets -= sets
     a.free += sets * MICRO
     e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -2, sets, True,
@@ -194,3 +178,17 @@ def _net(e: Engine, a: Account, x: Contract) -> None:
     pairs = net(a, x)
     if pairs:
         e.events.append((ev.NETTED, e.now_ms, a.id, x.id, pairs))
+
+
+def _burn_pairs(a: Account, conv: Account, x: Contract, k: int) -> None:
+    """k pairs of contract `x` leave: `a`'s YES and the converter's NO, and the 1 USDC each
+    locked for them (the caller says where that USDC goes)."""
+    pos = a.positions[x.id]
+    pos[0] -= k
+    drop_if_empty(a, x, pos)
+    cpos = conv.positions[x.id]
+    cpos[1] -= k
+    drop_if_empty(conv, x, cpos)
+    x.collateral -= k
+    x.yes_out -= k
+    x.no_out -= k

@@ -245,29 +245,23 @@ def depth(v: View, sells: bool, price: int, want: int) -> tuple[int, bool]:
     the next level). Read-only."""
     a_w, b_w = _weights(v)
     rest = MICRO - price
+    # The two directions mirror each other: selling YES at p is buying NO at 1 - p. `own` is the
+    # side the pool gives up (its weight, its price, the shares of it the pool holds).
     if sells:
-        if b_w == 0:
-            return 0, True
-        k = want
-        if a_w:
-            lnd = ln_int(price * b_w) - ln_int(rest * a_w) - _MARGIN
-            if lnd <= 0:
-                return 0, True
-            k = min(want, v.pool.b_micro * lnd // (ONE * MICRO))
-        curve = k < want
-        # Cash: it sells the YES it holds, then pays (1 - p) for each NO it buys.
-        cash_k = v.yes + (v.cash + price * v.yes) // rest
+        own_w, other_w, own_price, other_price, held = b_w, a_w, price, rest, v.yes
     else:
-        if a_w == 0:
+        own_w, other_w, own_price, other_price, held = a_w, b_w, rest, price, v.no
+    if own_w == 0:
+        return 0, True
+    k = want
+    if other_w:
+        lnd = ln_int(own_price * own_w) - ln_int(other_price * other_w) - _MARGIN
+        if lnd <= 0:
             return 0, True
-        k = want
-        if b_w:
-            lnd = ln_int(rest * a_w) - ln_int(price * b_w) - _MARGIN
-            if lnd <= 0:
-                return 0, True
-            k = min(want, v.pool.b_micro * lnd // (ONE * MICRO))
-        curve = k < want
-        cash_k = v.no + (v.cash + rest * v.no) // price
+        k = min(want, v.pool.b_micro * lnd // (ONE * MICRO))
+    curve = k < want
+    # Cash: it gives up the shares it holds, then pays for each one of the other side it buys.
+    cash_k = held + (v.cash + own_price * held) // other_price
     if cash_k < k:
         k, curve = cash_k, False
     if k > 0 and not safe(v.pool, _moved(v, sells, price, k)):

@@ -16,8 +16,6 @@ from starlette.requests import HTTPConnection
 
 from foretell.api.auth import LoginLimiter, ReplayGuard, TokenBucket
 from foretell.api.hub import Book, Hub
-from foretell.domain import codes
-from foretell.domain.codes import refused
 from foretell.engine.views import book_depth
 from foretell.services import Services
 from foretell.store import queries
@@ -104,8 +102,7 @@ def edge_of(conn: HTTPConnection) -> Edge:
     return found
 
 
-def book(edge: Edge, svc: Services, contract_id: int, depth: int) -> dict[str, Any]:
-    """The REST book: the hub's durable copy, the same the WebSocket serves (seq, checksum)."""
-    if contract_id not in svc.engine.contracts:
-        raise refused(codes.UNKNOWN_CONTRACT)
+def book(edge: Edge, contract_id: int, depth: int) -> dict[str, Any]:
+    """The REST book of a known contract (the caller checked it exists): the hub's durable
+    copy, the same the WebSocket serves (seq, checksum)."""
     return edge.hub.books.setdefault(contract_id, Book()).snapshot(contract_id, depth)

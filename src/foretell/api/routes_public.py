@@ -60,7 +60,7 @@ async def list_markets(request: Request,
         own = contracts.get(market["id"], [])
         listed = present.rows(own)
         for contract in listed:
-            book = (edge_book(edge, svc, contract["id"], 1)
+            book = (edge_book(edge, contract["id"], 1)
                     if contract["id"] in svc.engine.contracts else {"bids": [], "asks": []})
             contract["best_bid"] = book["bids"][0][0] if book["bids"] else None
             contract["best_ask"] = book["asks"][0][0] if book["asks"] else None
@@ -113,7 +113,7 @@ async def book(request: Request, contract_id: IdPath,
                _: Any = Anyone) -> dict[str, Any]:
     """Aggregated book in YES terms with the book seq and checksum shared with WebSocket."""
     _contract(svc, contract_id)
-    return pools.book_with_pool(svc.node, edge_book(edge_of(request), svc, contract_id, depth),
+    return pools.book_with_pool(svc.node, edge_book(edge_of(request), contract_id, depth),
                                 contract_id, depth)
 
 
@@ -161,7 +161,7 @@ async def ticker(request: Request, contract_id: IdPath, svc: Services = Svc,
             return present.row(queries.ticker(conn, contract_id, svc.clock()) or {})
 
     out = await svc.off_loop(read)
-    book = edge_book(edge_of(request), svc, contract_id, 1)  # on the loop, with the hub
+    book = edge_book(edge_of(request), contract_id, 1)  # on the loop, with the hub
     out["best_bid"] = book["bids"][0][0] if book["bids"] else None
     out["best_ask"] = book["asks"][0][0] if book["asks"] else None
     return out

@@ -72,9 +72,8 @@ _EXP_ARG_MAX = 8 * ONE  # exp above e**8 (> 64 outcomes) is never needed: treate
 _EXP_ARG_MIN = -45 * ONE  # exp below e**-45 is under one unit of 2**-60: zero
 
 
-def _ln2_g() -> int:
-    """ln 2 = 2 atanh(1/3), to _G bits, by the series (integer arithmetic only)."""
-    z = _ONE_G // 3
+def _atanh_g(z: int) -> int:
+    """atanh(z), both to _G bits, for 0 <= z < 1/3 (z + z^3/3 + z^5/5 ..., integers only)."""
     z2 = z * z >> _G
     term = z
     total = 0
@@ -83,10 +82,10 @@ def _ln2_g() -> int:
         total += term // k
         term = term * z2 >> _G
         k += 2
-    return 2 * total
+    return total
 
 
-_LN2_G = _ln2_g()
+_LN2_G = 2 * _atanh_g(_ONE_G // 3)  # ln 2 = 2 atanh(1/3)
 _LN2 = _LN2_G >> (_G - F)
 
 
@@ -122,16 +121,8 @@ def ln_int(n: int) -> int:
     """ln(n) * ONE for an integer n >= 1, truncated."""
     e = n.bit_length() - 1
     m = n << (_G - e) if _G >= e else n >> (e - _G)  # n / 2**e in [1, 2), to _G bits
-    z = ((m - _ONE_G) << _G) // (m + _ONE_G)
-    z2 = z * z >> _G
-    term = z
-    total = 0
-    k = 1
-    while term:
-        total += term // k
-        term = term * z2 >> _G
-        k += 2
-    return (e * _LN2_G + 2 * total) >> (_G - F)
+    z = ((m - _ONE_G) << _G) // (m + _ONE_G)  # ln m = 2 atanh((m - 1) / (m + 1))
+    return (e * _LN2_G + 2 * _atanh_g(z)) >> (_G - F)
 
 
 def liquidity_micro(subsidy_micro: int, weights: list[int]) -> int:

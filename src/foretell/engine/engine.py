@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from msgspec.structs import astuple
 from mypy_extensions import mypyc_attr
@@ -52,6 +52,15 @@ from foretell.engine.book import limit_index, link
 from foretell.engine.matching import Walk, fills_in_full, match, plan
 from foretell.engine.state import Account, Contract, Market, Order, Trigger
 
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_OrderAccepted: Final = ev.OrderAccepted
+_OrderDone: Final = ev.OrderDone
+_OrderAmended: Final = ev.OrderAmended
+_OrderRejected: Final = ev.OrderRejected
+_Netted: Final = ev.Netted
+
+
 Result = tuple[str, Any]
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # test doubles may watch the engine
@@ -70,7 +79,7 @@ class Engine:
         self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
         self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
         self.resolutions: list[tuple[int, int]] = []  # (dispute deadline ms, market id)
-        self.events: list[tuple[Any, ...]] = []
+        self.events: list[ev.Event] = []
         self._moves: list[tuple[Contract, int, int]] = []
         self._handlers: dict[type, Callable[[Any], Any]] = {
             cmd.Deposit: self._deposit,
@@ -112,14 +121,14 @@ class Engine:
                 value = self._handlers[type(command)](command)
         except Reject as refusal:
             if type(command) is PlaceOrder:
-                self.events.append((ev.ORDER_REJECTED, self.now_ms, command.account,
-                                    command.contract, command.client_id, refusal.code))
+                self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
+                                                  command.client_id, refusal.code))
             return refusal.code, refusal.detail
         if self._moves:
             self._run_triggers()
         return codes.OK, value
 
-    def take_events(self) -> list[tuple[Any, ...]]:
+    def take_events(self) -> list[ev.Event]:
         out = self.events
         self.events = []
         return out
@@ -140,7 +149,7 @@ class Engine:
             a = self.accounts[c.account] = Account(c.account)
         a.free += c.amount_micro
         self.deposits_micro += c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, c.amount_micro, c.reason))
+        self.events.append(ev.Cash(self.now_ms, a.id, c.amount_micro, c.reason))
         return a.free
 
     def _withdraw(self, c: cmd.Withdraw) -> int:
@@ -150,7 +159,7 @@ class Engine:
             raise Reject(codes.INSUFFICIENT_FUNDS)
         a.free -= c.amount_micro
         self.deposits_micro -= c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, -c.amount_micro, c.reason))
+        self.events.append(ev.Cash(self.now_ms, a.id, -c.amount_micro, c.reason))
         return a.free
 
     def account(self, account_id: int) -> Account:
@@ -196,8 +205,8 @@ class Engine:
         if c.close_ms and status == mk.OPEN:
             heapq.heappush(self.closes, (c.close_ms, m.id))
         ids = [k.id for k in m.contracts]
-        self.events.append((ev.MARKET_CREATED, self.now_ms, m.id, tuple(ids)))
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, "created", c.actor))
+        self.events.append(ev.MarketCreated(self.now_ms, m.id, tuple(ids)))
+        self.events.append(ev.MarketStatus(self.now_ms, m.id, status, "created", c.actor))
         return ids
 
     def market(self, market_id: int) -> Market:
@@ -226,7 +235,7 @@ class Engine:
             self._cancel_market_orders(m, why)
             for contract in m.contracts:
                 triggers.cancel_all(self, contract, why)
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, reason, actor))
+        self.events.append(ev.MarketStatus(self.now_ms, m.id, status, reason, actor))
 
     def _cancel_market_orders(self, m: Market, reason: str) -> None:
         for contract in m.contracts:
@@ -270,8 +279,8 @@ class Engine:
             a = self.accounts[account_id]
             amount = pos[YES] * yes_micro + pos[NO] * no_micro
             a.free += amount
-            self.events.append((ev.PAYOUT, self.now_ms, contract.market.id, contract.id,
-                                account_id, pos[YES], pos[NO], amount))
+            self.events.append(ev.Payout(self.now_ms, contract.market.id, contract.id,
+                                         account_id, pos[YES], pos[NO], amount))
             del a.positions[contract.id]
         contract.positions.clear()
         contract.collateral = contract.yes_out = contract.no_out = 0
@@ -307,8 +316,9 @@ class Engine:
             a.positions[c.id][2 + o.outcome] += o.size
         if client_id:
             a.client_ids[client_id] = oid
-        self.events.append((ev.ORDER_ACCEPTED, self.now_ms, oid, a.id, c.id, o.outcome,
-                            o.action, order_type, o.out_price, o.size, o.tif, flags, client_id))
+        self.events.append(_OrderAccepted(self.now_ms, oid, a.id, c.id, o.outcome, o.action,
+                                          order_type, o.out_price, o.size, o.tif, flags,
+                                          client_id))
         stop = match(self, o, walk) if walk is not None else ""
         why = end_reason(o.remaining, stop, o.tif, order_type)
         if why:
@@ -396,7 +406,7 @@ class Engine:
         a = o.account
         pairs = ledger.release(o)
         if pairs:
-            self.events.append((ev.NETTED, self.now_ms, a.id, o.contract.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.id, o.contract.id, pairs))
         oid: Any = o.id  # boxed once for the dict operations and the event below
         if oid in a.orders:
             del a.orders[oid]
@@ -408,13 +418,13 @@ class Engine:
             if len(recent) > limits.client_ids_recent_max:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
-        self.events.append((ev.ORDER_DONE, self.now_ms, oid, a.id, o.contract.id, reason,
-                            o.filled, remaining, o.price_i * o.contract.tick))
+        self.events.append(_OrderDone(self.now_ms, oid, a.id, o.contract.id, reason,
+                                      o.filled, remaining, o.price_i * o.contract.tick))
 
     def _net(self, a: Account, c: Contract) -> None:
         pairs = ledger.net(a, c)
         if pairs:
-            self.events.append((ev.NETTED, self.now_ms, a.id, c.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.id, c.id, pairs))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -491,8 +501,8 @@ class Engine:
             a.positions[o.contract.id][2 + o.outcome] -= cut
             self._net(a, o.contract)
         yes_price = o.price_i * o.contract.tick
-        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, o.contract.id,
-                            o.out_price, o.remaining, True, yes_price, yes_price))
+        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, o.contract.id,
+                                         o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 
     def _replace(self, o: Order, price_i: int, size: int) -> int:
@@ -525,8 +535,8 @@ class Engine:
                 self._net(a, c)
         old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
-        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
-                            False, yes_price, old_yes_price))
+        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, c.id, out_price, size,
+                                         False, yes_price, old_yes_price))
         stop = match(self, o, plan(c, o)) if crosses else ""
         if o.remaining == 0:
             self._finish(o, DONE_FILLED)

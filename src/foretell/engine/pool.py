@@ -46,19 +46,24 @@ every replica and every replay computes the same bits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from foretell.domain import codes, limits
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
 from foretell.domain.commands import FundPool
-from foretell.domain.events import FILL
 from foretell.domain.orders import BUY, NO, SELL, YES
 from foretell.domain.units import MICRO
 from foretell.engine import convert
 from foretell.engine.ledger import drop_if_empty, fill_side, net, position
 from foretell.engine.state import Account, Contract, Market, Order, Pool
+
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_Fill: Final = ev.Fill
+_Netted: Final = ev.Netted
+
 
 if TYPE_CHECKING:
     from foretell.engine.engine import Engine
@@ -391,15 +396,15 @@ def _one(e: Engine, taker: Order, c: Contract, pa: Account, pool: Pool, i: int, 
         e.collect_fees(m, taker_fee - cut)
     c.volume += q
     c.last_i = i
-    e.events.append((FILL, e.now_ms, c.id, yes_price, q, kind, taker.id, taker.account.id,
-                     taker.outcome, taker.action, taker_fee, 0, pa.id, outcome, action, 0))
+    e.events.append(_Fill(e.now_ms, c.id, yes_price, q, kind, taker.id, taker.account.id,
+                          taker.outcome, taker.action, taker_fee, 0, pa.id, outcome, action, 0))
     if taker.action == BUY:
         ta = taker.account
         tpos = ta.positions[c.id]
         if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
             pairs = net(ta, c)
             if pairs:
-                e.events.append((ev.NETTED, e.now_ms, ta.id, c.id, pairs))
+                e.events.append(_Netted(e.now_ms, ta.id, c.id, pairs))
 
 
 def close(e: Engine, m: Market) -> None:
@@ -422,8 +427,8 @@ def close(e: Engine, m: Market) -> None:
     pool.closed = True
     pool.returned_micro = amount
     del e.accounts[pa.id]
-    e.events.append((ev.POOL_CLOSED, e.now_ms, m.id, pool.funder, amount, pool.subsidy_micro,
-                     pool.fees_micro))
+    e.events.append(ev.PoolClosed(e.now_ms, m.id, pool.funder, amount, pool.subsidy_micro,
+                                  pool.fees_micro))
 
 
 def fund(e: Engine, c: FundPool) -> int:
@@ -451,6 +456,6 @@ def fund(e: Engine, c: FundPool) -> int:
     pa.free = c.subsidy_micro
     b = liquidity_micro(c.subsidy_micro, weights)
     m.pool = Pool(m, pa, funder.id, c.subsidy_micro, b, c.fee_share_ppm, weights)
-    e.events.append((ev.POOL_FUNDED, e.now_ms, m.id, funder.id, c.subsidy_micro, b,
-                     c.fee_share_ppm, account_id))
+    e.events.append(ev.PoolFunded(e.now_ms, m.id, funder.id, c.subsidy_micro, b,
+                                  c.fee_share_ppm, account_id))
     return account_id

@@ -24,7 +24,7 @@ import msgspec
 
 from foretell.domain import commands as cmd
 from foretell.domain.codes import InvariantBroken
-from foretell.domain.events import BOOK_LEVEL
+from foretell.domain.events import BookLevel
 from foretell.domain.outcome import Event, Outcome
 from foretell.engine import snapshot
 from foretell.engine.audit import audit
@@ -136,8 +136,8 @@ class Pipeline:
         for contract, prices in changed_levels(self.engine, events).items():
             seq = self.book_seq.get(contract, 0) + 1
             self.book_seq[contract] = seq
-            out.append((BOOK_LEVEL, self.engine.now_ms, contract, seq,
-                        level_sizes(self.engine, contract, prices)))
+            out.append(BookLevel(self.engine.now_ms, contract, seq,
+                                 level_sizes(self.engine, contract, prices)))
         return out
 
     def _audit(self, seq: int) -> None:

@@ -95,10 +95,10 @@ class Markets:
         outcome = await self.node.execute(cmd.SettleMarket(0, market_id, winner), actor)
         if not outcome.ok:
             raise refused(outcome.code)
-        paid = [ev.as_dict(e) for e in outcome.events if e[0] == ev.PAYOUT]
+        paid = [e for e in outcome.events if isinstance(e, ev.Payout)]
         return {"id": market_id, "status": "settled", "winner_index": winner,
-                "payouts": [{"account_id": p["account"], "amount": present.amount(
-                    p["amount_micro"])} for p in paid]}
+                "payouts": [{"account_id": p.account, "amount": present.amount(p.amount_micro)}
+                            for p in paid]}
 
     async def void(self, market_id: int, reason: str, actor: int) -> dict[str, Any]:
         outcome = await self.node.execute(cmd.VoidMarket(0, market_id, reason), actor)

@@ -139,12 +139,12 @@ class Risk:
     def _after_publish(self, outcome: Outcome) -> None:
         """Order-group limits react to durable fills (on the loop, after the WebSocket fan-out)."""
         for e in outcome.events:
-            if e[0] != ev.FILL:
+            if not isinstance(e, ev.Fill):
                 continue
-            for order_id in (e[6], e[11]):
+            for order_id in (e.taker_order, e.maker_order):
                 group_id = self.order_group.get(order_id)
                 g = self.groups.get(group_id) if group_id else None
-                if g is not None and not g.triggered and g.filled(e[1], e[4]):
+                if g is not None and not g.triggered and g.filled(e.ts_ms, e.size):
                     g.triggered = True
                     asyncio.ensure_future(self._cancel_group(g, store=True))
 

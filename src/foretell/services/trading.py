@@ -122,7 +122,7 @@ class Trading:
         outcome = await self.node.execute(cmd.CancelAll(0, p.user_id, market_id or 0), p.user_id)
         if not outcome.ok:
             raise refused(outcome.code)
-        done = [e[2] for e in outcome.events if e[0] == ev.ORDER_DONE]
+        done = [e.order for e in outcome.events if isinstance(e, ev.OrderDone)]
         return {"cancelled": len(done), "order_ids": done}
 
     async def amend(self, p: Principal, order_id: int, price: str | None,

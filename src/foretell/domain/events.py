@@ -86,3 +86,25 @@ def as_dict(event: tuple[Any, ...]) -> dict[str, Any]:
     code = event[0]
     assert isinstance(code, int)
     return {"event": code, **dict(zip(FIELDS[code], event[1:], strict=True))}
+
+
+# -- risk controls (engine/risk.py): order groups and dead-man's switches ---------------------
+# One block, in the tuple style above, so that the conversion to typed events can take it whole.
+GROUP_CREATED: Final = 23
+GROUP_RESET: Final = 24
+GROUP_TRIGGERED: Final = 25
+DEAD_MAN_ARMED: Final = 26
+DEAD_MAN_DISARMED: Final = 27
+DEAD_MAN_FIRED: Final = 28
+
+FIELDS.update({
+    GROUP_CREATED: ("ts_ms", "group", "account", "contracts_limit", "window_ms"),
+    GROUP_RESET: ("ts_ms", "group", "account"),
+    # `filled` contracts within the window reached the limit; `cancelled` resting orders of the
+    # group were cancelled in the same command (their ORDER_DONE events follow).
+    GROUP_TRIGGERED: ("ts_ms", "group", "account", "filled", "cancelled"),
+    DEAD_MAN_ARMED: ("ts_ms", "account", "due_ms", "timeout_ms"),
+    DEAD_MAN_DISARMED: ("ts_ms", "account"),
+    # The switch fell due and was not renewed: `cancelled` resting orders were cancelled.
+    DEAD_MAN_FIRED: ("ts_ms", "account", "due_ms", "cancelled"),
+})

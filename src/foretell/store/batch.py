@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,8 @@ class Batch:
         self.settlements: list[Row] = []
         self.new_triggers: dict[int, Row] = {}
         self.trigger_updates: dict[int, Row] = {}
+        # Risk controls (order groups, dead-man's switches), in event order: (table, op, row)
+        self.risk_rows: list[tuple[str, str, Row]] = []
         self.anomalies = 0  # events that did not agree with the stored state (logged)
         self.last_seq = 0
 
@@ -409,7 +412,7 @@ class Batch:
         log.warning("projector at seq %d: " + message, self.last_seq, *args)
 
 
-_HANDLERS = {
+_HANDLERS: dict[int, Callable[[Batch, Outcome, tuple[Any, ...]], None]] = {
     ev.MARKET_CREATED: Batch._market_created,
     ev.MARKET_STATUS: Batch._market_status,
     ev.MARKET_ACTION: Batch._market_action,
@@ -430,6 +433,32 @@ _HANDLERS = {
     ev.TRIGGER_DONE: Batch._trigger_done,
     ev.CONVERTED: Batch._converted,
 }
+
+
+# -- risk controls: one block, read by field name, so the typed-event conversion takes it whole
+
+def _risk_row(b: Batch, o: Outcome, e: tuple[Any, ...]) -> None:
+    """Order groups and dead-man's switches: their tables are projections of these events."""
+    f = ev.as_dict(e)
+    code = f["event"]
+    if code == ev.GROUP_CREATED:
+        b.risk_rows.append(("order_groups", "upsert", {
+            "id": f["group"], "account_id": f["account"], "contracts_limit": f["contracts_limit"],
+            "window_ms": f["window_ms"], "triggered": False, "created_ms": f["ts_ms"]}))
+    elif code in (ev.GROUP_RESET, ev.GROUP_TRIGGERED):
+        b.risk_rows.append(("order_groups", "update", {
+            "id": f["group"], "triggered": code == ev.GROUP_TRIGGERED}))
+    elif code == ev.DEAD_MAN_ARMED:
+        b.risk_rows.append(("dead_man_switches", "upsert", {
+            "account_id": f["account"], "due_ms": f["due_ms"],
+            "timeout_s": f["timeout_ms"] // 1000}))
+    else:  # disarmed or fired
+        b.risk_rows.append(("dead_man_switches", "delete", {"account_id": f["account"]}))
+
+
+for _code in (ev.GROUP_CREATED, ev.GROUP_RESET, ev.GROUP_TRIGGERED, ev.DEAD_MAN_ARMED,
+              ev.DEAD_MAN_DISARMED, ev.DEAD_MAN_FIRED):
+    _HANDLERS[_code] = _risk_row
 
 
 def _in_cost_order(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

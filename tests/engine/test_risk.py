@@ -6,11 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+
 from foretell.domain import codes
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
+from foretell.domain.orders import BUY, NO, YES
+from foretell.domain.units import MICRO
 from foretell.engine import risk, snapshot
+from foretell.engine.audit import audit
 from foretell.engine.engine import Engine
+
+SETTINGS: dict[str, Any] = dict(deadline=None, database=None,
+                                suppress_health_check=[HealthCheck.too_slow])
 
 
 def setup(ex: Any) -> None:
@@ -223,3 +232,111 @@ def test_an_engine_without_risk_controls_keeps_its_snapshot_form(ex: Any) -> Non
     assert "risk" not in snapshot.to_plain(ex.engine)
     group(ex)
     assert snapshot.to_plain(ex.engine)["risk"] == [2, [[1, 1, 5, 60_000, False, [], []]], []]
+
+
+# -- property: the engine's groups and switches against an obvious model -----------------------
+
+
+class _Model:
+    """Groups and switches recomputed from the commands and events alone: every fill of a
+    member order is kept and the window summed from scratch; a switch is (due, account)."""
+
+    def __init__(self) -> None:
+        self.limits: dict[int, tuple[int, int]] = {}  # group -> (limit, window_ms)
+        self.fills: dict[int, list[tuple[int, int]]] = {}
+        self.triggered: dict[int, bool] = {}
+        self.member: dict[int, int] = {}  # order -> group
+        self.due: dict[int, int] = {}
+
+    def after(self, c: cmd.Command, code: str, value: Any, events: list[tuple[Any, ...]],
+              now_ms: int) -> None:
+        if isinstance(c, cmd.Timer):
+            for account, due in list(self.due.items()):
+                if due <= now_ms:
+                    del self.due[account]
+        if code != codes.OK:
+            return
+        if isinstance(c, cmd.CreateOrderGroup):
+            self.limits[value] = (c.contracts_limit, c.window_ms)
+            self.fills[value], self.triggered[value] = [], False
+        elif isinstance(c, cmd.ResetOrderGroup):
+            self.fills[c.group], self.triggered[c.group] = [], False
+        elif isinstance(c, cmd.ArmDeadMan):
+            if c.timeout_ms:
+                self.due[c.account] = value
+            else:
+                self.due.pop(c.account, None)
+        elif isinstance(c, cmd.PlaceOrder) and c.group:
+            self.member[value] = c.group
+        for e in events:
+            if e[0] != ev.FILL:
+                continue
+            for order in (e[6], e[11]):
+                g = self.member.get(order)
+                if g is None or self.triggered[g]:
+                    continue
+                self.fills[g].append((e[1], e[4]))
+                limit, window = self.limits[g]
+                self.triggered[g] = sum(s for t, s in self.fills[g] if t > e[1] - window) >= limit
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(data=st.data())
+def test_groups_and_switches_agree_with_a_model_and_replay(data: st.DataObject) -> None:
+    e, model = Engine(), _Model()
+    log: list[cmd.Command] = []
+    fired_any: list[int] = []
+
+    def run(c: cmd.Command) -> None:
+        note(repr(c))
+        log.append(c)
+        code, value = e.apply(c)
+        fired = [a for a, due in model.due.items() if isinstance(c, cmd.Timer) and due <= e.now_ms]
+        model.after(c, code, value, e.take_events(), e.now_ms)
+        for a in fired:  # a fired switch left no resting order of its account
+            assert not e.accounts[a].orders
+        fired_any.extend(fired)
+        assert not risk.problems(e)
+        assert {g: x.triggered for g, x in e.groups.items()} == model.triggered
+        for g in e.groups.values():
+            if g.triggered:
+                assert not g.orders, f"group {g.id} triggered with live orders"
+        assert {a: due for a, (due, _) in e.dead_men.items()} == model.due
+        report = audit(e)
+        assert report.ok, report.violations
+
+    ts = 1
+    run(cmd.CreateMarket(ts, 1, maker_fee_ppm=0, taker_fee_ppm=0))
+    for a in (1, 2, 3):
+        run(cmd.Deposit(ts, a, 10_000 * MICRO))
+    for a in (1, 1, 2):
+        run(cmd.CreateOrderGroup(ts, a, data.draw(st.integers(1, 8)),
+                                 data.draw(st.integers(1, 300))))
+    for _ in range(data.draw(st.integers(20, 60))):
+        ts += data.draw(st.integers(0, 15))
+        a = data.draw(st.sampled_from((1, 2, 3)))
+        kind = data.draw(st.sampled_from(("order",) * 6 + ("cancel", "reset", "arm", "timer")))
+        if kind == "order":
+            outcome = data.draw(st.sampled_from((YES, NO)))
+            price = data.draw(st.integers(40, 60)) * 10_000
+            group_id = data.draw(st.sampled_from((0, 0, 1, 2, 3)))
+            run(cmd.PlaceOrder(ts, a, 1, outcome, BUY, data.draw(st.integers(1, 6)), price,
+                               group=group_id))
+        elif kind == "cancel" and e.orders:
+            o = e.orders[data.draw(st.sampled_from(sorted(e.orders)))]
+            run(cmd.CancelOrder(ts, o.account.id, o.id))
+        elif kind == "reset":
+            run(cmd.ResetOrderGroup(ts, a, data.draw(st.integers(1, 3))))
+        elif kind == "arm":
+            run(cmd.ArmDeadMan(ts, a, data.draw(st.sampled_from((0, 5, 20, 50)))))
+        else:
+            run(cmd.Timer(ts))
+    event(f"groups triggered: {sum(g.triggered for g in e.groups.values())}")
+    event(f"switch fired: {bool(fired_any)}")
+    replayed = Engine()
+    for c in log:
+        replayed.apply(c)
+    assert snapshot.state_hash(replayed) == snapshot.state_hash(e)
+    restored = snapshot.loads(snapshot.dumps(e))
+    assert snapshot.state_hash(restored) == snapshot.state_hash(e)
+    assert restored.grouped.keys() == e.grouped.keys()

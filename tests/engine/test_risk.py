@@ -280,7 +280,7 @@ class _Model:
                 self.triggered[g] = sum(s for t, s in self.fills[g] if t > e[1] - window) >= limit
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=25, **SETTINGS)
 @given(data=st.data())
 def test_groups_and_switches_agree_with_a_model_and_replay(data: st.DataObject) -> None:
     e, model = Engine(), _Model()

@@ -150,12 +150,18 @@ def _triggers(conn: sa.Connection, b: Batch) -> None:
 
 def _risk(conn: sa.Connection, b: Batch) -> None:
     """Order groups and dead-man's switches, one statement per event in order (they are rare,
-    and an arm then a disarm in one batch must end disarmed)."""
+    and an arm then a disarm in one batch must end disarmed). Rows reference users: an account
+    that is no user (a raw engine command) is left out rather than stop the projector."""
+    if not b.risk_rows:
+        return
+    accounts = {row["account_id"] for _, op, row in b.risk_rows if op == "upsert"}
+    users = set(conn.scalars(sa.select(t.users.c.id).where(t.users.c.id.in_(sorted(accounts)))))
     for name, op, row in b.risk_rows:
         table = t.order_groups if name == "order_groups" else t.dead_man_switches
         key = "id" if name == "order_groups" else "account_id"
         if op == "upsert":
-            upsert(conn, table, (key,), [row])
+            if row["account_id"] in users:
+                upsert(conn, table, (key,), [row])
         elif op == "update":
             conn.execute(table.update().where(table.c[key] == row[key]).values(row))
         else:

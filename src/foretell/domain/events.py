@@ -228,6 +228,50 @@ class Converted(Base, tag=22, frozen=True, gc=False):
     contracts: tuple[int, ...]
 
 
+
+# -- risk controls (engine/risk.py): order groups and dead-man's switches ---------------------
+
+
+class GroupCreated(Base, tag=23, frozen=True, gc=False):
+    group: int
+    account: int
+    contracts_limit: int
+    window_ms: int
+
+
+class GroupReset(Base, tag=24, frozen=True, gc=False):
+    group: int
+    account: int
+
+
+class GroupTriggered(Base, tag=25, frozen=True, gc=False):
+    """`filled` contracts within the window reached the limit; `cancelled` resting orders of
+    the group were cancelled in the same command (their OrderDone events follow)."""
+
+    group: int
+    account: int
+    filled: int
+    cancelled: int
+
+
+class DeadManArmed(Base, tag=26, frozen=True, gc=False):
+    account: int
+    due_ms: int
+    timeout_ms: int
+
+
+class DeadManDisarmed(Base, tag=27, frozen=True, gc=False):
+    account: int
+
+
+class DeadManFired(Base, tag=28, frozen=True, gc=False):
+    """The switch fell due and was not renewed: `cancelled` resting orders were cancelled."""
+
+    account: int
+    due_ms: int
+    cancelled: int
+
+
 Event = (
     OrderAccepted
     | OrderDone
@@ -251,6 +295,12 @@ Event = (
     | PoolFunded
     | PoolClosed
     | Converted
+    | GroupCreated
+    | GroupReset
+    | GroupTriggered
+    | DeadManArmed
+    | DeadManDisarmed
+    | DeadManFired
 )
 
 # Events that name the account (and contract) whose order or trigger they concern.

@@ -7,6 +7,7 @@ Owns the pipeline inside one process, in order:
   # 4 settle     (ledger: transfer, mint or merge per fill; fees; netting)
   # 5 rest/finish (book link, or release what the order still holds)
   # 6 triggers   (take-profit, stop-loss, trailing stops fired by the trades above, in sequence)
+  # 7 risk       (order groups count the fills of their orders; engine/risk.py)
 Time comes only from `command.ts_ms`. Events accumulate in `self.events` for the caller to drain.
 """
 
@@ -47,10 +48,10 @@ from foretell.domain.orders import (
     YES,
 )
 from foretell.domain.units import MICRO
-from foretell.engine import book, convert, ledger, lifecycle, pool, triggers
+from foretell.engine import book, convert, ledger, lifecycle, pool, risk, triggers
 from foretell.engine.book import limit_index, link
 from foretell.engine.matching import Walk, fills_in_full, match, plan
-from foretell.engine.state import Account, Contract, Market, Order, Trigger
+from foretell.engine.state import Account, Contract, Market, Order, OrderGroup, Trigger
 
 # Event classes as Final names: compiled, each is a C static, read without the module
 # attribute lookup that `ev.Fill(...)` costs per event on the hot path.
@@ -79,6 +80,15 @@ class Engine:
         self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
         self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
         self.resolutions: list[tuple[int, int]] = []  # (dispute deadline ms, market id)
+        # Risk controls (engine/risk.py): order groups by id, the group of each live grouped
+        # order, and the armed dead-man's switches (account -> (due_ms, timeout_ms)) with a
+        # heap of (due_ms, account), lazily cleaned of renewed entries.
+        self.groups: dict[int, OrderGroup] = {}
+        self.next_group = 1
+        self.grouped: dict[int, OrderGroup] = {}
+        self.dead_men: dict[int, tuple[int, int]] = {}
+        self.dead_man_due: list[tuple[int, int]] = []
+        self._risk_from = -1  # index of the command's first event while groups must look
         self.events: list[ev.Event] = []
         self._moves: list[tuple[Contract, int, int]] = []
         self._handlers: dict[type, Callable[[Any], Any]] = {
@@ -101,6 +111,9 @@ class Engine:
             cmd.DecideDispute: lambda c: lifecycle.decide(self, c),
             cmd.FundPool: lambda c: pool.fund(self, c),
             cmd.Convert: lambda c: convert.convert(self, c),
+            cmd.CreateOrderGroup: lambda c: risk.create_group(self, c),
+            cmd.ResetOrderGroup: lambda c: risk.reset_group(self, c),
+            cmd.ArmDeadMan: lambda c: risk.arm_dead_man(self, c),
         }
 
     # -- entry point --------------------------------------------------------------------------
@@ -109,6 +122,8 @@ class Engine:
         ts_ms = command.ts_ms
         if ts_ms > self.now_ms:
             self.now_ms = ts_ms
+        if self.grouped:  # a live order is in a group: its fills count after the command
+            self._risk_from = len(self.events)
         try:
             # The three busiest commands are direct native calls; the rest go through the table.
             if type(command) is PlaceOrder:
@@ -123,9 +138,13 @@ class Engine:
             if type(command) is PlaceOrder:
                 self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
                                                   command.client_id, refusal.code))
+            self._risk_from = -1  # a refusal changed nothing
             return refusal.code, refusal.detail
         if self._moves:
             self._run_triggers()
+        if self._risk_from >= 0:
+            start, self._risk_from = self._risk_from, -1
+            risk.after_command(self, start)
         return codes.OK, value
 
     def take_events(self) -> list[ev.Event]:
@@ -136,6 +155,10 @@ class Engine:
     def next_deadline_ms(self) -> int:
         """When the next Timer command has work to do (0 = nothing scheduled)."""
         times = [heap[0][0] for heap in (self.expiries, self.closes, self.resolutions) if heap]
+        if self.dead_man_due:
+            due_ms = risk.next_due(self)
+            if due_ms:
+                times.append(due_ms)
         return min(times) if times else 0
 
     # -- accounts -----------------------------------------------------------------------------
@@ -290,15 +313,36 @@ class Engine:
     def _place(self, c: cmd.PlaceOrder) -> int:
         # One C call instead of thirteen attribute reads (the fields, in declaration order).
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
-         expire_ms, flags, stp, spend_micro, client_id, _group) = astuple(c)
+         expire_ms, flags, stp, spend_micro, client_id, group) = astuple(c)
         a = self.accounts.get(account_id)
         if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)
         contract = self.contracts.get(contract_id)
         if contract is None:
             raise Reject(codes.UNKNOWN_CONTRACT)
+        if group:
+            return self._place_grouped(c, a, contract, group)
         return self.submit(a, contract, outcome, action, size, price_micro, order_type, tif,
                            expire_ms, flags, stp, spend_micro, client_id)
+
+    def _place_grouped(self, c: cmd.PlaceOrder, a: Account, contract: Contract,
+                       group_id: int) -> int:
+        """An order in a group: joined to it before it runs, so that the fills it takes on
+        arrival count too (engine/risk.py); left again if it is refused."""
+        g = risk.group_to_join(self, a.id, group_id)
+        if self._risk_from < 0:
+            self._risk_from = len(self.events)
+        order_id = self.next_id
+        self.grouped[order_id] = g
+        g.orders.add(order_id)
+        try:
+            return self.submit(a, contract, c.outcome, c.action, c.size, c.price_micro,
+                               c.order_type, c.tif, c.expire_ms, c.flags, c.stp, c.spend_micro,
+                               c.client_id)
+        except Reject:
+            del self.grouped[order_id]
+            g.orders.discard(order_id)
+            raise
 
     def submit(self, a: Account, c: Contract, outcome: int, action: int, size: int,
                price_micro: int, order_type: int, tif: int, expire_ms: int, flags: int, stp: int,
@@ -578,6 +622,8 @@ class Engine:
                 self.transition(m, mk.CLOSED, "close time reached")
                 done += 1
         done += lifecycle.finalize_due(self, now)
+        if self.dead_man_due:
+            done += risk.fire_due(self, now)
         while self.expiries and self.expiries[0][0] <= now:
             expire_ms, order_id = heapq.heappop(self.expiries)
             o = self.orders.get(order_id)

@@ -80,6 +80,8 @@ class Batch:
         self.settlements: list[Row] = []
         self.new_triggers: dict[int, Row] = {}
         self.trigger_updates: dict[int, Row] = {}
+        # Risk controls (order groups, dead-man's switches), in event order: (table, op, row)
+        self.risk_rows: list[tuple[str, str, Row]] = []
         self.anomalies = 0  # events that did not agree with the stored state (logged)
         self.last_seq = 0
 
@@ -415,6 +417,39 @@ _HANDLERS: dict[type, Callable[[Batch, Outcome, Any], None]] = {
     ev.TriggerDone: Batch._trigger_done,
     ev.Converted: Batch._converted,
 }
+
+
+# -- risk controls: order groups and dead-man's switches; their tables are projections
+
+
+def _group_created(b: Batch, o: Outcome, e: ev.GroupCreated) -> None:
+    b.risk_rows.append(("order_groups", "upsert", {
+        "id": e.group, "account_id": e.account, "contracts_limit": e.contracts_limit,
+        "window_ms": e.window_ms, "triggered": False, "created_ms": e.ts_ms}))
+
+
+def _group_triggered(b: Batch, o: Outcome, e: ev.GroupReset | ev.GroupTriggered) -> None:
+    b.risk_rows.append(("order_groups", "update", {
+        "id": e.group, "triggered": type(e) is ev.GroupTriggered}))
+
+
+def _dead_man_armed(b: Batch, o: Outcome, e: ev.DeadManArmed) -> None:
+    b.risk_rows.append(("dead_man_switches", "upsert", {
+        "account_id": e.account, "due_ms": e.due_ms, "timeout_s": e.timeout_ms // 1000}))
+
+
+def _dead_man_gone(b: Batch, o: Outcome, e: ev.DeadManDisarmed | ev.DeadManFired) -> None:
+    b.risk_rows.append(("dead_man_switches", "delete", {"account_id": e.account}))
+
+
+_HANDLERS.update({
+    ev.GroupCreated: _group_created,
+    ev.GroupReset: _group_triggered,
+    ev.GroupTriggered: _group_triggered,
+    ev.DeadManArmed: _dead_man_armed,
+    ev.DeadManDisarmed: _dead_man_gone,
+    ev.DeadManFired: _dead_man_gone,
+})
 
 
 def _in_cost_order(events: list[ev.Event]) -> list[ev.Event]:

@@ -38,6 +38,11 @@ def test_login_gives_a_session_until_logout_or_expiry(w: World) -> None:
     w.clock.now_ms += svc.settings.session_ttl_ms + 1
     assert svc.accounts.session(token) is None  # expired, though still cached
 
+    with svc.db.begin() as conn:
+        conn.execute(t.users.update().where(t.users.c.id == ada).values(disabled=True))
+    with refused("unauthenticated"):
+        svc.accounts.login("ada", "password-1")
+
 
 def test_a_role_change_reaches_a_cached_session_once_forgotten(w: World) -> None:
     svc = w.svc

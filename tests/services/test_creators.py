@@ -124,6 +124,11 @@ def test_review_loop_edit_after_open_and_clarifications(w: World) -> None:
     svc = w.svc
     cora = make_creator(w)
     m = run(creators.create_draft(svc, cora, draft(w)))["id"]
+    with refused("invalid_transition"):  # clarifications are for opened markets
+        run(creators.clarify(svc, cora, m, "Too early for a clarification."))
+    olga = make_creator(w, "olga")
+    with refused("unknown_market"):  # not olga's draft
+        run(creators.submit(svc, olga, m, stored(w, cora, m)))
     assert run(creators.submit(svc, cora, m, stored(w, cora, m))) == {"id": m,
                                                                        "status": "in_review"}
     assert [r["id"] for r in creators.queue(svc, (mk.IN_REVIEW,))] == [m]

@@ -112,8 +112,10 @@ def test_create_market_with_a_subsidy_funds_its_pool_from_the_supervisor(w: Worl
     assert svc.engine.markets[1].pool.subsidy_micro == 200_000_000
     with refused("insufficient_funds"):
         w.market("second-one", subsidy="300.000001")
-    # the market itself was created before the subsidy was refused
+    # Not atomic today: the market is created (and its slug taken) before the subsidy is
+    # refused, so it is left open without a pool.
     assert svc.engine.markets[2].pool is None and w.free_reserved(w.sam) == (300_000_000, 0)
     with refused("invalid_request"):
         run(svc.markets.create_market(MarketIn(slug="bad-subsidy", question="Will it rain?",
                                                subsidy="lots"), w.sam))
+    assert svc.engine.markets[3].pool is None  # the same: created, then the text refused

@@ -224,8 +224,11 @@ class Node:
             return "thread"
         return "process-idle" if child.idle else "process-normal"
 
-    async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
-        """Wait until the store has applied this account's latest command (bounded)."""
+    async def read_your_writes(self, account_id: int, timeout_s: float = 10.0) -> None:
+        """Wait until the store has applied this account's latest command (bounded). The wait
+        is long because a saturated machine can starve the idle-priority projector for seconds,
+        and a stale read (a draft just saved answered 404) is worse than a slow one; it holds up
+        only this request."""
         seq = self.account_seq.get(account_id, 0)
         deadline = time.monotonic() + timeout_s
         tracking = self.projection.projector

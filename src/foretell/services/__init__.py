@@ -84,7 +84,7 @@ class Services:
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
         return await self.node.execute(command, account_id)
 
-    async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
+    async def read_your_writes(self, account_id: int, timeout_s: float = 10.0) -> None:
         await self.node.read_your_writes(account_id, timeout_s)
 
     async def off_loop(self, work: Callable[[], T]) -> T:

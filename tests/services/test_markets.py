@@ -110,12 +110,18 @@ def test_create_market_with_a_subsidy_funds_its_pool_from_the_supervisor(w: Worl
     w.market(subsidy="200")
     assert w.free_reserved(w.sam) == (300_000_000, 0)
     assert svc.engine.markets[1].pool.subsidy_micro == 200_000_000
+    seq = svc.pipeline.seq
     with refused("insufficient_funds"):
         w.market("second-one", subsidy="300.000001")
-    # Not atomic today: the market is created (and its slug taken) before the subsidy is
-    # refused, so it is left open without a pool.
-    assert svc.engine.markets[2].pool is None and w.free_reserved(w.sam) == (300_000_000, 0)
     with refused("invalid_request"):
         run(svc.markets.create_market(MarketIn(slug="bad-subsidy", question="Will it rain?",
                                                subsidy="lots"), w.sam))
-    assert svc.engine.markets[3].pool is None  # the same: created, then the text refused
+    with refused("invalid_pool"):
+        w.market("tiny-pool", subsidy="0.50")
+    # A refused subsidy refuses the market: nothing created, nothing journaled, slugs free.
+    assert list(svc.engine.markets) == [1] and svc.pipeline.seq == seq
+    assert w.free_reserved(w.sam) == (300_000_000, 0)
+    assert svc.markets.claimed_slugs.isdisjoint({"second-one", "bad-subsidy", "tiny-pool"})
+    w.market("second-one", subsidy="300")  # the same slug, with a subsidy that is covered
+    assert svc.engine.markets[2].pool.subsidy_micro == 300_000_000
+    assert w.free_reserved(w.sam) == (0, 0)

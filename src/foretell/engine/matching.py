@@ -1,11 +1,11 @@
 """The matching loop: a taker order against the opposite side of one unified book.
 
 Price-time priority; every fill executes at the resting order's price, so price improvement goes
-to the taker. Self-trade prevention happens here. Two steps: `plan` walks the book read-only and
-says what the taker would do (the only place the walk's rules are written), `match` applies that
-walk. The fill-or-kill check and the dry-run quote read the same walk, so they cannot disagree
-with the order. This is the hot path: locals instead of attribute lookups, ints only, one walk
-and one event tuple per fill.
+to the taker. Self-trade prevention happens here. Two steps: `plan` walks the book (and the
+market's liquidity pool, if it has one) read-only and says what the taker would do (the only
+place the walk's rules are written), `match` applies that walk. The fill-or-kill check and the
+dry-run quote read the same walk, so they cannot disagree with the order. This is the hot path:
+locals instead of attribute lookups, ints only, one walk and one Fill event per fill.
 """
 
 from __future__ import annotations
@@ -72,9 +72,13 @@ def plan(c: Contract, taker: Order) -> Walk:
 
     The one statement of the matching rules: `match` applies a walk, the fill-or-kill check and
     the dry-run quote read one. Only the taker's size and spend change as it goes (a maker is
-    either taken whole, or partly when the taker is done), so nothing else needs tracking."""
-    if c.market.pool is not None:
-        return _plan_pool(c, taker)
+    either taken whole, or partly when the taker is done), so nothing else needs tracking.
+
+    In a market with a liquidity pool the walk goes price by price through the book and the
+    pool's curve together: at each level the resting orders come first (they have priority at an
+    equal price), then the pool trades what its curve offers there (engine/pool.py), so a taker
+    always gets the better of the two. The pool is walked on a read-only view of its state,
+    updated as it trades; its fills are the walk's `steps`."""
     tick = c.tick
     levels = c.levels
     limit_i = taker.price_i
@@ -88,6 +92,15 @@ def plan(c: Contract, taker: Order) -> Walk:
     else:
         heads = c.bid_head
         i = c.best_bid
+    p = c.market.pool
+    view: pool.View | None = None
+    steps: list[tuple[int, int, int]] | None = None
+    pool_i = 0
+    if p is not None:
+        view = pool.View(p, c)
+        pool_i = pool.best_level(view, bid, tick, levels)
+        i = min(i, pool_i) if bid else max(i, pool_i)
+        steps = []
     need = taker.remaining
     spend = taker.spend_rem
     makers: list[Order] = []
@@ -142,90 +155,10 @@ def plan(c: Contract, taker: Order) -> Walk:
         if fills >= fills_per_command_max:
             stop = DONE_FILL_LIMIT
             break
-        i = next_ask(c, i) if bid else next_bid(c, i)
-    return Walk(makers, last, last_q, fills, filled, spend, last_price, stop, i)
-
-
-def _plan_pool(c: Contract, taker: Order) -> Walk:
-    """`plan` in a market with a liquidity pool: the book and the pool's curve, price by price.
-
-    At each level the resting orders come first (they have priority at an equal price), then the
-    pool trades what its curve offers there (engine/pool.py), so a taker always gets the better
-    of the two. The pool is walked on a read-only view of its state, updated as it trades."""
-    p = c.market.pool
-    assert p is not None
-    tick = c.tick
-    levels = c.levels
-    limit_i = taker.price_i
-    bid = taker.side == BID
-    yes = taker.outcome == 0
-    account = taker.account
-    stp = taker.stp
-    view = pool.View(p, c)
-    pool_i = pool.best_level(view, bid, tick, levels)
-    if bid:
-        heads = c.ask_head
-        book_i = c.best_ask
-        i = min(book_i, pool_i)
-    else:
-        heads = c.bid_head
-        book_i = c.best_bid
-        i = max(book_i, pool_i)
-    need = taker.remaining
-    spend = taker.spend_rem
-    makers: list[Order] = []
-    steps: list[tuple[int, int, int]] = []
-    last: Order | None = None
-    last_q = fills = filled = last_price = 0
-    stop = ""
-    while need > 0:
-        if bid:
-            if i > limit_i or i >= levels:
-                break
-        elif i < limit_i or i <= 0:
-            break
-        own = i * tick if yes else MICRO - i * tick
-        maker = heads[i]
-        while maker is not None:
-            q = need
-            if spend >= 0:
-                q = spend // own
-                if q == 0:
-                    stop = "spent"
-                    break
-                if q > need:
-                    q = need
-            if maker.account is account:
-                if stp != STP_CANCEL_TAKER:
-                    makers.append(maker)
-                if stp != STP_CANCEL_MAKER:
-                    stop = DONE_SELF_TRADE
-                    break
-                maker = maker.next
-                continue
-            if q > maker.remaining:
-                q = maker.remaining
-            makers.append(maker)
-            last = maker
-            last_q = q
-            last_price = own
-            fills += 1
-            filled += q
-            need -= q
-            if spend >= 0:
-                spend -= q * own
-            if q < maker.remaining:
-                if need and fills < fills_per_command_max:
-                    stop = "spent"
-                break
-            if need == 0 or fills >= fills_per_command_max:
-                break
-            maker = maker.next
-        if stop or need == 0:
-            break
-        if fills >= fills_per_command_max:
-            stop = DONE_FILL_LIMIT
-            break
+        if view is None:
+            i = next_ask(c, i) if bid else next_bid(c, i)
+            continue
+        # The pool's turn at this level, after the resting orders.
         if view.active and (i >= pool_i if bid else i <= pool_i):
             q = need
             if spend >= 0:
@@ -236,6 +169,7 @@ def _plan_pool(c: Contract, taker: Order) -> Walk:
             k, more = pool.depth(view, bid, i * tick, q)
             if k:
                 pool.take(view, bid, i * tick, k)
+                assert steps is not None
                 steps.append((len(makers), i, k))
                 last_price = own
                 fills += 1

@@ -102,6 +102,12 @@ class Node:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Serving is about to begin (the cluster's gateway node connects here)."""
+
+    async def stop(self) -> None:
+        """Serving has ended (before `close`)."""
+
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve from this loop: durable outcomes are published and answered on it."""
         self.loop = loop
@@ -157,8 +163,9 @@ class Node:
             # been published yet: that only happens in a later loop callback.
             self._waiters[outcome.seq] = callback
 
-    async def durable(self, outcome: Outcome) -> None:
-        """Wait until `outcome` (and so everything before it) is durable."""
+    async def durable(self, outcome: Outcome) -> Outcome:
+        """Wait until `outcome` (and so everything before it) is durable; returns it (a
+        cluster gateway's node returns the outcome that came back for what it submitted)."""
         if self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
             await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
             self.pipeline.maybe_snapshot()
@@ -166,11 +173,10 @@ class Node:
             future: asyncio.Future[Any] = self.loop.create_future()
             self.when_durable(outcome, partial(_resolve, future))
             await future
+        return outcome
 
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
-        outcome = self.submit(command, account_id)
-        await self.durable(outcome)
-        return outcome
+        return await self.durable(self.submit(command, account_id))
 
     # -- 5 project, 6 publish -----------------------------------------------------------------
 

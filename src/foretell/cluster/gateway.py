@@ -23,13 +23,21 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from foretell.cluster.replica import Follower
-from foretell.cluster.streams import Cluster, ClusterSettings, connect, decode_events, read_stream
+from foretell.cluster.streams import (
+    Cluster,
+    ClusterSettings,
+    connect,
+    decode_events,
+    read_stream,
+    retrying,
+)
 from foretell.config import Settings
 from foretell.domain import commands as cmd
 from foretell.domain.codes import Refused
@@ -108,11 +116,11 @@ class GatewayNode(Node):
         """Connect, load the latest snapshot, catch up with the command stream, then follow
         both streams."""
         self.cluster = cluster = await connect(self.cluster_settings, name="gateway")
-        await self.follower.load(cluster)
-        await self.follower.catch_up()
+        await retrying(partial(self.follower.load, cluster))
+        await retrying(self.follower.catch_up)
         self._evt_seen = self.follower.seq
         self._view.committer.durable_seq = self.follower.seq
-        start = await cluster.evt_start_after(self.follower.seq)
+        start = await retrying(partial(cluster.evt_start_after, self.follower.seq))
         self._tasks = [asyncio.create_task(self.follower.follow()),
                        asyncio.create_task(self._events(start)),
                        asyncio.create_task(self._watch_health())]

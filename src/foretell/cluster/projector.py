@@ -29,10 +29,12 @@ async def project(database_url: str, settings: ClusterSettings) -> None:
     log.info("projector resumes after seq %d", last)
 
     async def read() -> None:
-        start = await cluster.evt_start_after(last)
+        start = 0
         seen = last
         while True:
             try:
+                if not start:
+                    start = await cluster.evt_start_after(last)
                 async for evt_seq, data in read_stream(cluster, settings.evt_stream,
                                                        settings.evt_subject, start):
                     start = evt_seq + 1

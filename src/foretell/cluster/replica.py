@@ -19,10 +19,12 @@ a repeated one (two leaders for a moment) expires nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -37,6 +39,7 @@ from foretell.cluster.streams import (
     lease_renew_s,
     outcomes_per_message_max,
     read_stream,
+    retrying,
 )
 from foretell.domain import commands as cmd
 from foretell.domain.codes import InvariantBroken
@@ -49,7 +52,8 @@ log = logging.getLogger(__name__)
 recent_outcomes_max = 1_000_000  # outcomes kept for a takeover; beyond it the replica stops
 timer_poll_s = 0.1
 status_every_s = 0.5
-yield_every = 256  # give the loop to the lease and status tasks during a long catch-up
+yield_every = 256
+snapshot_read_s = 60.0  # give the loop to the lease and status tasks during a long catch-up
 
 
 def stamped(engine: Engine, command: cmd.Command) -> cmd.Command:
@@ -69,11 +73,35 @@ def load_snapshot(payload: bytes) -> tuple[int, Engine, dict[int, int]]:
 
 
 async def latest_snapshot(cluster: Cluster) -> tuple[int, Engine, dict[int, int]]:
+    """The snapshot the `snapshot` pointer names (written only once its object is whole), or
+    the empty engine at seq 0 (the command stream keeps every command: a replay from scratch
+    is always possible, only slower)."""
     try:
-        result = await cluster.snaps.get("latest")
-    except Exception:  # ObjectNotFoundError: no snapshot yet
+        pointer = await cluster.status.get("snapshot")
+    except KeyNotFoundError:
         return 0, Engine(), {}
-    return load_snapshot(result.data or b"")
+    name = msgspec.json.decode(pointer.value or b"{}").get("name", "")
+    try:
+        result = await asyncio.wait_for(cluster.snaps.get(name), snapshot_read_s)
+        return load_snapshot(result.data or b"")
+    except Exception as exc:  # unreadable: replay everything rather than stop
+        log.warning("snapshot %s unreadable (%r): replaying the stream from scratch", name, exc)
+        return 0, Engine(), {}
+
+
+async def put_snapshot(cluster: Cluster, seq: int, payload: bytes) -> None:
+    """Write the object, then point at it, then drop the one pointed at before (a writer
+    killed mid-way leaves at worst an orphan object, never a pointer to half of one)."""
+    previous = ""
+    with contextlib.suppress(KeyNotFoundError):
+        entry = await cluster.status.get("snapshot")
+        previous = msgspec.json.decode(entry.value or b"{}").get("name", "")
+    name = f"s{seq}"
+    await cluster.snaps.put(name, payload)
+    await cluster.status.put("snapshot", msgspec.json.encode({"name": name, "seq": seq}))
+    if previous and previous != name:
+        with contextlib.suppress(Exception):
+            await cluster.snaps.delete(previous)
 
 
 class Follower:
@@ -159,7 +187,7 @@ class Replica(Follower):
 
     async def run(self) -> None:
         cluster = await connect(self.settings, name=f"engine-{self.id}")
-        await self.load(cluster)
+        await retrying(partial(self.load, cluster))
         log.info("replica %s: snapshot at seq %d", self.id, self.seq)
         tasks = [asyncio.create_task(work()) for work in
                  (self.follow, self._lease_loop, self._publish_loop, self._timer_loop,
@@ -182,16 +210,16 @@ class Replica(Follower):
             self._wake.set()
             if outcome.seq % self.settings.snapshot_every == 0:
                 payload = snapshot_payload(outcome.seq, self.engine, self.book_seq)
-                asyncio.get_running_loop().create_task(self._put_snapshot(payload))
+                asyncio.get_running_loop().create_task(self._put_snapshot(outcome.seq, payload))
 
     def _trim(self) -> None:
         while self.recent and self.recent[0].seq <= self.published:
             self.recent.popleft()
 
-    async def _put_snapshot(self, payload: bytes) -> None:
+    async def _put_snapshot(self, seq: int, payload: bytes) -> None:
         assert self.cluster is not None
         try:
-            await self.cluster.snaps.put("latest", payload)
+            await put_snapshot(self.cluster, seq, payload)
         except Exception:
             log.exception("writing a snapshot failed")
 

@@ -18,11 +18,13 @@ streams' replication (1 on one server, 3 on a cluster) is a setting.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import nats
@@ -34,6 +36,8 @@ from nats.js.object_store import ObjectStore
 
 from foretell.domain.outcome import Outcome, decode_outcome, encode_outcome
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 lease_ttl_s = 3.0  # a leader not heard from for this long loses the lease
 lease_renew_s = 0.5
 duplicate_window_s = 120.0  # a command retried within this is stored once
@@ -155,18 +159,48 @@ class Cluster:
 
 
 async def connect(settings: ClusterSettings, name: str = "foretell",
-                  setup: bool = True) -> Cluster:
+                  setup: bool = True, timeout_s: float = 120.0) -> Cluster:
     """Connect (reconnecting forever to any of the servers) and make sure every stream and
-    bucket exists with the configured replication."""
+    bucket exists with the configured replication; retried while a server is down or the
+    cluster has no meta leader yet (a process restarted beside a dying server)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await _connect(settings, name, setup)
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("connecting to the cluster failed (%s); trying again", exc)
+            await asyncio.sleep(0.5)
+
+
+async def retrying(call: Callable[[], Awaitable[T]], timeout_s: float = 120.0) -> T:
+    """`call()` again until it works (a server restarting, a stream electing its leader)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("a cluster request failed (%s); trying again", exc)
+            await asyncio.sleep(0.5)
+
+
+async def _connect(settings: ClusterSettings, name: str, setup: bool) -> Cluster:
     nc = await nats.connect(servers=list(settings.servers), name=name, max_reconnect_attempts=-1,
                             reconnect_time_wait=0.2, connect_timeout=2,
                             allow_reconnect=True)
-    js = nc.jetstream(timeout=5)
-    if setup:
-        await ensure(js, settings)
-    return Cluster(settings, nc, js, await js.key_value(settings.lease_bucket),
-                   await js.key_value(settings.status_bucket),
-                   await js.object_store(settings.snap_bucket))
+    try:
+        js = nc.jetstream(timeout=5)
+        if setup:
+            await ensure(js, settings)
+        return Cluster(settings, nc, js, await js.key_value(settings.lease_bucket),
+                       await js.key_value(settings.status_bucket),
+                       await js.object_store(settings.snap_bucket))
+    except BaseException:
+        await nc.close()
+        raise
 
 
 async def ensure(js: JetStreamContext, s: ClusterSettings) -> None:
@@ -244,7 +278,8 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
     if end_seq is not None and end_seq < start_seq:
         return
     sub = await cluster.js.subscribe(
-        subject, stream=stream, ordered_consumer=True, pending_msgs_limit=1_000_000,
+        subject, stream=stream, ordered_consumer=True, idle_heartbeat=1.0,
+        pending_msgs_limit=1_000_000,
         pending_bytes_limit=1024 * 1024 * 1024,
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                   opt_start_seq=max(1, start_seq)))

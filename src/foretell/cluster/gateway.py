@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 publish_timeout_s = 10.0  # keep retrying a command's publish (same message id) this long
 answer_timeout_s = 30.0  # no outcome for a stored command within this: 503, outcome unknown
 recent_answers_max = 50_000
-health_every_s = 0.5
+health_every_s = 1.0
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,10 @@ class GatewayNode(Node):
                        asyncio.create_task(self._watch_health())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.cluster is not None:
@@ -260,9 +261,13 @@ class GatewayNode(Node):
     # -- reads --------------------------------------------------------------------------------
 
     async def _watch_health(self) -> None:
+        assert self.cluster is not None
+        statuses: dict[str, dict[str, Any]] = {}
+        watcher = asyncio.create_task(self.cluster.watch_statuses(statuses))
+        self._tasks.append(watcher)
         while True:
             try:
-                self._health = await cluster_health(self.cluster)  # type: ignore[arg-type]
+                self._health = await cluster_health(self.cluster, statuses)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -297,7 +302,8 @@ class GatewayNode(Node):
         """Timers are the leader's: it publishes them into the command stream."""
 
 
-async def cluster_health(cluster: Cluster) -> dict[str, Any]:
+async def cluster_health(cluster: Cluster,
+                         statuses: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The leader and its epoch, each replica's seq and lag, the projector's lag."""
     import msgspec
 
@@ -307,7 +313,8 @@ async def cluster_health(cluster: Cluster) -> dict[str, Any]:
         entry = await cluster.lease.get("leader")
         if entry.value:
             leader = msgspec.json.decode(entry.value)
-    statuses = await cluster.statuses()
+    if statuses is None:
+        statuses = await cluster.statuses()
     replicas = [{"id": s["id"], "role": s["role"], "seq": s["seq"], "lag": max(0, last - s["seq"]),
                  "epoch": s["epoch"], "ts_ms": s["ts_ms"]}
                 for key, s in sorted(statuses.items()) if key.startswith("replica-")]

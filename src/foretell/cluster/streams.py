@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -136,6 +137,28 @@ class Cluster:
             if entry.value:
                 out[key] = msgspec.json.decode(entry.value)
         return out
+
+    async def watch_statuses(self, into: dict[str, dict[str, Any]]) -> None:
+        """Keep `into` equal to the status bucket (a watcher: pushed, not polled)."""
+        while True:
+            try:
+                watcher = await self.status.watchall()
+                while True:
+                    try:
+                        entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+                    except nats.errors.TimeoutError:
+                        continue
+                    if entry is None:
+                        continue
+                    if entry.value and entry.operation is None:
+                        into[entry.key] = msgspec.json.decode(entry.value)
+                    else:
+                        into.pop(entry.key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("watching the status bucket failed (%s); watching again", exc)
+                await asyncio.sleep(0.5)
 
     async def events_at(self, stream_seq: int) -> list[Outcome]:
         msg = await self.js.get_msg(self.settings.evt_stream, stream_seq)

@@ -41,9 +41,10 @@ def encode_outcome(outcome: Outcome) -> bytes:
 
 
 def decode_outcome(data: bytes) -> Outcome:
-    """The outcome `encode_outcome` wrote, events (and any arrays in them) as tuples again."""
+    """The outcome `encode_outcome` wrote, events (and any arrays in them) as tuples again
+    (a value that is an array, such as a new market's contract ids, stays a list)."""
     seq, command, code, value, events = _outcome_decoder.decode(data)
-    return Outcome(seq, cmd.decode(command), code, _tuples(value),
+    return Outcome(seq, cmd.decode(command), code, value,
                    [_tuples(event) for event in events])
 
 

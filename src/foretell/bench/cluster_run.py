@@ -1,4 +1,4 @@
-"""A whole cluster as real processes for the cluster tests and the cluster benchmark: NATS
+"""A whole cluster as real processes, for the cluster tests and `bench cluster`: NATS
 servers (three in a JetStream cluster on loopback, or the shared one at 127.0.0.1:4222 with
 names unique to the run), a fresh PostgreSQL database, engine replicas, gateways, a projector.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent.parent  # the checkout (src/foretell/bench)
 PG_URL = os.environ.get("FORETELL_TEST_PG_URL")
 NATS_SERVER = shutil.which("nats-server")
 INSTALL_HINT = ("nats-server is not installed: `apt-get install nats-server` (Debian/Ubuntu) "
@@ -84,35 +84,42 @@ class Run:
     procs: dict[str, Proc] = field(default_factory=dict)
     db_name: str = field(default_factory=lambda: f"fc_{uuid.uuid4().hex[:12]}")
     database_url: str = ""
+    admin_url: str = ""
 
     # -- infrastructure -----------------------------------------------------------------------
 
-    def start_nats(self) -> None:
-        if self.replicas == 1:
+    def start_nats(self, own: bool = False) -> None:
+        """Three servers of this run's own (R3), one of its own (R1, `own`), or the shared
+        one at 127.0.0.1:4222 (R1)."""
+        if self.replicas == 1 and not own:
             self.nats_urls = ["nats://127.0.0.1:4222"]
             return
         assert NATS_SERVER is not None
-        ports = [(free_port(), free_port()) for _ in range(3)]
+        ports = [(free_port(), free_port()) for _ in range(3 if self.replicas == 3 else 1)]
         routes = ",".join(f"nats://127.0.0.1:{c}" for _, c in ports)
         for i, (port, cport) in enumerate(ports):
             store = self.base / f"nats{i}"
             store.mkdir(parents=True, exist_ok=True)
             proc = Proc(f"nats{i}", [NATS_SERVER, "-js", "-sd", str(store), "-a", "127.0.0.1",
-                                     "-p", str(port), "-n", f"n{i}", "--cluster_name", "fc",
-                                     "--cluster", f"nats://127.0.0.1:{cport}", "--routes",
-                                     routes], self.base / f"nats{i}.log", dict(os.environ))
+                                     "-p", str(port), "-n", f"n{i}",
+                                     *(["--cluster_name", "fc", "--cluster",
+                                        f"nats://127.0.0.1:{cport}", "--routes", routes]
+                                       if len(ports) > 1 else [])],
+                         self.base / f"nats{i}.log", dict(os.environ))
             self.nats.append(proc.start())
         self.nats_urls = [f"nats://127.0.0.1:{p}" for p, _ in ports]
         for url in self.nats_urls:
             wait_port(int(url.rsplit(":", 1)[1]))
 
-    def create_database(self) -> None:
+    def create_database(self, admin_url: str | None = None) -> None:
+        """A fresh database beside `admin_url`'s (default FORETELL_TEST_PG_URL)."""
         import psycopg
 
-        assert PG_URL is not None
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
+        self.admin_url = admin_url or PG_URL or ""
+        assert self.admin_url, "no PostgreSQL URL"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        base = PG_URL.rsplit("/", 1)[0]
+        base = self.admin_url.rsplit("/", 1)[0]
         self.database_url = f"{base}/{self.db_name}"
         from foretell.store.db import migrate
 
@@ -121,8 +128,7 @@ class Run:
     def drop_database(self) -> None:
         import psycopg
 
-        assert PG_URL is not None
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     def env(self) -> dict[str, str]:
@@ -188,7 +194,7 @@ class Run:
             proc.kill()
         for proc in self.nats:
             proc.kill()
-        if self.replicas == 1 and self.nats_urls:
+        if not self.nats and self.nats_urls:  # the shared server: delete this run's names
             from foretell.cluster.streams import destroy
 
             try:

@@ -301,6 +301,29 @@ def cluster_projector(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
     run_projector(os.environ["FORETELL_DATABASE_URL"], _cluster_settings(nats, prefix, replicas))
 
 
+@cluster.command("create-supervisor")
+def cluster_create_supervisor(username: str,
+                              password: str = typer.Option(..., prompt=True,
+                                                           confirmation_prompt=True,
+                                                           hide_input=True),
+                              data: Path = typer.Option(None, help="the gateways' data "
+                                                        "directory (secret.key)")) -> None:
+    """Create a supervisor in the store the gateways share (FORETELL_DATABASE_URL)."""
+    from foretell.cluster.gateway import GatewayNode
+    from foretell.config import Settings
+    from foretell.services import Services
+
+    overrides = {"data": data} if data is not None else {}
+    settings = Settings.from_env(demo=False, market_maker=False, **overrides)
+    node = GatewayNode(settings, _cluster_settings(None, None, None))
+    try:
+        user_id = Services(settings, node=node).accounts.create_user(username, password,
+                                                                     role="supervisor")
+    finally:
+        node.close()
+    console.print(f"supervisor {username} created (id {user_id})")
+
+
 @cluster.command("audit")
 def cluster_audit(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
                   wait_s: float = typer.Option(30.0, help="wait this long for idle replicas"),

@@ -38,6 +38,7 @@ from foretell.bench.cluster_run import (
 )
 from foretell.client import Client, ForetellError
 from foretell.client.errors import ConnectionFailed
+from foretell.client.stream import Stream
 from foretell.cluster.audit import audit_cluster
 
 pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
@@ -86,6 +87,7 @@ class Bot(threading.Thread):
         self.acked: dict[int, dict[str, Any]] = {}
         self.by_client_id: dict[str, set[int]] = {}
         self.errors: list[str] = []
+        self.key: dict[str, Any] = {}
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -120,6 +122,7 @@ def _setup(run: Run, traders: int) -> tuple[list[Bot], Client]:
         session.close()
         api = Client(urls, key["key_id"], key["secret"], retries=8, timeout_s=15)
         bots.append(Bot(api, market["id"], i))
+        bots[-1].key = key
     return bots, admin
 
 
@@ -178,6 +181,7 @@ def _kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
     time.sleep(PHASE_S)
     # 2 a gateway (the bots go on through the other)
     run.procs["g1"].kill()
+    asyncio.run(_stream_finds_a_live_gateway(run, bots[0].key))
     time.sleep(PHASE_S)
     run.restart("g1")
     wait_http(run.procs["g1"])
@@ -229,6 +233,18 @@ def _kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
     for bot in bots:
         assert all(len(ids) == 1 for ids in bot.by_client_id.values())
     assert checks.orders_per_client_id_max(run.database_url) == 1
+
+
+async def _stream_finds_a_live_gateway(run: Run, key: dict[str, Any]) -> None:
+    """A WebSocket stream given both gateways connects to the one alive (g1 is dead)."""
+    g1, g2 = run.procs["g1"].base_url, run.procs["g2"].base_url
+    stream = Stream([g1, g2], key["key_id"], key["secret"])
+    await stream.connect()
+    try:
+        assert stream.url.startswith(g2.replace("http", "ws", 1))
+        assert stream.account is not None
+    finally:
+        await stream.close()
 
 
 def _create_db(url: str) -> None:

@@ -77,6 +77,7 @@ class Node:
         # seq -> what to call on the loop once that command is durable (or the journal failed)
         self._waiters: dict[int, Waiter] = {}
         self.account_seq: dict[int, int] = {}  # each account's latest command (read-your-writes)
+        self.published_seq = 0  # the last seq published and answered on the loop
 
     @property
     def engine(self) -> Any:
@@ -166,6 +167,8 @@ class Node:
     async def durable(self, outcome: Outcome) -> Outcome:
         """Wait until `outcome` (and so everything before it) is durable; returns it (a
         cluster gateway's node returns the outcome that came back for what it submitted)."""
+        if outcome.seq <= self.published_seq:  # durable and answered already (a batch's)
+            return outcome
         if self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
             await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
             self.pipeline.maybe_snapshot()
@@ -191,6 +194,7 @@ class Node:
     def _published(self, outcomes: list[Outcome]) -> None:
         """On the loop: publish each durable outcome, then answer whoever waits on it."""
         for outcome in outcomes:
+            self.published_seq = outcome.seq
             for listener in self.publish_listeners:
                 try:
                     listener(outcome)

@@ -51,3 +51,19 @@ def test_audit_of_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert isinstance(result.exception, SystemExit)  # not a traceback
     assert "No data directory" in result.output and "Traceback" not in result.output
     assert not missing.exists()  # nothing was created on the way
+
+
+def test_serve_on_a_directory_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    from foretell.journal.log import Journal
+
+    journal_dir = tmp_path / "journal"
+    journal_dir.mkdir()
+    running = Journal.open(journal_dir)  # the lock a running exchange holds
+    try:
+        result = CliRunner().invoke(app, ["serve", "--data", str(tmp_path), "--port", "1"])
+    finally:
+        running.close()
+    assert result.exit_code == 2
+    assert "already running" in result.output and "Traceback" not in result.output
+    # Released: the check itself must not keep the lock.
+    Journal.open(journal_dir).close()

@@ -111,10 +111,15 @@ def serve(host: str = typer.Option(None, help="default FORETELL_HOST or 127.0.0.
 
     from foretell.app import create_app, server_options
     from foretell.config import Settings
+    from foretell.journal.log import held_by_a_writer
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
                  if v is not None}
     settings = Settings.from_env(**overrides)
+    if held_by_a_writer(settings.journal_dir):
+        console.print(f"[red]Foretell is already running on {settings.data.resolve()}: stop it "
+                      "first, or start another with --data DIR.[/red]", soft_wrap=True)
+        raise typer.Exit(2)
     console.print(f"Starting Foretell (data in {settings.data.resolve()})", soft_wrap=True,
                   highlight=False)
 

@@ -1,11 +1,13 @@
 """Risk controls survive a restart. A dead-man's switch stays armed with its deadline, and one
 that fell due while the exchange was down cancels the account's orders at the first tick. An
-order group keeps its limit, its triggered state and its open orders."""
+order group keeps its limit, its triggered state and its open orders. Both are engine state
+(engine/risk.py), rebuilt from the journal; their tables are the projector's."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,6 +45,12 @@ def _session(user_id: int) -> Principal:
 
 
 def _rows(svc: Services) -> list[tuple[int, int, int]]:
+    # The table is a projection: read it once the projector has every durable command (the
+    # batch reaches the projector on the journal writer's thread, after the caller's answer).
+    deadline = time.monotonic() + 30
+    while svc.node.projection.projector.applied_seq < svc.pipeline.seq:
+        assert time.monotonic() < deadline, "the projector did not catch up"
+        time.sleep(0.005)
     table = t.dead_man_switches
     with svc.db.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.select(table))]  # type: ignore[misc]
@@ -56,7 +64,7 @@ def test_switch_survives_a_restart_and_fires_after_it(tmp_path: Path) -> None:
     for account in (trader, other):
         svc.pipeline.execute(cmd.PlaceOrder(0, account, 1, YES, BUY, 5, 400_000))
     me = _session(trader)
-    armed = svc.risk.arm_dead_man(me, 30)
+    armed = asyncio.run(svc.risk.arm_dead_man(me, 30))
     assert armed["cancel_at_ms"] == clock.now_ms + 30_000
     svc.close()
 
@@ -84,10 +92,10 @@ def test_disarming_forgets_the_switch_for_good(tmp_path: Path) -> None:
     svc = Services(settings)
     (trader,) = _traders(svc, "tess")
     me = _session(trader)
-    svc.risk.arm_dead_man(me, 30)
-    svc.risk.arm_dead_man(me, 60)  # renewed: one row, the new deadline
+    asyncio.run(svc.risk.arm_dead_man(me, 30))
+    asyncio.run(svc.risk.arm_dead_man(me, 60))  # renewed: one row, the new deadline
     assert [(a, s) for a, _, s in _rows(svc)] == [(trader, 60)]
-    assert svc.risk.arm_dead_man(me, 0) == {"armed": False}
+    assert asyncio.run(svc.risk.arm_dead_man(me, 0)) == {"armed": False}
     svc.close()
     svc = Services(settings)
     try:
@@ -146,11 +154,13 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
         svc.close()
 
 
-def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path) -> None:
-    """Triggered is stored before the cancels run: a stop in between finishes them at start."""
+def test_a_group_triggered_before_a_restart_stays_triggered_after_it(tmp_path: Path) -> None:
+    """The limit is hit and the group's orders cancelled in one command: a restart replays
+    both, never one without the other."""
     settings = Settings(data=tmp_path, demo=False, market_maker=False)
     svc = Services(settings)
-    (trader,) = _traders(svc, "tess", market="Will the cancels finish after a restart?")
+    trader, taker = _traders(svc, "tess", "otto",
+                             market="Will the cancels finish after a restart?")
     me = _session(trader)
     group = asyncio.run(svc.risk.create_group(me, contracts_limit=1, window_s=60))["id"]
 
@@ -159,38 +169,35 @@ def test_a_group_triggered_before_a_restart_is_cancelled_after_it(tmp_path: Path
             {"contract_id": 1, "outcome": "yes", "side": "buy", "price": "0.30", "size": 4,
              "order_group_id": group}))
         await svc.node.durable(outcome)
+        await svc.execute(cmd.PlaceOrder(0, taker, 1, NO, BUY, 1, 700_000), taker)  # limit hit
         return int(outcome.value)
 
     order = asyncio.run(place())
-    svc.risk._store_triggered(svc.risk.groups[group], True)  # and then the process stops
-    svc.projection.flush()
+    assert svc.risk.groups[group].triggered and order not in svc.engine.orders
     svc.close()
 
     svc = Services(settings)
     try:
-        assert svc.risk.groups[group].triggered and order in svc.engine.orders
-
-        async def serve_a_moment() -> None:
-            svc.attach(asyncio.get_running_loop())
-            for _ in range(100):
-                if order not in svc.engine.orders:
-                    return
-                await asyncio.sleep(0.01)
-
-        asyncio.run(serve_a_moment())
-        assert order not in svc.engine.orders
+        assert svc.risk.groups[group].triggered and order not in svc.engine.orders
+        with svc.db.connect() as conn:
+            assert conn.scalar(sa.select(t.order_groups.c.triggered)
+                               .where(t.order_groups.c.id == group)) is True
     finally:
         svc.close()
 
 
-def test_a_fired_switch_does_not_forget_a_renewal_made_meanwhile(tmp_path: Path) -> None:
-    svc = Services(Settings(data=tmp_path, demo=False, market_maker=False))
+def test_a_renewal_before_the_due_time_keeps_the_switch(tmp_path: Path) -> None:
+    clock = Clock(1_800_000_000_000)
+    svc = Services(Settings(data=tmp_path, demo=False, market_maker=False), clock=clock)
     try:
         (trader,) = _traders(svc, "tess")
         me = _session(trader)
-        fired = svc.risk.arm_dead_man(me, 30)["cancel_at_ms"]
-        renewed = svc.risk.arm_dead_man(me, 60)["cancel_at_ms"]  # lands while the cancel runs
-        svc.risk._forget_dead_man(trader, fired)  # what the tick does once its cancel is durable
+        first = asyncio.run(svc.risk.arm_dead_man(me, 30))["cancel_at_ms"]
+        clock.now_ms += 10_000
+        renewed = asyncio.run(svc.risk.arm_dead_man(me, 60))["cancel_at_ms"]
+        clock.now_ms = first  # the first due time passes: the renewed switch does not fire
+        asyncio.run(svc.tick())
         assert _rows(svc) == [(trader, renewed, 60)]
+        assert svc.risk.dead_man == {trader: (renewed, 60)}
     finally:
         svc.close()

@@ -18,7 +18,7 @@ import pytest
 from tests.api.conftest import Exchange, Server, launch_server, stop_server, wait_ready
 
 from foretell.client import Client, ForetellError
-from foretell.domain.events import ORDER_ACCEPTED
+from foretell.domain.events import OrderAccepted
 from foretell.engine import views
 from foretell.exchange.recovery import recover
 
@@ -102,7 +102,7 @@ def _check(server: Server, data: Path, acked: list[int]) -> None:
         accepted: set[int] = set()
 
         def collect(seq: int, command: Any, code: str, value: Any, events: list[Any]) -> None:
-            accepted.update(e[2] for e in events if e[0] == ORDER_ACCEPTED)
+            accepted.update(e.order for e in events if isinstance(e, OrderAccepted))
 
         # A full replay (no snapshot: project_after=0) yields every accepted order's event.
         replayed, _ = recover(data / "journal", project_after=0, on_replay=collect)

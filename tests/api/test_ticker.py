@@ -139,13 +139,13 @@ def test_ticker_channel_of_a_contract_nobody_watches_sends_nothing(ex: Any, pool
 # -- the hub in process -------------------------------------------------------------------------
 
 
-def fill(ts: int, contract: int, yes_price: int, size: int, taker_outcome: int) -> tuple[Any, ...]:
+def fill(ts: int, contract: int, yes_price: int, size: int, taker_outcome: int) -> ev.Fill:
     maker_outcome = NO if taker_outcome == YES else YES
-    return (ev.FILL, ts, contract, yes_price, size, 0, 11, 1, taker_outcome, BUY, 0,
-            12, 2, maker_outcome, BUY, 0)
+    return ev.Fill(ts, contract, yes_price, size, 0, 11, 1, taker_outcome, BUY, 0,
+                   12, 2, maker_outcome, BUY, 0)
 
 
-def outcome(seq: int, *events: tuple[Any, ...]) -> Any:
+def outcome(seq: int, *events: ev.Event) -> Any:
     return SimpleNamespace(seq=seq, events=list(events))
 
 
@@ -176,13 +176,13 @@ def test_hub_startup_read_after_fills_and_a_sliding_reference() -> None:
                             "volume": "11.350000", "volume_shares": 31}
 
     # Book levels below and at the top, in one command with a trade: one message.
-    hub.publish(outcome(7, (ev.BOOK_LEVEL, 20, 7, 1, ((300_000, 5, 0), (600_000, 0, 4))),
+    hub.publish(outcome(7, ev.BookLevel(20, 7, 1, ((300_000, 5, 0), (600_000, 0, 4))),
                         fill(20, 7, 500_000, 1, YES),
-                        (ev.BOOK_LEVEL, 20, 7, 2, ((350_000, 2, 0),))))
+                        ev.BookLevel(20, 7, 2, ((350_000, 2, 0),))))
     [one] = drain(conn)
     assert (one["seq"], one["ts_ms"], one["snapshot"]) == (7, 20, False)
     assert (one["best_bid"], one["best_ask"], one["last"]) == ("0.35", "0.60", "0.50")
-    hub.publish(outcome(8, (ev.BOOK_LEVEL, 21, 7, 3, ((300_000, 6, 0),))))
+    hub.publish(outcome(8, ev.BookLevel(21, 7, 3, ((300_000, 6, 0),))))
     assert drain(conn) == []  # below the top
 
     # The window slid: the reference the store gives now moves; a contract without bars

@@ -64,11 +64,11 @@ class Exchange:
     def pos(self, account: int, contract: int = 1) -> list[int]:
         return list(self.engine.accounts[account].positions.get(contract, [0, 0, 0, 0]))
 
-    def events(self, code: int) -> list[dict[str, Any]]:
-        return [ev.as_dict(e) for e in self.log if e[0] == code]
+    def events(self, kind: type) -> list[dict[str, Any]]:
+        return [ev.as_dict(e) for e in self.log if type(e) is kind]
 
     def fills(self) -> list[dict[str, Any]]:
-        return self.events(ev.FILL)
+        return self.events(ev.Fill)
 
     def hash(self) -> str:
         return state_hash(self.engine)

@@ -36,7 +36,7 @@ def test_resolve_pays_one_usdc_per_winning_share(traded, winner, pay1, pay2):
     c = traded.engine.contracts[1]
     assert (c.collateral, c.yes_out, c.no_out, c.positions) == (0, 0, 0, {})
     assert traded.engine.orders == {} and traded.engine.triggers == {}
-    payouts = {e["account"]: e["amount_micro"] for e in traded.events(ev.PAYOUT)}
+    payouts = {e["account"]: e["amount_micro"] for e in traded.events(ev.Payout)}
     assert payouts == {1: pay1, 2: pay2}
 
 
@@ -68,7 +68,7 @@ def test_close_time_closes_the_market_on_the_timer(traded):
     traded.ok(cmd.Timer(traded.ts + 1_000))
     assert traded.engine.markets[2].status == mk.CLOSED
     assert traded.limit(3, "buy_yes", 1, 10, contract=2)[0] == "market_not_open"
-    assert traded.events(ev.ORDER_DONE)[-1]["reason"] == "market_closed"
+    assert traded.events(ev.OrderDone)[-1]["reason"] == "market_closed"
 
 
 def test_refused_transitions(traded):

@@ -41,11 +41,11 @@ def test_review_loop_then_open(draft):
     assert act(draft, "approve", SUPERVISOR)[0] == "ok" and m.status == mk.OPEN
     assert act(draft, "update_draft", text="{}")[0] == "invalid_transition"  # rules frozen
     assert act(draft, "clarify", text="'Close' means the announced close.")[0] == "ok"
-    statuses = [(e["status"], e["actor"]) for e in draft.events(ev.MARKET_STATUS)]
+    statuses = [(e["status"], e["actor"]) for e in draft.events(ev.MarketStatus)]
     assert statuses == [(mk.DRAFT, CREATOR), (mk.IN_REVIEW, CREATOR),
                         (mk.CHANGES_REQUESTED, SUPERVISOR), (mk.IN_REVIEW, CREATOR),
                         (mk.OPEN, SUPERVISOR)]
-    actions = [e["action"] for e in draft.events(ev.MARKET_ACTION)]
+    actions = [e["action"] for e in draft.events(ev.MarketAction)]
     assert actions == ["update_draft", "submit", "request_changes", "update_draft", "submit",
                        "approve", "clarify"]
 
@@ -112,7 +112,7 @@ def test_upheld_dispute_returns_bond_plus_reward_and_settles_the_new_outcome(tra
     assert traded.cash(CREATOR)[0] == creator + 10 * M  # the other half of its bond back
     m = traded.engine.markets[1]
     assert (m.status, m.bonds_micro, m.proposed_winner) == (mk.SETTLED, 0, 1)
-    kinds = [e["kind"] for e in traded.events(ev.BOND)]
+    kinds = [e["kind"] for e in traded.events(ev.Bond)]
     assert kinds == ["proposal", "dispute", "dispute_returned", "dispute_reward",
                      "proposal_returned"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from foretell.domain import commands as cmd
+from foretell.domain import events as ev
 from foretell.domain.orders import (
     FLAG_POST_ONLY,
     FLAG_REDUCE_ONLY,
@@ -41,7 +42,7 @@ def test_gtc_rests_and_is_seen_in_the_book(book):
 def test_ioc_fills_what_it_can_and_cancels_the_rest(book):
     code, order_id = book.limit(4, "buy_yes", 8, 57, tif=IOC)
     assert code == "ok"
-    done = book.events(2)[-1]
+    done = book.events(ev.OrderDone)[-1]
     assert (done["order"], done["reason"], done["filled"], done["remaining"]) == (
         order_id, "ioc_remainder", 5, 3)
     assert book.cash(4) == (1_000 * M - 5 * 550_000, 0)
@@ -64,7 +65,7 @@ def test_gtd_expires_on_the_timer(book):
     assert order_id in book.engine.orders
     book.ok(cmd.Timer(book.ts + 500))
     assert order_id not in book.engine.orders
-    assert book.events(2)[-1]["reason"] == "expired"
+    assert book.events(ev.OrderDone)[-1]["reason"] == "expired"
     assert book.cash(4) == (1_000 * M, 0)
 
 
@@ -83,7 +84,7 @@ def test_market_by_size_stops_at_its_protection(book):
     code, _ = book.take(4, "buy_yes", 8, protect_cents=57)
     assert code == "ok"
     assert sum(f["size"] for f in book.fills()) == 5
-    assert book.events(2)[-1]["reason"] == "ioc_remainder"
+    assert book.events(ev.OrderDone)[-1]["reason"] == "ioc_remainder"
 
 
 def test_market_default_protection_is_a_band_around_the_best_price(book):
@@ -136,7 +137,7 @@ def test_self_trade_prevention(ex, stp, own_ask_left, filled, reason):
     assert (own in ex.engine.orders) is own_ask_left
     assert sum(f["size"] for f in ex.fills()) == filled
     assert all(f["maker_account"] != f["taker_account"] for f in ex.fills())
-    assert [e["reason"] for e in ex.events(2) if e["order"] == taker] == [reason]
+    assert [e["reason"] for e in ex.events(ev.OrderDone) if e["order"] == taker] == [reason]
 
 
 def test_amend_size_down_keeps_priority_other_amends_lose_it(ex):
@@ -145,12 +146,12 @@ def test_amend_size_down_keeps_priority_other_amends_lose_it(ex):
     first = ex.limit(1, "buy_yes", 10, 50)[1]
     second = ex.limit(2, "buy_yes", 10, 50)[1]
     ex.ok(cmd.AmendOrder(ex.ts, 1, first, 0, 4))
-    assert ex.events(3)[-1]["kept_priority"] is True
+    assert ex.events(ev.OrderAmended)[-1]["kept_priority"] is True
     assert ex.cash(1) == (1_000 * M - 2 * M, 2 * M)
     ex.limit(3, "buy_no", 2, 50)
     assert ex.fills()[-1]["maker_order"] == first
     ex.ok(cmd.AmendOrder(ex.ts, 1, first, 0, 6))  # size up: back of the queue
-    assert ex.events(3)[-1]["kept_priority"] is False
+    assert ex.events(ev.OrderAmended)[-1]["kept_priority"] is False
     ex.limit(3, "buy_no", 1, 50)
     assert ex.fills()[-1]["maker_order"] == second
 
@@ -216,7 +217,7 @@ def test_unknown_account_contract_and_closed_market_are_refused(book):
     book.ok(cmd.SetMarketStatus(book.ts, 1, 2, "news pending"))
     assert book.limit(4, "buy_yes", 1, 50)[0] == "market_not_open"
     assert book.engine.orders == {}  # halting cancelled every resting order
-    assert book.events(2)[-1]["reason"] == "market_halted"
+    assert book.events(ev.OrderDone)[-1]["reason"] == "market_halted"
 
 
 def test_order_type_limit_constant_is_zero():

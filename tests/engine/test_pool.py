@@ -64,8 +64,8 @@ def _engine(outcomes: int = 2, subsidy_usdc: int = 100, **market: Any) -> Engine
     return e
 
 
-def _fills(events: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [ev.as_dict(x) for x in events if x[0] == ev.FILL]
+def _fills(events: list[ev.Event]) -> list[dict[str, Any]]:
+    return [ev.as_dict(x) for x in events if isinstance(x, ev.Fill)]
 
 
 def _ok(e: Engine, c: cmd.Command) -> list[tuple[Any, ...]]:
@@ -135,7 +135,7 @@ def test_settlement_returns_the_pool_with_its_fees_to_the_funder() -> None:
     assert p is not None
     before = e.accounts[1].free
     events = _ok(e, cmd.SettleMarket(3, 1, 0))  # YES wins: the pool sold YES and loses
-    closed = [ev.as_dict(x) for x in events if x[0] == ev.POOL_CLOSED]
+    closed = [ev.as_dict(x) for x in events if isinstance(x, ev.PoolClosed)]
     assert len(closed) == 1 and closed[0]["funder"] == 1
     assert e.accounts[1].free == before + closed[0]["amount_micro"]
     assert 0 < closed[0]["amount_micro"] < 100 * MICRO
@@ -394,11 +394,11 @@ def test_pool_flows_keep_every_invariant(data: st.DataObject) -> None:
             assert restored.take_events() == events, where
         _check(e, where)
         for x in events:
-            if x[0] == ev.CONVERTED:
-                event({-1: "pool merged NO sets", -2: "pool merged YES sets"}.get(x[4],
+            if isinstance(x, ev.Converted):
+                event({-1: "pool merged NO sets", -2: "pool merged YES sets"}.get(x.outcome,
                                                                               "converted"))
-            elif x[0] == ev.FILL and x[11] == 0:
-                event(f"pool fill in a {'binary' if x[2] == 1 else 'categorical'} market")
+            elif isinstance(x, ev.Fill) and x.maker_order == 0:
+                event(f"pool fill in a {'binary' if x.contract == 1 else 'categorical'} market")
         if taker and result[0] == codes.OK:
             assert isinstance(command, cmd.PlaceOrder)
             got = _own_fills(events, command.outcome)
@@ -430,12 +430,12 @@ def test_the_pool_merges_complete_sets_into_cash() -> None:
     merged: list[int] = []
     for c in m.contracts:
         events = _ok(e, cmd.PlaceOrder(2, 2, c.id, YES, BUY, 5, 0, MARKET))
-        merged += [x[4] for x in events if x[0] == ev.CONVERTED]
+        merged += [x.outcome for x in events if isinstance(x, ev.Converted)]
     assert set(merged) == {-1} and m.conv_sets == 5
     merged = []
     for c in m.contracts:
         events = _ok(e, cmd.PlaceOrder(3, 2, c.id, YES, SELL, 5, 0, MARKET))
-        merged += [x[4] for x in events if x[0] == ev.CONVERTED]
+        merged += [x.outcome for x in events if isinstance(x, ev.Converted)]
     assert set(merged) == {-2} and m.conv_sets == 0
     assert p.account.positions == {} and p.account.free > 100 * MICRO
     _ok(e, cmd.SettleMarket(4, 1, 2))

@@ -311,18 +311,13 @@ def _check_invariants(e: Engine, where: str) -> None:
     assert e.fees_micro >= 0, f"{where}: fees {e.fees_micro}"
 
 
-def _fills(events: list[tuple[Any, ...]]) -> list[tuple[int, ...]]:
-    out = []
-    for event in events:
-        if event[0] == ev.FILL:
-            f = ev.as_dict(event)
-            out.append((f["contract"], f["yes_price_micro"], f["size"], f["taker_order"],
-                        f["maker_order"], f["taker_fee_micro"], f["maker_fee_micro"]))
-    return out
+def _fills(events: list[ev.Event]) -> list[tuple[int, ...]]:
+    return [(f.contract, f.yes_price_micro, f.size, f.taker_order, f.maker_order,
+             f.taker_fee_micro, f.maker_fee_micro) for f in events if isinstance(f, ev.Fill)]
 
 
-def _done(events: list[tuple[Any, ...]]) -> dict[int, tuple[str, int]]:
-    return {event[2]: (event[5], event[6]) for event in events if event[0] == ev.ORDER_DONE}
+def _done(events: list[ev.Event]) -> dict[int, tuple[str, int]]:
+    return {d.order: (d.reason, d.filled) for d in events if isinstance(d, ev.OrderDone)}
 
 
 def _resting(e: Engine) -> dict[int, list[tuple[int, int, int, int]]]:
@@ -407,7 +402,7 @@ class _Lockstep:
             assert value == want_value, f"{where}: engine value {value!r}, model {want_value!r}"
         else:
             assert _fingerprint(e) == before, f"{where}: refused with {code} but changed state"
-            assert not [x for x in events if x[0] != ev.ORDER_REJECTED], where
+            assert not [x for x in events if type(x) is not ev.OrderRejected], where
         assert _fills(events) == [tuple(f) for f in model.fills], f"{where}: fills differ"
         assert _done(events) == model.done, f"{where}: finished orders differ"
         _check_invariants(e, where)
@@ -542,14 +537,14 @@ class _SharesFromEvents:
         self.orders = {o.id: [o.account.id, o.contract.id, o.outcome, o.action, o.remaining]
                        for o in e.orders.values()}
         self.free_before: dict[int, int] = {}  # order id -> its outcome's unreserved shares
-        self.accepted: dict[int, dict[str, Any]] = {}  # order id -> its ORDER_ACCEPTED fields
+        self.accepted: dict[int, dict[str, Any]] = {}  # order id -> its OrderAccepted fields
 
     def _row(self, account: int, contract: int) -> list[int]:
         return self.pos.setdefault((account, contract), [0, 0, 0, 0])
 
-    def apply(self, event: tuple[Any, ...]) -> None:
-        code, f = event[0], ev.as_dict(event)
-        if code == ev.ORDER_ACCEPTED:
+    def apply(self, event: ev.Event) -> None:
+        code, f = type(event), ev.as_dict(event)
+        if code is ev.OrderAccepted:
             p = self._row(f["account"], f["contract"])
             self.free_before[f["order"]] = p[f["outcome"]] - p[2 + f["outcome"]]
             self.accepted[f["order"]] = f
@@ -557,7 +552,7 @@ class _SharesFromEvents:
                                        f["size"]]
             if f["action"] == SELL:
                 p[2 + f["outcome"]] += f["size"]
-        elif code == ev.FILL:
+        elif code is ev.Fill:
             for side in ("taker", "maker"):
                 order = self.orders[f[f"{side}_order"]]
                 p = self._row(order[0], order[1])
@@ -567,20 +562,20 @@ class _SharesFromEvents:
                     p[order[2]] -= f["size"]
                     p[2 + order[2]] -= f["size"]
                 order[4] -= f["size"]
-        elif code == ev.NETTED:
+        elif code is ev.Netted:
             p = self._row(f["account"], f["contract"])
             p[YES] -= f["pairs"]
             p[NO] -= f["pairs"]
-        elif code == ev.ORDER_DONE:
+        elif code is ev.OrderDone:
             order = self.orders.pop(f["order"])
             if order[3] == SELL:
                 self._row(order[0], order[1])[2 + order[2]] -= order[4]
-        elif code == ev.ORDER_AMENDED:
+        elif code is ev.OrderAmended:
             order = self.orders[f["order"]]
             if order[3] == SELL:
                 self._row(order[0], order[1])[2 + order[2]] += f["remaining"] - order[4]
             order[4] = f["remaining"]
-        elif code == ev.PAYOUT:
+        elif code is ev.Payout:
             self.pos[(f["account"], f["contract"])] = [0, 0, 0, 0]
 
     def positions(self) -> dict[tuple[int, int], tuple[int, ...]]:
@@ -605,7 +600,7 @@ def test_triggers_keep_invariants_and_never_oversell(data: st.DataObject) -> Non
         e.apply(command)
         for event in e.take_events():
             shares.apply(event)
-            if event[0] == ev.TRIGGER_FIRED:
+            if isinstance(event, ev.TriggerFired):
                 f = ev.as_dict(event)
                 free = shares.free_before[f["order"]]
                 assert f["size"] <= free, f"{where}: a trigger sold {f['size']}, {free} were held"
@@ -696,7 +691,8 @@ def test_amend_smaller_sell_at_new_price_nets_pairs() -> None:
     e, events = _run(_HOLD_OFFERED_AND_OPPOSITE + [cmd.AmendOrder(1, 1, 3, 800_000, 5)])
     _check_invariants(e, "after the amend")
     assert e.accounts[1].positions[1] == [5, 0, 5, 0]
-    assert [x[2:] for x in events if x[0] == ev.NETTED][-1] == (1, 1, 5)
+    assert [(x.account, x.contract, x.pairs) for x in events
+            if isinstance(x, ev.Netted)][-1] == (1, 1, 5)
 
 
 def test_netting_when_a_sell_leaves_is_in_the_events() -> None:
@@ -704,7 +700,7 @@ def test_netting_when_a_sell_leaves_is_in_the_events() -> None:
     the events (the projector's read model) kept 10 YES and 5 NO."""
     e, events = _run(_HOLD_OFFERED_AND_OPPOSITE + [cmd.CancelOrder(2, 1, 3)])
     assert e.accounts[1].positions[1] == [5, 0, 0, 0]
-    netted = [ev.as_dict(x) for x in events if x[0] == ev.NETTED and x[2] == 1]
+    netted = [ev.as_dict(x) for x in events if isinstance(x, ev.Netted) and x.account == 1]
     assert [(n["contract"], n["pairs"]) for n in netted] == [(1, 5)]
 
 

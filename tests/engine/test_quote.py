@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from foretell.domain import codes
 from foretell.domain import commands as cmd
+from foretell.domain import events as ev
 from foretell.domain.orders import BUY, FOK, MARKET, YES
 from foretell.engine.quote import quote
 
@@ -75,5 +76,5 @@ def test_quote_of_a_market_buy_stops_at_the_default_protection_like_the_order(ex
     assert code == codes.OK
     assert [(f["yes_price_micro"], f["size"], f["taker_fee_micro"]) for f in ex.fills()] == [
         (500_000, 10, 5_000)]
-    done = ex.events(2)[-1]
+    done = ex.events(ev.OrderDone)[-1]
     assert (done["order"], done["reason"], done["filled"]) == (order_id, "ioc_remainder", 10)

@@ -10,8 +10,6 @@ size, taker fee, maker), the self-trade cancels and how the order ends.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -114,13 +112,12 @@ def _order(data: st.DataObject, e: Engine) -> cmd.PlaceOrder:
                           expire_ms=100 if tif == GTD else 0, flags=flags, stp=stp)
 
 
-def _fills(events: list[tuple[Any, ...]], order_id: int) -> list[tuple[int, int, int, int]]:
+def _fills(events: list[ev.Event], order_id: int) -> list[tuple[int, int, int, int]]:
     out = []
-    for event in events:
-        if event[0] == ev.FILL:
-            f = ev.as_dict(event)
-            assert f["taker_order"] == order_id, "only the new order takes"
-            out.append((f["yes_price_micro"], f["size"], f["taker_fee_micro"], f["maker_order"]))
+    for f in events:
+        if isinstance(f, ev.Fill):
+            assert f.taker_order == order_id, "only the new order takes"
+            out.append((f.yes_price_micro, f.size, f.taker_fee_micro, f.maker_order))
     return out
 
 
@@ -142,7 +139,7 @@ def _check(e: Engine, order: cmd.PlaceOrder) -> Quote | None:
         return None
     if q.status in ("refused", "killed"):
         assert (code, q.status == "killed") == (q.reason, code == codes.FOK_NOT_FILLED)
-        assert [x[0] for x in events] == [ev.ORDER_REJECTED]
+        assert [type(x) for x in events] == [ev.OrderRejected]
         return q
     assert code == codes.OK, (code, order_id)
     accepted = ev.as_dict(events[0])
@@ -150,7 +147,7 @@ def _check(e: Engine, order: cmd.PlaceOrder) -> Quote | None:
         order_id, q.outcome, q.action, q.size)
     want = [(f.yes_price_micro, f.size, f.taker_fee_micro, f.maker_order) for f in q.fills]
     assert _fills(events, order_id) == want
-    done = {x[2]: x[5] for x in events if x[0] == ev.ORDER_DONE}
+    done = {x.order: x.reason for x in events if isinstance(x, ev.OrderDone)}
     assert done.pop(order_id, "") == q.reason, "the order ends otherwise"
     assert sorted(k for k, why in done.items() if why == "self_trade") == sorted(
         q.self_trade_cancels)

@@ -76,13 +76,13 @@ def _settle_and_check(e: Engine, command: cmd.Command, yes_micro_of: dict[int, i
     events = e.take_events()
     paid = {}
     for x in events:
-        if x[0] == ev.PAYOUT:
+        if isinstance(x, ev.Payout):
             d = ev.as_dict(x)
             paid[d["account"]] = paid.get(d["account"], 0) + d["amount_micro"]
             contract_price = yes_micro_of[d["contract"]]
             assert d["amount_micro"] == (d["yes_shares"] * contract_price
                                          + d["no_shares"] * (MICRO - contract_price))
-    netted = sum(x[4] for x in events if x[0] == ev.NETTED) * MICRO
+    netted = sum(x.pairs for x in events if isinstance(x, ev.Netted)) * MICRO
     moved = sum(a.free + a.reserved for a in e.accounts.values()) - sum(cash_before.values())
     assert moved == sum(paid.values()) + netted == collateral * MICRO
     for c in e.markets[1].contracts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from foretell.domain import events as ev
 from foretell.domain.orders import FILL_MERGE, FILL_MINT, FILL_TRANSFER
 from foretell.domain.units import MICRO
 
@@ -87,6 +88,6 @@ def test_positions_net_when_holding_both_sides(ex):
     ex.limit(1, "buy_no", 4, 55)  # ask YES 0.45 -> mint with 3; 1 now holds 10 YES + 4 NO
     assert ex.pos(1) == [6, 0, 0, 0]  # four pairs merged back at once
     assert ex.cash(1)[0] == 1_000 * M - 4_000_000 - 2_200_000 + 4_000_000
-    netted = ex.events(5)
+    netted = ex.events(ev.Netted)
     assert netted and netted[-1]["pairs"] == 4
     assert ex.engine.contracts[1].collateral == 10

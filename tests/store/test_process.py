@@ -12,12 +12,8 @@ import pytest
 
 from foretell.bench.workload import commands
 from foretell.domain import commands as cmd
-from foretell.store.process import (
-    IDLE_SUPPORTED,
-    ProjectorProcess,
-    decode_outcomes,
-    encode_outcomes,
-)
+from foretell.domain.outcome import decode_outcomes, encode_outcomes
+from foretell.store.process import IDLE_SUPPORTED, ProjectorProcess
 from foretell.store.projector import ProjectionGap
 
 if TYPE_CHECKING:

@@ -76,7 +76,7 @@ def _settled_pnl_is_minus_fees(store: Store, why: str) -> None:
 
 def _comparable(outcome: Outcome) -> tuple[Any, ...]:
     # Book levels are a publisher's concern (and restart their numbering with the process).
-    events = [e for e in outcome.events if e[0] != ev.BOOK_LEVEL]
+    events = [e for e in outcome.events if not isinstance(e, ev.BookLevel)]
     return outcome.seq, outcome.command, outcome.code, outcome.value, events
 
 

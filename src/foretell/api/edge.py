@@ -53,7 +53,7 @@ def serve(edge: Edge, svc: Services) -> None:
         hub.books[contract_id] = book
     hub.seq = svc.pipeline.committer.durable_seq
     hub.clock = svc.clock
-    svc.node.publish_listeners.insert(0, hub.publish)  # before risk reacts to the same fills
+    svc.node.publish_listeners.insert(0, hub.publish)  # first: the fan-out before anything else
     svc.news_listeners.append(hub.publish_news)
     svc.accounts.credential_listeners.append(hub.revoke)
     svc.accounts.account_listeners.append(hub.account_changed)

@@ -288,7 +288,7 @@ class Hub:
         """Fan out one durable outcome (called on the event loop, in seq order)."""
         self.seq = outcome.seq
         for e in outcome.events:
-            handler = _HANDLERS.get(e[0])
+            handler = _HANDLERS.get(type(e))
             if handler is not None:
                 handler(self, outcome.seq, e)
         if self._ticker_dirty:
@@ -396,8 +396,8 @@ def _discard(index: dict[Any, set[Connection]], key: Any, conn: Connection) -> N
             del index[key]
 
 
-def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    _, ts, contract, book_seq, levels = e
+def _book(hub: Hub, seq: int, e: ev.BookLevel) -> None:
+    ts, contract, book_seq, levels = e.ts_ms, e.contract, e.book_seq, e.levels
     book = hub.books.setdefault(contract, Book())
     book.apply(book_seq, levels)
     if contract in hub.ticker_sent:  # watched: the top may have moved (checked after the command)
@@ -411,11 +411,9 @@ def _book(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
         "levels": [[present.price(p), b, a] for p, b, a in levels]})
 
 
-def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    d = ev.as_dict(e)
-    ts, contract, yes_price, size = d["ts_ms"], d["contract"], d["yes_price_micro"], d["size"]
-    taker_outcome = d["taker_outcome"]
-    dollars = (MICRO - yes_price if taker_outcome == NO else yes_price) * size
+def _fill(hub: Hub, seq: int, e: ev.Fill) -> None:
+    ts, contract, yes_price, size = e.ts_ms, e.contract, e.yes_price_micro, e.size
+    dollars = (MICRO - yes_price if e.taker_outcome == NO else yes_price) * size
     ticker = hub.tickers.get(contract)
     if ticker is None:
         ticker = hub.tickers[contract] = Ticker()
@@ -426,47 +424,53 @@ def _fill(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
         hub._ticker_dirty[contract] = ts
     trades = f"trades:{contract}"
     if hub.by_channel.get(trades):
-        taker_side = f"{ACTION_NAMES[d['taker_action']]}_{OUTCOME_NAMES[d['taker_outcome']]}"
+        taker_side = f"{ACTION_NAMES[e.taker_action]}_{OUTCOME_NAMES[e.taker_outcome]}"
         hub._to_channel(trades, {
             "type": "trade", "channel": trades, "contract_id": contract,
-            "price": present.price(d["yes_price_micro"]), "size": d["size"],
-            "taker_side": taker_side, "ts_ms": d["ts_ms"], "seq": seq})
-    for role in ("taker", "maker"):
-        if not hub.wants(d[f"{role}_account"], "fills"):
+            "price": present.price(yes_price), "size": size,
+            "taker_side": taker_side, "ts_ms": ts, "seq": seq})
+    sides = (("taker", e.taker_order, e.taker_account, e.taker_outcome, e.taker_action,
+              e.taker_fee_micro),
+             ("maker", e.maker_order, e.maker_account, e.maker_outcome, e.maker_action,
+              e.maker_fee_micro))
+    for role, order, account, outcome, action, fee in sides:
+        if not hub.wants(account, "fills"):
             continue
-        outcome = d[f"{role}_outcome"]
-        hub._to_account(d[f"{role}_account"], "fills", {
-            "type": "fill", "channel": "fills", "order_id": d[f"{role}_order"],
+        hub._to_account(account, "fills", {
+            "type": "fill", "channel": "fills", "order_id": order,
             "contract_id": contract, "outcome": OUTCOME_NAMES[outcome],
-            "side": ACTION_NAMES[d[f"{role}_action"]],
-            "price": present.price(present.own_price(d["yes_price_micro"], outcome)),
-            "size": d["size"], "fee": present.amount(d[f"{role}_fee_micro"]),
-            "liquidity": role, "ts_ms": d["ts_ms"], "seq": seq})
+            "side": ACTION_NAMES[action],
+            "price": present.price(present.own_price(yes_price, outcome)),
+            "size": size, "fee": present.amount(fee),
+            "liquidity": role, "ts_ms": ts, "seq": seq})
 
 
-def _order_event(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    if not hub.wants(e[3], "orders"):  # every order event has the account at [3]
+_ORDER_EVENT_KINDS: dict[type, str] = {
+    ev.OrderAccepted: "accepted", ev.OrderDone: "done", ev.OrderAmended: "amended"}
+
+
+def _order_event(hub: Hub, seq: int,
+                 e: ev.OrderAccepted | ev.OrderDone | ev.OrderAmended) -> None:
+    if not hub.wants(e.account, "orders"):
         return
-    d = ev.as_dict(e)
-    kind = {ev.ORDER_ACCEPTED: "accepted", ev.ORDER_DONE: "done",
-            ev.ORDER_AMENDED: "amended"}[e[0]]
+    kind = _ORDER_EVENT_KINDS[type(e)]
     message: dict[str, Any] = {"type": "order", "channel": "orders", "event": kind, "seq": seq,
-                               "order_id": d["order"], "contract_id": d["contract"],
-                               "ts_ms": d["ts_ms"]}
-    if kind == "accepted":
-        message.update(outcome=OUTCOME_NAMES[d["outcome"]], side=ACTION_NAMES[d["action"]],
-                       price=present.price(d["price_micro"]), size=d["size"],
-                       client_order_id=d["client_id"] or None)
-    elif kind == "done":
-        message.update(reason=d["reason"], filled=d["filled"], remaining=d["remaining"])
+                               "order_id": e.order, "contract_id": e.contract,
+                               "ts_ms": e.ts_ms}
+    if isinstance(e, ev.OrderAccepted):
+        message.update(outcome=OUTCOME_NAMES[e.outcome], side=ACTION_NAMES[e.action],
+                       price=present.price(e.price_micro), size=e.size,
+                       client_order_id=e.client_id or None)
+    elif isinstance(e, ev.OrderDone):
+        message.update(reason=e.reason, filled=e.filled, remaining=e.remaining)
     else:
-        message.update(price=present.price(d["price_micro"]), remaining=d["remaining"],
-                       kept_priority=d["kept_priority"])
-    hub._to_account(d["account"], "orders", message)
+        message.update(price=present.price(e.price_micro), remaining=e.remaining,
+                       kept_priority=e.kept_priority)
+    hub._to_account(e.account, "orders", message)
 
 
-def _balance(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    _, ts, account, free, reserved = e
+def _balance(hub: Hub, seq: int, e: ev.Balance) -> None:
+    ts, account, free, reserved = e.ts_ms, e.account, e.free_micro, e.reserved_micro
     if not hub.wants(account, "balance"):
         return
     hub._to_account(account, "balance", {
@@ -474,8 +478,9 @@ def _balance(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
         "reserved": present.amount(reserved), "ts_ms": ts, "seq": seq})
 
 
-def _position(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    _, ts, account, contract, yes, no, yes_res, no_res = e
+def _position(hub: Hub, seq: int, e: ev.Position) -> None:
+    ts, account, contract = e.ts_ms, e.account, e.contract
+    yes, no, yes_res, no_res = e.yes_shares, e.no_shares, e.yes_reserved, e.no_reserved
     if not hub.wants(account, "positions"):
         return
     hub._to_account(account, "positions", {
@@ -483,16 +488,17 @@ def _position(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
         "no": no, "yes_reserved": yes_res, "no_reserved": no_res, "ts_ms": ts, "seq": seq})
 
 
-def _market(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    _, ts, market, status, reason, actor = e
+def _market(hub: Hub, seq: int, e: ev.MarketStatus) -> None:
+    ts, market, status, reason, actor = e.ts_ms, e.market, e.status, e.reason, e.actor
     hub._to_channel(f"market:{market}", {
         "type": "market", "channel": f"market:{market}", "market_id": market,
         "status": present.market_status(status), "reason": reason, "actor": actor,
         "ts_ms": ts, "seq": seq})
 
 
-def _market_action(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
-    _, ts, market, action, actor, reason, text = e
+def _market_action(hub: Hub, seq: int, e: ev.MarketAction) -> None:
+    ts, market, action, actor, reason, text = (e.ts_ms, e.market, e.action, e.actor, e.reason,
+                                               e.text)
     if action in ("clarify", "dispute", "uphold", "reject"):
         hub._to_channel(f"market:{market}", {
             "type": "market_action", "channel": f"market:{market}", "market_id": market,
@@ -500,14 +506,14 @@ def _market_action(hub: Hub, seq: int, e: tuple[Any, ...]) -> None:
             "seq": seq})
 
 
-_HANDLERS: dict[int, Callable[[Hub, int, tuple[Any, ...]], None]] = {
-    ev.BOOK_LEVEL: _book,
-    ev.FILL: _fill,
-    ev.ORDER_ACCEPTED: _order_event,
-    ev.ORDER_DONE: _order_event,
-    ev.ORDER_AMENDED: _order_event,
-    ev.BALANCE: _balance,
-    ev.POSITION: _position,
-    ev.MARKET_STATUS: _market,
-    ev.MARKET_ACTION: _market_action,
+_HANDLERS: dict[type, Callable[[Hub, int, Any], None]] = {
+    ev.BookLevel: _book,
+    ev.Fill: _fill,
+    ev.OrderAccepted: _order_event,
+    ev.OrderDone: _order_event,
+    ev.OrderAmended: _order_event,
+    ev.Balance: _balance,
+    ev.Position: _position,
+    ev.MarketStatus: _market,
+    ev.MarketAction: _market_action,
 }

@@ -159,22 +159,18 @@ async def create_group(body: OrderGroupIn, p: Principal = Trader,
 
 @router.get("/order-groups/{group_id}")
 async def get_group(group_id: IdPath, p: Principal = Reader, svc: Services = Svc) -> dict[str, Any]:
-    g = svc.risk.groups.get(group_id)
-    if g is None or g.account_id != p.user_id:
-        raise ApiError(404, "unknown_order_group", "No such order group.")
-    return svc.risk.group_view(g)
+    return svc.risk.group_view(svc.risk.owned_group(p, group_id))
 
 
 @router.post("/order-groups/{group_id}/reset")
 async def reset_group(group_id: IdPath, p: Principal = Trader,
                       svc: Services = Svc) -> dict[str, Any]:
-    g = svc.risk.groups.get(group_id)
-    if g is None or g.account_id != p.user_id:
-        raise ApiError(404, "unknown_order_group", "No such order group.")
-    return await svc.risk.reset_group(g)
+    svc.risk.owned_group(p, group_id)  # another account's group is unknown, not stale
+    return await svc.risk.reset_group(p, group_id)
 
 
 @router.post("/dead-man-switch")
-def dead_man(body: DeadManIn, p: Principal = Trader, svc: Services = Svc) -> dict[str, Any]:
+async def dead_man(body: DeadManIn, p: Principal = Trader,
+                   svc: Services = Svc) -> dict[str, Any]:
     """Cancel all my orders unless renewed within `timeout_s` seconds (0 disarms)."""
-    return svc.risk.arm_dead_man(p, body.timeout_s)
+    return await svc.risk.arm_dead_man(p, body.timeout_s)

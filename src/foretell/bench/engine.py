@@ -60,16 +60,14 @@ def _run(n: int, seed: int, markets: int, accounts: int, progress: Any,
             rejected += 1
         if i % 1_000 == 0:
             events = engine.take_events()
-            fills += sum(1 for e in events if e[0] == ev.FILL)
-            pool_fills += sum(1 for e in events if e[0] == ev.FILL and e[11] == 0)
+            fills, pool_fills = _count_fills(events, fills, pool_fills)
             if progress is not None and i % 100_000 == 0:
                 progress(i)
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     gc.enable()
     events = engine.take_events()
-    fills += sum(1 for e in events if e[0] == ev.FILL)
-    pool_fills += sum(1 for e in events if e[0] == ev.FILL and e[11] == 0)
+    fills, pool_fills = _count_fills(events, fills, pool_fills)
     report = audit(engine)
     return {
         "benchmark": "engine",
@@ -93,6 +91,16 @@ def _run(n: int, seed: int, markets: int, accounts: int, progress: Any,
         "bytes_per_resting_order": bytes_per_resting_order(),
         "audit_ok": report.ok,
     }
+
+
+def _count_fills(events: list[ev.Event], fills: int, pool_fills: int) -> tuple[int, int]:
+    """Running totals of fills and of pool fills (a pool's fill has no maker order)."""
+    for e in events:
+        if type(e) is ev.Fill:
+            fills += 1
+            if e.maker_order == 0:
+                pool_fills += 1
+    return fills, pool_fills
 
 
 def bytes_per_resting_order(orders: int = 50_000) -> int:

@@ -41,6 +41,7 @@ from foretell.cluster.streams import (
 from foretell.config import Settings
 from foretell.domain import commands as cmd
 from foretell.domain.codes import Refused
+from foretell.domain.events import BookLevel
 from foretell.domain.outcome import Outcome
 from foretell.exchange.node import Node, Waiter
 from foretell.exchange.pipeline import wall_clock_ms
@@ -245,8 +246,8 @@ class GatewayNode(Node):
         self._evt_seen = outcome.seq
         self._view.committer.durable_seq = outcome.seq
         for event in outcome.events:
-            if event[0] == 16:  # BOOK_LEVEL: the contract's book seq
-                self._view.book_seq[event[2]] = event[3]
+            if type(event) is BookLevel:  # the contract's book seq
+                self._view.book_seq[event.contract] = event.book_seq
         for listener in self.publish_listeners:
             try:
                 listener(outcome)

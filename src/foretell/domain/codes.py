@@ -54,6 +54,12 @@ POOL_EXISTS: Final = "pool_exists"
 INVALID_POOL: Final = "invalid_pool"
 CONVERSION_NOT_ALLOWED: Final = "conversion_not_allowed"
 
+# Risk controls (order groups, dead-man's switch)
+UNKNOWN_ORDER_GROUP: Final = "unknown_order_group"
+ORDER_GROUP_TRIGGERED: Final = "order_group_triggered"
+INVALID_RISK_CONTROL: Final = "invalid_risk_control"
+TOO_MANY_ORDER_GROUPS: Final = "too_many_order_groups"
+
 DESCRIPTIONS: dict[str, str] = {
     OK: "The command was applied.",
     UNKNOWN_ACCOUNT: "No such account.",
@@ -89,6 +95,10 @@ DESCRIPTIONS: dict[str, str] = {
     INVALID_POOL: "The pool's subsidy or fee share is out of range, or the market is past opening.",
     CONVERSION_NOT_ALLOWED: "Conversion needs a categorical market whose void payout per YES "
                             "share is at most 1/n, and for the reverse, sets held by the market.",
+    UNKNOWN_ORDER_GROUP: "No such order group.",
+    ORDER_GROUP_TRIGGERED: "The group hit its contract limit; reset it before adding orders.",
+    INVALID_RISK_CONTROL: "The limit, window or timeout is out of range.",
+    TOO_MANY_ORDER_GROUPS: "The account has the maximum number of order groups.",
 }
 
 

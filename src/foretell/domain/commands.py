@@ -110,7 +110,7 @@ class PlaceOrder(Command, tag=20, frozen=True):
     stp: int = 0
     spend_micro: int = 0  # market buy by maximum spend (fees on top); size must be 0
     client_id: str = ""
-    group: int = 0  # order group (a risk control of the service): journaled, ignored here
+    group: int = 0  # order group of the account (CreateOrderGroup); 0 = none
 
 
 class CancelOrder(Command, tag=21, frozen=True):
@@ -179,6 +179,31 @@ class Convert(Command, tag=51, frozen=True):
     to_no: bool = False
 
 
+class CreateOrderGroup(Command, tag=60, frozen=True):
+    """An order group: once the contracts its orders filled within the rolling `window_ms`
+    reach `contracts_limit`, its resting orders are cancelled and it refuses new ones until
+    reset. The engine assigns the id (the next in sequence)."""
+
+    account: int
+    contracts_limit: int
+    window_ms: int
+
+
+class ResetOrderGroup(Command, tag=61, frozen=True):
+    """Forget a group's fills in the window and take orders again (after it triggered)."""
+
+    account: int
+    group: int
+
+
+class ArmDeadMan(Command, tag=62, frozen=True):
+    """Arm or renew the account's dead-man's switch: unless renewed within `timeout_ms`, a
+    Timer cancels all its resting orders. 0 disarms it."""
+
+    account: int
+    timeout_ms: int
+
+
 AnyCommand = (
     Deposit
     | Withdraw
@@ -199,6 +224,9 @@ AnyCommand = (
     | Timer
     | FundPool
     | Convert
+    | CreateOrderGroup
+    | ResetOrderGroup
+    | ArmDeadMan
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -19,3 +19,7 @@ client_ids_recent_max: Final = 4_096  # finished orders whose client id still bl
 amount_micro_max: Final = 10**15  # one billion USDC in a single deposit or withdrawal
 pool_subsidy_micro_min: Final = 1_000_000  # 1 USDC: a smaller pool quotes almost nothing
 pool_levels_shown_max: Final = 50  # pool depth levels in a book view, per side
+order_group_contracts_max: Final = 10**9
+order_group_window_ms_max: Final = 86_400_000  # one day
+order_groups_per_account_max: Final = 1_000  # groups are never deleted: kept in engine memory
+dead_man_timeout_ms_max: Final = 3_600_000  # one hour

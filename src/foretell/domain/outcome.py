@@ -1,15 +1,25 @@
-"""What one journaled command did: the unit every stage after the engine passes along."""
+"""What one journaled command did: the unit every stage after the engine passes along, and its
+wire format (MessagePack) between processes: the projector's child process, cluster mode.
+
+On the wire an outcome is the array [seq, command, code, value, events]: the command is the
+tagged `Command` union (its journal record's form), events the tagged `Event` union, so both
+come back as the same typed structs. `value` is what the engine returned: an int, a str, a
+list of ints or None, all of which MessagePack carries exactly.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from foretell.domain import commands as cmd
+from foretell.domain.events import Event
 
-Event = tuple[Any, ...]
+__all__ = ["Event", "Outcome", "decode_outcome", "decode_outcomes", "encode_outcome",
+           "encode_outcomes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,27 +38,39 @@ class Outcome:
         return self.code == "ok"
 
 
-# The wire form of an outcome (cluster mode: the event stream). Only these two functions put
-# outcomes on the wire, so the event types can change without touching the transport.
-_outcome_encoder = msgspec.msgpack.Encoder()
-_outcome_decoder = msgspec.msgpack.Decoder(tuple[int, bytes, str, Any, list[Any]])
+class _Wire(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    seq: int
+    command: cmd.AnyCommand
+    code: str
+    value: int | str | list[int] | None
+    events: list[Event]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Wire)
+_batch_decoder = msgspec.msgpack.Decoder(list[_Wire])
+
+
+def _wire(o: Outcome) -> _Wire:
+    return _Wire(o.seq, o.command, o.code, o.value, o.events)  # type: ignore[arg-type]
+
+
+def _outcome(w: _Wire) -> Outcome:
+    return Outcome(w.seq, w.command, w.code, w.value, w.events)
 
 
 def encode_outcome(outcome: Outcome) -> bytes:
-    """msgpack: (seq, the journaled command's bytes, code, value, events)."""
-    return _outcome_encoder.encode((outcome.seq, cmd.encode(outcome.command), outcome.code,
-                                    outcome.value, outcome.events))
+    return _encoder.encode(_wire(outcome))
 
 
 def decode_outcome(data: bytes) -> Outcome:
-    """The outcome `encode_outcome` wrote, events (and any arrays in them) as tuples again
-    (a value that is an array, such as a new market's contract ids, stays a list)."""
-    seq, command, code, value, events = _outcome_decoder.decode(data)
-    return Outcome(seq, cmd.decode(command), code, value,
-                   [_tuples(event) for event in events])
+    return _outcome(_decoder.decode(data))
 
 
-def _tuples(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_tuples(item) for item in value)
-    return value
+def encode_outcomes(outcomes: Sequence[Outcome]) -> bytes:
+    """Many outcomes as one MessagePack array (the projector's pipe)."""
+    return _encoder.encode([_wire(o) for o in outcomes])
+
+
+def decode_outcomes(data: bytes) -> list[Outcome]:
+    return [_outcome(w) for w in _batch_decoder.decode(data)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from foretell.domain.orders import BID, BUY
 from foretell.domain.units import MICRO
-from foretell.engine import book, pool
+from foretell.engine import book, pool, risk
 from foretell.engine.engine import Engine
 from foretell.engine.ledger import buy_reservation, remaining_cap
 
@@ -52,6 +52,7 @@ def audit(engine: Engine) -> Report:
             bad.append(f"market {m.id}: bond pool {m.bonds_micro} != bonds posted "
                        f"{bond_sums[m.id]}")
     _check_pools(engine, r, bad)
+    bad.extend(risk.problems(engine))
     total = (r.cash_free_micro + r.cash_reserved_micro + r.collateral_micro + r.bonds_micro
              + r.fees_micro - r.conversion_debt_micro)
     if total != r.deposits_micro:

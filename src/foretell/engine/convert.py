@@ -105,8 +105,8 @@ def convert(e: Engine, c: Convert) -> int:
         position(a, source)[1] += k
         m.conv_sets -= k
         _net(e, a, source)
-    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, c.outcome, k, c.to_no,
-                     tuple(x.id for x in m.contracts)))
+    e.events.append(ev.Converted(e.now_ms, m.id, a.id, c.outcome, k, c.to_no,
+                                 tuple(x.id for x in m.contracts)))
     return k
 
 
@@ -129,8 +129,8 @@ def merge_no_sets(e: Engine, m: Market, a: Account) -> int:
         position(conv, x)[1] += sets
     m.conv_sets += sets
     a.free += (len(m.contracts) - 1) * sets * MICRO
-    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -1, sets, False,
-                     tuple(x.id for x in m.contracts)))
+    e.events.append(ev.Converted(e.now_ms, m.id, a.id, -1, sets, False,
+                                 tuple(x.id for x in m.contracts)))
     return sets
 
 
@@ -152,8 +152,8 @@ def merge_yes_sets(e: Engine, m: Market, a: Account) -> int:
         _burn_pairs(a, conv, x, sets)
     m.conv_sets -= sets
     a.free += sets * MICRO
-    e.events.append((ev.CONVERTED, e.now_ms, m.id, a.id, -2, sets, True,
-                     tuple(x.id for x in m.contracts)))
+    e.events.append(ev.Converted(e.now_ms, m.id, a.id, -2, sets, True,
+                                 tuple(x.id for x in m.contracts)))
     return sets
 
 
@@ -177,7 +177,7 @@ def settle_converter(e: Engine, m: Market) -> None:
 def _net(e: Engine, a: Account, x: Contract) -> None:
     pairs = net(a, x)
     if pairs:
-        e.events.append((ev.NETTED, e.now_ms, a.id, x.id, pairs))
+        e.events.append(ev.Netted(e.now_ms, a.id, x.id, pairs))
 
 
 def _burn_pairs(a: Account, conv: Account, x: Contract, k: int) -> None:

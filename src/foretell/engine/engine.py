@@ -7,6 +7,7 @@ Owns the pipeline inside one process, in order:
   # 4 settle     (ledger: transfer, mint or merge per fill; fees; netting)
   # 5 rest/finish (book link, or release what the order still holds)
   # 6 triggers   (take-profit, stop-loss, trailing stops fired by the trades above, in sequence)
+  # 7 risk       (order groups count the fills of their orders; engine/risk.py)
 Time comes only from `command.ts_ms`. Events accumulate in `self.events` for the caller to drain.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from msgspec.structs import astuple
 from mypy_extensions import mypyc_attr
@@ -47,10 +48,19 @@ from foretell.domain.orders import (
     YES,
 )
 from foretell.domain.units import MICRO
-from foretell.engine import book, convert, ledger, lifecycle, pool, triggers
+from foretell.engine import book, convert, ledger, lifecycle, pool, risk, triggers
 from foretell.engine.book import limit_index, link
 from foretell.engine.matching import Walk, fills_in_full, match, plan
-from foretell.engine.state import Account, Contract, Market, Order, Trigger
+from foretell.engine.state import Account, Contract, Market, Order, OrderGroup, Trigger
+
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_OrderAccepted: Final = ev.OrderAccepted
+_OrderDone: Final = ev.OrderDone
+_OrderAmended: Final = ev.OrderAmended
+_OrderRejected: Final = ev.OrderRejected
+_Netted: Final = ev.Netted
+
 
 Result = tuple[str, Any]
 
@@ -70,7 +80,16 @@ class Engine:
         self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
         self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
         self.resolutions: list[tuple[int, int]] = []  # (dispute deadline ms, market id)
-        self.events: list[tuple[Any, ...]] = []
+        # Risk controls (engine/risk.py): order groups by id, the group of each live grouped
+        # order, and the armed dead-man's switches (account -> (due_ms, timeout_ms)) with a
+        # heap of (due_ms, account), lazily cleaned of renewed entries.
+        self.groups: dict[int, OrderGroup] = {}
+        self.next_group = 1
+        self.grouped: dict[int, OrderGroup] = {}
+        self.dead_men: dict[int, tuple[int, int]] = {}
+        self.dead_man_due: list[tuple[int, int]] = []
+        self._risk_from = -1  # index of the command's first event while groups must look
+        self.events: list[ev.Event] = []
         self._moves: list[tuple[Contract, int, int]] = []
         self._handlers: dict[type, Callable[[Any], Any]] = {
             cmd.Deposit: self._deposit,
@@ -92,6 +111,9 @@ class Engine:
             cmd.DecideDispute: lambda c: lifecycle.decide(self, c),
             cmd.FundPool: lambda c: pool.fund(self, c),
             cmd.Convert: lambda c: convert.convert(self, c),
+            cmd.CreateOrderGroup: lambda c: risk.create_group(self, c),
+            cmd.ResetOrderGroup: lambda c: risk.reset_group(self, c),
+            cmd.ArmDeadMan: lambda c: risk.arm_dead_man(self, c),
         }
 
     # -- entry point --------------------------------------------------------------------------
@@ -100,6 +122,8 @@ class Engine:
         ts_ms = command.ts_ms
         if ts_ms > self.now_ms:
             self.now_ms = ts_ms
+        if self.grouped:  # a live order is in a group: its fills count after the command
+            self._risk_from = len(self.events)
         try:
             # The three busiest commands are direct native calls; the rest go through the table.
             if type(command) is PlaceOrder:
@@ -112,14 +136,18 @@ class Engine:
                 value = self._handlers[type(command)](command)
         except Reject as refusal:
             if type(command) is PlaceOrder:
-                self.events.append((ev.ORDER_REJECTED, self.now_ms, command.account,
-                                    command.contract, command.client_id, refusal.code))
+                self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
+                                                  command.client_id, refusal.code))
+            self._risk_from = -1  # a refusal changed nothing
             return refusal.code, refusal.detail
         if self._moves:
             self._run_triggers()
+        if self._risk_from >= 0:
+            start, self._risk_from = self._risk_from, -1
+            risk.after_command(self, start)
         return codes.OK, value
 
-    def take_events(self) -> list[tuple[Any, ...]]:
+    def take_events(self) -> list[ev.Event]:
         out = self.events
         self.events = []
         return out
@@ -127,6 +155,10 @@ class Engine:
     def next_deadline_ms(self) -> int:
         """When the next Timer command has work to do (0 = nothing scheduled)."""
         times = [heap[0][0] for heap in (self.expiries, self.closes, self.resolutions) if heap]
+        if self.dead_man_due:
+            due_ms = risk.next_due(self)
+            if due_ms:
+                times.append(due_ms)
         return min(times) if times else 0
 
     # -- accounts -----------------------------------------------------------------------------
@@ -140,7 +172,7 @@ class Engine:
             a = self.accounts[c.account] = Account(c.account)
         a.free += c.amount_micro
         self.deposits_micro += c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, c.amount_micro, c.reason))
+        self.events.append(ev.Cash(self.now_ms, a.id, c.amount_micro, c.reason))
         return a.free
 
     def _withdraw(self, c: cmd.Withdraw) -> int:
@@ -150,7 +182,7 @@ class Engine:
             raise Reject(codes.INSUFFICIENT_FUNDS)
         a.free -= c.amount_micro
         self.deposits_micro -= c.amount_micro
-        self.events.append((ev.CASH, self.now_ms, a.id, -c.amount_micro, c.reason))
+        self.events.append(ev.Cash(self.now_ms, a.id, -c.amount_micro, c.reason))
         return a.free
 
     def account(self, account_id: int) -> Account:
@@ -196,8 +228,8 @@ class Engine:
         if c.close_ms and status == mk.OPEN:
             heapq.heappush(self.closes, (c.close_ms, m.id))
         ids = [k.id for k in m.contracts]
-        self.events.append((ev.MARKET_CREATED, self.now_ms, m.id, tuple(ids)))
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, "created", c.actor))
+        self.events.append(ev.MarketCreated(self.now_ms, m.id, tuple(ids)))
+        self.events.append(ev.MarketStatus(self.now_ms, m.id, status, "created", c.actor))
         return ids
 
     def market(self, market_id: int) -> Market:
@@ -226,7 +258,7 @@ class Engine:
             self._cancel_market_orders(m, why)
             for contract in m.contracts:
                 triggers.cancel_all(self, contract, why)
-        self.events.append((ev.MARKET_STATUS, self.now_ms, m.id, status, reason, actor))
+        self.events.append(ev.MarketStatus(self.now_ms, m.id, status, reason, actor))
 
     def _cancel_market_orders(self, m: Market, reason: str) -> None:
         for contract in m.contracts:
@@ -270,8 +302,8 @@ class Engine:
             a = self.accounts[account_id]
             amount = pos[YES] * yes_micro + pos[NO] * no_micro
             a.free += amount
-            self.events.append((ev.PAYOUT, self.now_ms, contract.market.id, contract.id,
-                                account_id, pos[YES], pos[NO], amount))
+            self.events.append(ev.Payout(self.now_ms, contract.market.id, contract.id,
+                                         account_id, pos[YES], pos[NO], amount))
             del a.positions[contract.id]
         contract.positions.clear()
         contract.collateral = contract.yes_out = contract.no_out = 0
@@ -281,15 +313,36 @@ class Engine:
     def _place(self, c: cmd.PlaceOrder) -> int:
         # One C call instead of thirteen attribute reads (the fields, in declaration order).
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
-         expire_ms, flags, stp, spend_micro, client_id, _group) = astuple(c)
+         expire_ms, flags, stp, spend_micro, client_id, group) = astuple(c)
         a = self.accounts.get(account_id)
         if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)
         contract = self.contracts.get(contract_id)
         if contract is None:
             raise Reject(codes.UNKNOWN_CONTRACT)
+        if group:
+            return self._place_grouped(c, a, contract, group)
         return self.submit(a, contract, outcome, action, size, price_micro, order_type, tif,
                            expire_ms, flags, stp, spend_micro, client_id)
+
+    def _place_grouped(self, c: cmd.PlaceOrder, a: Account, contract: Contract,
+                       group_id: int) -> int:
+        """An order in a group: joined to it before it runs, so that the fills it takes on
+        arrival count too (engine/risk.py); left again if it is refused."""
+        g = risk.group_to_join(self, a.id, group_id)
+        if self._risk_from < 0:
+            self._risk_from = len(self.events)
+        order_id = self.next_id
+        self.grouped[order_id] = g
+        g.orders.add(order_id)
+        try:
+            return self.submit(a, contract, c.outcome, c.action, c.size, c.price_micro,
+                               c.order_type, c.tif, c.expire_ms, c.flags, c.stp, c.spend_micro,
+                               c.client_id)
+        except Reject:
+            del self.grouped[order_id]
+            g.orders.discard(order_id)
+            raise
 
     def submit(self, a: Account, c: Contract, outcome: int, action: int, size: int,
                price_micro: int, order_type: int, tif: int, expire_ms: int, flags: int, stp: int,
@@ -307,8 +360,9 @@ class Engine:
             a.positions[c.id][2 + o.outcome] += o.size
         if client_id:
             a.client_ids[client_id] = oid
-        self.events.append((ev.ORDER_ACCEPTED, self.now_ms, oid, a.id, c.id, o.outcome,
-                            o.action, order_type, o.out_price, o.size, o.tif, flags, client_id))
+        self.events.append(_OrderAccepted(self.now_ms, oid, a.id, c.id, o.outcome, o.action,
+                                          order_type, o.out_price, o.size, o.tif, flags,
+                                          client_id))
         stop = match(self, o, walk) if walk is not None else ""
         why = end_reason(o.remaining, stop, o.tif, order_type)
         if why:
@@ -396,7 +450,7 @@ class Engine:
         a = o.account
         pairs = ledger.release(o)
         if pairs:
-            self.events.append((ev.NETTED, self.now_ms, a.id, o.contract.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.id, o.contract.id, pairs))
         oid: Any = o.id  # boxed once for the dict operations and the event below
         if oid in a.orders:
             del a.orders[oid]
@@ -408,13 +462,13 @@ class Engine:
             if len(recent) > limits.client_ids_recent_max:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
-        self.events.append((ev.ORDER_DONE, self.now_ms, oid, a.id, o.contract.id, reason,
-                            o.filled, remaining, o.price_i * o.contract.tick))
+        self.events.append(_OrderDone(self.now_ms, oid, a.id, o.contract.id, reason,
+                                      o.filled, remaining, o.price_i * o.contract.tick))
 
     def _net(self, a: Account, c: Contract) -> None:
         pairs = ledger.net(a, c)
         if pairs:
-            self.events.append((ev.NETTED, self.now_ms, a.id, c.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.id, c.id, pairs))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -491,8 +545,8 @@ class Engine:
             a.positions[o.contract.id][2 + o.outcome] -= cut
             self._net(a, o.contract)
         yes_price = o.price_i * o.contract.tick
-        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, o.contract.id,
-                            o.out_price, o.remaining, True, yes_price, yes_price))
+        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, o.contract.id,
+                                         o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 
     def _replace(self, o: Order, price_i: int, size: int) -> int:
@@ -525,8 +579,8 @@ class Engine:
                 self._net(a, c)
         old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
-        self.events.append((ev.ORDER_AMENDED, self.now_ms, o.id, a.id, c.id, out_price, size,
-                            False, yes_price, old_yes_price))
+        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, c.id, out_price, size,
+                                         False, yes_price, old_yes_price))
         stop = match(self, o, plan(c, o)) if crosses else ""
         if o.remaining == 0:
             self._finish(o, DONE_FILLED)
@@ -568,6 +622,8 @@ class Engine:
                 self.transition(m, mk.CLOSED, "close time reached")
                 done += 1
         done += lifecycle.finalize_due(self, now)
+        if self.dead_man_due:
+            done += risk.fire_due(self, now)
         while self.expiries and self.expiries[0][0] <= now:
             expire_ms, order_id = heapq.heappop(self.expiries)
             o = self.orders.get(order_id)

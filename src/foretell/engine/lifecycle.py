@@ -42,7 +42,7 @@ def market_action(e: Engine, c: cmd.MarketAction) -> int:
         if not c.text.isdigit() or m.status in (mk.SETTLED, mk.VOIDED):
             raise Reject(codes.INVALID_TRANSITION)
         m.creator = int(c.text)
-    e.events.append((ev.MARKET_ACTION, e.now_ms, m.id, c.action, c.actor, c.reason, c.text))
+    e.events.append(ev.MarketAction(e.now_ms, m.id, c.action, c.actor, c.reason, c.text))
     if target is not None:
         e.transition(m, target, c.reason or c.action, c.actor)
     return m.status
@@ -71,8 +71,8 @@ def propose(e: Engine, c: cmd.ProposeResolution) -> int:
     m.proposer, m.proposed_winner, m.proposal_bond_micro = c.actor, c.winner, c.bond_micro
     m.dispute_deadline_ms = e.now_ms + m.dispute_window_ms
     heapq.heappush(e.resolutions, (m.dispute_deadline_ms, m.id))
-    e.events.append((ev.RESOLUTION, e.now_ms, m.id, c.winner, c.actor, c.evidence,
-                     m.dispute_deadline_ms))
+    e.events.append(ev.Resolution(e.now_ms, m.id, c.winner, c.actor, c.evidence,
+                                  m.dispute_deadline_ms))
     e.transition(m, mk.PROPOSED, f"outcome {c.winner} proposed", c.actor)
     return m.dispute_deadline_ms
 
@@ -100,7 +100,7 @@ def dispute(e: Engine, c: cmd.Dispute) -> int:
     if m.status == mk.PROPOSED:
         e.transition(m, mk.DISPUTED, c.reason, a.id)
     else:
-        e.events.append((ev.MARKET_ACTION, e.now_ms, m.id, "dispute", a.id, c.reason, ""))
+        e.events.append(ev.MarketAction(e.now_ms, m.id, "dispute", a.id, c.reason, ""))
     return len(m.disputes)
 
 
@@ -114,8 +114,8 @@ def decide(e: Engine, c: cmd.DecideDispute) -> int:
     check_winner(m, c.winner)
     if not c.uphold and c.winner != m.proposed_winner:
         raise Reject(codes.INVALID_OUTCOME, "rejecting a dispute keeps the proposed outcome")
-    e.events.append((ev.MARKET_ACTION, e.now_ms, m.id, "uphold" if c.uphold else "reject",
-                     c.actor, c.reason, ""))
+    e.events.append(ev.MarketAction(e.now_ms, m.id, "uphold" if c.uphold else "reject",
+                                    c.actor, c.reason, ""))
     if c.uphold:
         reward = m.proposal_bond_micro * m.dispute_reward_ppm // MICRO
         share = reward // len(m.disputes)
@@ -174,7 +174,7 @@ def _lock(e: Engine, m: Market, account_id: int, amount: int, kind: str) -> None
     a = e.accounts[account_id]
     a.free -= amount
     m.bonds_micro += amount
-    e.events.append((ev.BOND, e.now_ms, m.id, account_id, amount, kind))
+    e.events.append(ev.Bond(e.now_ms, m.id, account_id, amount, kind))
 
 
 def _pay(e: Engine, m: Market, account_id: int, amount: int, kind: str) -> None:
@@ -185,4 +185,4 @@ def _pay(e: Engine, m: Market, account_id: int, amount: int, kind: str) -> None:
     else:
         e.fees_micro += amount
         m.fees_micro += amount
-    e.events.append((ev.BOND, e.now_ms, m.id, account_id, -amount, kind))
+    e.events.append(ev.Bond(e.now_ms, m.id, account_id, -amount, kind))

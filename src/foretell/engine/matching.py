@@ -10,10 +10,9 @@ and one event tuple per fill.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from foretell.domain import events as ev
-from foretell.domain.events import FILL
 from foretell.domain.limits import fills_per_command_max
 from foretell.domain.orders import (
     BID,
@@ -30,6 +29,12 @@ from foretell.engine import pool
 from foretell.engine.book import next_ask, next_bid
 from foretell.engine.ledger import fill_side, net
 from foretell.engine.state import Contract, Order
+
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_Fill: Final = ev.Fill
+_Netted: Final = ev.Netted
+
 
 if TYPE_CHECKING:
     from foretell.engine.engine import Engine
@@ -375,9 +380,9 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
             engine.fees_micro += fee
         c.volume += q
         c.last_i = i
-        events.append((FILL, ts, cid, price, q, kind,
-                       taker_id, taker_account, taker_outcome, taker_action, taker_fee,
-                       maker.id, ma.id, maker.outcome, maker.action, maker_fee))
+        events.append(_Fill(ts, cid, price, q, kind,
+                            taker_id, taker_account, taker_outcome, taker_action, taker_fee,
+                            maker.id, ma.id, maker.outcome, maker.action, maker_fee))
         if taker.action == 0:
             tpos = ta.positions[c.id]
             if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
@@ -396,4 +401,4 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
 def _net(engine: Engine, o: Order, c: Contract) -> None:
     pairs = net(o.account, c)
     if pairs:
-        engine.events.append((ev.NETTED, engine.now_ms, o.account.id, c.id, pairs))
+        engine.events.append(_Netted(engine.now_ms, o.account.id, c.id, pairs))

@@ -46,19 +46,24 @@ every replica and every replay computes the same bits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from foretell.domain import codes, limits
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
 from foretell.domain.commands import FundPool
-from foretell.domain.events import FILL
 from foretell.domain.orders import BUY, NO, SELL, YES
 from foretell.domain.units import MICRO
 from foretell.engine import convert
 from foretell.engine.ledger import drop_if_empty, fill_side, net, position
 from foretell.engine.state import Account, Contract, Market, Order, Pool
+
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_Fill: Final = ev.Fill
+_Netted: Final = ev.Netted
+
 
 if TYPE_CHECKING:
     from foretell.engine.engine import Engine
@@ -72,9 +77,8 @@ _EXP_ARG_MAX = 8 * ONE  # exp above e**8 (> 64 outcomes) is never needed: treate
 _EXP_ARG_MIN = -45 * ONE  # exp below e**-45 is under one unit of 2**-60: zero
 
 
-def _ln2_g() -> int:
-    """ln 2 = 2 atanh(1/3), to _G bits, by the series (integer arithmetic only)."""
-    z = _ONE_G // 3
+def _atanh_g(z: int) -> int:
+    """atanh(z), both to _G bits, for 0 <= z < 1/3 (z + z^3/3 + z^5/5 ..., integers only)."""
     z2 = z * z >> _G
     term = z
     total = 0
@@ -83,10 +87,10 @@ def _ln2_g() -> int:
         total += term // k
         term = term * z2 >> _G
         k += 2
-    return 2 * total
+    return total
 
 
-_LN2_G = _ln2_g()
+_LN2_G = 2 * _atanh_g(_ONE_G // 3)  # ln 2 = 2 atanh(1/3)
 _LN2 = _LN2_G >> (_G - F)
 
 
@@ -122,16 +126,8 @@ def ln_int(n: int) -> int:
     """ln(n) * ONE for an integer n >= 1, truncated."""
     e = n.bit_length() - 1
     m = n << (_G - e) if _G >= e else n >> (e - _G)  # n / 2**e in [1, 2), to _G bits
-    z = ((m - _ONE_G) << _G) // (m + _ONE_G)
-    z2 = z * z >> _G
-    term = z
-    total = 0
-    k = 1
-    while term:
-        total += term // k
-        term = term * z2 >> _G
-        k += 2
-    return (e * _LN2_G + 2 * total) >> (_G - F)
+    z = ((m - _ONE_G) << _G) // (m + _ONE_G)  # ln m = 2 atanh((m - 1) / (m + 1))
+    return (e * _LN2_G + 2 * _atanh_g(z)) >> (_G - F)
 
 
 def liquidity_micro(subsidy_micro: int, weights: list[int]) -> int:
@@ -400,15 +396,15 @@ def _one(e: Engine, taker: Order, c: Contract, pa: Account, pool: Pool, i: int, 
         e.collect_fees(m, taker_fee - cut)
     c.volume += q
     c.last_i = i
-    e.events.append((FILL, e.now_ms, c.id, yes_price, q, kind, taker.id, taker.account.id,
-                     taker.outcome, taker.action, taker_fee, 0, pa.id, outcome, action, 0))
+    e.events.append(_Fill(e.now_ms, c.id, yes_price, q, kind, taker.id, taker.account.id,
+                          taker.outcome, taker.action, taker_fee, 0, pa.id, outcome, action, 0))
     if taker.action == BUY:
         ta = taker.account
         tpos = ta.positions[c.id]
         if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
             pairs = net(ta, c)
             if pairs:
-                e.events.append((ev.NETTED, e.now_ms, ta.id, c.id, pairs))
+                e.events.append(_Netted(e.now_ms, ta.id, c.id, pairs))
 
 
 def close(e: Engine, m: Market) -> None:
@@ -431,8 +427,8 @@ def close(e: Engine, m: Market) -> None:
     pool.closed = True
     pool.returned_micro = amount
     del e.accounts[pa.id]
-    e.events.append((ev.POOL_CLOSED, e.now_ms, m.id, pool.funder, amount, pool.subsidy_micro,
-                     pool.fees_micro))
+    e.events.append(ev.PoolClosed(e.now_ms, m.id, pool.funder, amount, pool.subsidy_micro,
+                                  pool.fees_micro))
 
 
 def fund(e: Engine, c: FundPool) -> int:
@@ -460,6 +456,6 @@ def fund(e: Engine, c: FundPool) -> int:
     pa.free = c.subsidy_micro
     b = liquidity_micro(c.subsidy_micro, weights)
     m.pool = Pool(m, pa, funder.id, c.subsidy_micro, b, c.fee_share_ppm, weights)
-    e.events.append((ev.POOL_FUNDED, e.now_ms, m.id, funder.id, c.subsidy_micro, b,
-                     c.fee_share_ppm, account_id))
+    e.events.append(ev.PoolFunded(e.now_ms, m.id, funder.id, c.subsidy_micro, b,
+                                  c.fee_share_ppm, account_id))
     return account_id

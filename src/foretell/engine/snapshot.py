@@ -15,7 +15,7 @@ import msgspec
 
 from foretell.domain import markets as mk
 from foretell.domain.orders import BID, GTD, TRIGGER_TRAILING
-from foretell.engine import book
+from foretell.engine import book, risk
 from foretell.engine.convert import converter_id
 from foretell.engine.engine import Engine
 from foretell.engine.pool import pool_account_id
@@ -29,7 +29,7 @@ _ORDER_FIELDS = ("id", "side", "outcome", "action", "price_i", "size", "remainin
 
 
 def to_plain(e: Engine) -> dict[str, Any]:
-    return {
+    plain = {
         "version": FORMAT_VERSION,
         "counters": [e.next_id, e.next_contract, e.fees_micro, e.deposits_micro, e.now_ms],
         "accounts": [_account(e.accounts[k]) for k in sorted(e.accounts)],
@@ -37,6 +37,10 @@ def to_plain(e: Engine) -> dict[str, Any]:
         "contracts": [_contract(e.contracts[k]) for k in sorted(e.contracts)],
         "triggers": [_trigger(e.triggers[k]) for k in sorted(e.triggers)],
     }
+    controls = risk.to_plain(e)
+    if controls is not None:  # only once used, so older snapshots keep their bytes and hash
+        plain["risk"] = controls
+    return plain
 
 
 def _account(a: Account) -> list[Any]:
@@ -112,6 +116,7 @@ def from_plain(data: dict[str, Any]) -> Engine:
     for row in data["triggers"]:
         if row[10]:
             e.triggers[row[0]].oco = e.triggers[row[10]]
+    risk.from_plain(e, data.get("risk"))
     return e
 
 

@@ -7,6 +7,8 @@ with traffic. All fields are plain ints (micro-USDC, shares, tick indexes) in `_
 
 from __future__ import annotations
 
+from collections import deque
+
 from foretell.domain.units import MICRO
 
 
@@ -192,3 +194,23 @@ class Trigger:
         self.oco: Trigger | None = None
         self.client_id = client_id
         self.live = True
+
+
+class OrderGroup:
+    """An account's order group (engine/risk.py): a cap on contracts filled within a rolling
+    window. `fills` holds (ts_ms, size) of the fills still inside the window, oldest first, and
+    `window_filled` their sum; `orders` the ids of its live orders."""
+
+    __slots__ = ("id", "account_id", "contracts_limit", "window_ms", "triggered", "orders",
+                 "fills", "window_filled")
+
+    def __init__(self, group_id: int, account_id: int, contracts_limit: int,
+                 window_ms: int) -> None:
+        self.id = group_id
+        self.account_id = account_id
+        self.contracts_limit = contracts_limit
+        self.window_ms = window_ms
+        self.triggered = False
+        self.orders: set[int] = set()
+        self.fills: deque[tuple[int, int]] = deque()
+        self.window_filled = 0

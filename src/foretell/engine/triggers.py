@@ -10,7 +10,7 @@ sells never larger than the shares held (and not already offered) at that moment
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from foretell.domain import codes, limits
 from foretell.domain import commands as cmd
@@ -35,6 +35,13 @@ from foretell.domain.units import MICRO
 from foretell.engine import ledger
 from foretell.engine.book import limit_index
 from foretell.engine.state import Contract, Trigger
+
+# Event classes as Final names: compiled, each is a C static, read without the module
+# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
+_TriggerPlaced: Final = ev.TriggerPlaced
+_TriggerDone: Final = ev.TriggerDone
+_TriggerFired: Final = ev.TriggerFired
+
 
 if TYPE_CHECKING:
     from foretell.engine.engine import Engine
@@ -115,10 +122,10 @@ def _arm(engine: Engine, t: Trigger) -> None:
     if t.client_id:
         t.account.client_ids[t.client_id] = t.id
     trigger_micro = t.trail_i * c.tick if t.kind == TRIGGER_TRAILING else _out_price(t, t.level_i)
-    engine.events.append((ev.TRIGGER_PLACED, engine.now_ms, t.id, t.account.id, c.id, t.outcome,
-                          t.kind, trigger_micro, t.size,
-                          _out_price(t, t.limit_i) if t.limit_i else 0,
-                          t.oco.id if t.oco else 0, t.client_id))
+    engine.events.append(_TriggerPlaced(engine.now_ms, t.id, t.account.id, c.id, t.outcome,
+                                        t.kind, trigger_micro, t.size,
+                                        _out_price(t, t.limit_i) if t.limit_i else 0,
+                                        t.oco.id if t.oco else 0, t.client_id))
 
 
 def _out_price(t: Trigger, index: int) -> int:
@@ -146,7 +153,7 @@ def kill(engine: Engine, t: Trigger, reason: str) -> None:
         t.oco.oco = None
         t.oco = None
     if reason:
-        engine.events.append((ev.TRIGGER_DONE, engine.now_ms, t.id, a.id, c.id, reason))
+        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, reason))
 
 
 def _compact(c: Contract) -> None:
@@ -227,7 +234,7 @@ def _execute(engine: Engine, t: Trigger) -> None:
         kill(engine, partner, "oco")
     size = min(t.size, ledger.free_shares(a, c, t.outcome))
     if size <= 0:
-        engine.events.append((ev.TRIGGER_DONE, engine.now_ms, t.id, a.id, c.id, codes.NO_POSITION))
+        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, codes.NO_POSITION))
         return
     if t.limit_i:
         order_type, tif, price_micro = LIMIT, GTC, _out_price(t, t.limit_i)
@@ -237,10 +244,10 @@ def _execute(engine: Engine, t: Trigger) -> None:
         order_id = engine.submit(a, c, t.outcome, SELL, size, price_micro, order_type, tif, 0,
                                  FLAG_REDUCE_ONLY, STP_CANCEL_MAKER, 0, "")
     except Reject as refusal:
-        engine.events.append((ev.TRIGGER_DONE, engine.now_ms, t.id, a.id, c.id, refusal.code))
+        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, refusal.code))
         return
-    engine.events.append((ev.TRIGGER_FIRED, engine.now_ms, t.id, a.id, c.id, order_id, size,
-                          last_micro))
+    engine.events.append(_TriggerFired(engine.now_ms, t.id, a.id, c.id, order_id, size,
+                                       last_micro))
 
 
 __all__ = ["place", "kill", "cancel_all", "fire", "NO"]

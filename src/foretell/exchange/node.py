@@ -6,8 +6,8 @@
   # 3 sequence   `submit`: stamp, journal (group commit), apply in the engine, on the loop
   # 4 ack        `durable` / `when_durable`: a caller is answered once its seq is on disk
   # 5 project    every durable batch -> the projector (SQL, a child process by default)
-  # 6 publish    every durable outcome -> `publish_listeners` on the loop (WebSocket fan-out,
-                 risk controls), in seq order, before the waiting caller is answered
+  # 6 publish    every durable outcome -> `publish_listeners` on the loop (WebSocket fan-out),
+                 in seq order, before the waiting caller is answered
 
 All engine access happens on the event loop's thread, so reads of live state need no lock;
 once serving, `engine` refuses to be read from any other thread (a threadpool route walking
@@ -234,8 +234,11 @@ class Node:
             return "thread"
         return "process-idle" if child.idle else "process-normal"
 
-    async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
-        """Wait until the store has applied this account's latest command (bounded)."""
+    async def read_your_writes(self, account_id: int, timeout_s: float = 10.0) -> None:
+        """Wait until the store has applied this account's latest command (bounded). The wait
+        is long because a saturated machine can starve the idle-priority projector for seconds,
+        and a stale read (a draft just saved answered 404) is worse than a slow one; it holds up
+        only this request."""
         seq = self.account_seq.get(account_id, 0)
         deadline = time.monotonic() + timeout_s
         tracking = self.projection.projector
@@ -245,7 +248,7 @@ class Node:
 
     async def run_timers(self) -> None:
         """Apply a Timer command when the engine has a deadline due (expiries, market close,
-        trailing stops): time enters the engine only through commands."""
+        resolutions, dead-man's switches): time enters the engine only through commands."""
         deadline = self.engine.next_deadline_ms()
         if deadline and self.clock() >= deadline:
             await self.execute(cmd.Timer(0))

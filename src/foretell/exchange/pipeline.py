@@ -24,7 +24,7 @@ import msgspec
 
 from foretell.domain import commands as cmd
 from foretell.domain.codes import InvariantBroken
-from foretell.domain.events import BOOK_LEVEL
+from foretell.domain.events import BookLevel
 from foretell.domain.outcome import Event, Outcome
 from foretell.engine import snapshot
 from foretell.engine.audit import audit
@@ -78,7 +78,7 @@ def _book_levels(engine: Any, book_seq: dict[int, int], events: list[Event]) -> 
     for contract, prices in changed_levels(engine, events).items():
         seq = book_seq.get(contract, 0) + 1
         book_seq[contract] = seq
-        out.append((BOOK_LEVEL, engine.now_ms, contract, seq, level_sizes(engine, contract, prices)))
+        out.append(BookLevel(engine.now_ms, contract, seq, level_sizes(engine, contract, prices)))
     return out
 
 

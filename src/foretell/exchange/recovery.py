@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from foretell.domain import commands as cmd
+from foretell.domain.events import Event
 from foretell.engine import snapshot
 from foretell.engine.engine import Engine
 from foretell.engine.views import touched_state
 from foretell.journal.log import read_records
 from foretell.journal.snapshot import latest_snapshot
 
-Replayed = Callable[[int, cmd.Command, str, Any, list[tuple[Any, ...]]], None]
+Replayed = Callable[[int, cmd.Command, str, Any, list[Event]], None]
 
 
 def recover(directory: str | os.PathLike[str],

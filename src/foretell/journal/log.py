@@ -301,6 +301,19 @@ def _lock_directory(directory: PathLike) -> int:
     return fd
 
 
+def held_by_a_writer(directory: PathLike) -> bool:
+    """Whether a running process holds the journal of `directory` (a check for a clear message
+    before starting; opening the journal is what takes the lock)."""
+    if not os.path.isdir(directory):
+        return False
+    try:
+        fd = _lock_directory(directory)
+    except JournalLocked:
+        return True
+    os.close(fd)
+    return False
+
+
 def _ensure_directory(directory: str) -> None:
     if os.path.isdir(directory):
         return

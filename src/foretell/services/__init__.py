@@ -49,7 +49,7 @@ class Services:
         self.accounts = Accounts(self.node, self.portfolio)
         self.markets = Markets(self.node)
         self.risk = Risk(self.node)
-        self.trading = Trading(self.node, self.markets, self.risk)
+        self.trading = Trading(self.node, self.markets)
         # News items as they are published (not engine events): the WebSocket hub listens.
         self.news_listeners: list[Callable[[dict[str, Any]], None]] = []
 
@@ -86,7 +86,7 @@ class Services:
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
         return await self.node.execute(command, account_id)
 
-    async def read_your_writes(self, account_id: int, timeout_s: float = 2.0) -> None:
+    async def read_your_writes(self, account_id: int, timeout_s: float = 10.0) -> None:
         await self.node.read_your_writes(account_id, timeout_s)
 
     async def off_loop(self, work: Callable[[], T]) -> T:
@@ -95,12 +95,10 @@ class Services:
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve from this loop."""
         self.node.attach(loop)
-        self.risk.attach(loop)
 
     async def tick(self) -> None:
-        """Periodic work: due timers, then dead-man's switches."""
+        """Periodic work: due timers (expiries, market close, dead-man's switches)."""
         await self.node.run_timers()
-        await self.risk.tick()
 
     def publish_news(self, item: dict[str, Any]) -> None:
         for listener in self.news_listeners:

@@ -15,7 +15,7 @@ from foretell.domain import codes
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain import markets as mk
-from foretell.domain.codes import Refused, refused
+from foretell.domain.codes import InvariantBroken, Refused, refused
 from foretell.domain.outcome import Outcome
 from foretell.domain.units import parse_micro
 from foretell.exchange.node import Node
@@ -53,11 +53,21 @@ class Markets:
             raise Refused("slug_taken", "A market already uses this slug.")
         self.claimed_slugs.add(slug)
 
-    async def create_under(self, slug: str, command: cmd.CreateMarket, actor: int) -> Outcome:
-        """Execute a CreateMarket under `slug`: claimed first, released unless created."""
+    async def create_under(self, slug: str, command: cmd.CreateMarket, actor: int,
+                           subsidy_micro: int = 0) -> Outcome:
+        """Execute a CreateMarket under `slug`: claimed first, released unless created. With a
+        subsidy (checked by the caller in this loop turn), its pool is funded by the next
+        command, submitted before anything else can run: both or neither."""
         self.claim_slug(slug)
         try:
-            outcome = await self.node.execute(command, actor)
+            outcome = self.node.submit(command, actor)
+            last = outcome
+            if outcome.ok and subsidy_micro:
+                last = self.node.submit(cmd.FundPool(0, command.market, actor, subsidy_micro,
+                                                     pools.FEE_SHARE_PPM_DEFAULT), actor)
+                if not last.ok:  # the caller's check and the engine's disagree: a bug
+                    raise InvariantBroken(f"a checked subsidy was refused: {last.code}")
+            await self.node.durable(last)
         except BaseException:
             self.claimed_slugs.discard(slug)
             raise
@@ -79,8 +89,8 @@ class Markets:
             body.maker_fee_ppm, body.taker_fee_ppm, body.creator_id or 0, body.creator_share_ppm,
             body.close_ms, body.void_yes and parse_micro(body.void_yes) or 500_000,
             open_now=True, meta=json.dumps(meta))
-        outcome = await self.create_under(body.slug, command, actor)
-        await pools.fund_after_create(self.node, market_id, body.subsidy, actor)
+        subsidy = pools.subsidy_for_new_market(self.node, actor, body.subsidy)
+        outcome = await self.create_under(body.slug, command, actor, subsidy)
         return {"id": market_id, "contract_ids": outcome.value, "slug": body.slug}
 
     async def set_market_status(self, market_id: int, status: str, reason: str,
@@ -95,10 +105,10 @@ class Markets:
         outcome = await self.node.execute(cmd.SettleMarket(0, market_id, winner), actor)
         if not outcome.ok:
             raise refused(outcome.code)
-        paid = [ev.as_dict(e) for e in outcome.events if e[0] == ev.PAYOUT]
+        paid = [e for e in outcome.events if isinstance(e, ev.Payout)]
         return {"id": market_id, "status": "settled", "winner_index": winner,
-                "payouts": [{"account_id": p["account"], "amount": present.amount(
-                    p["amount_micro"])} for p in paid]}
+                "payouts": [{"account_id": p.account, "amount": present.amount(p.amount_micro)}
+                            for p in paid]}
 
     async def void(self, market_id: int, reason: str, actor: int) -> dict[str, Any]:
         outcome = await self.node.execute(cmd.VoidMarket(0, market_id, reason), actor)

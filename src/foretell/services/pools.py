@@ -56,11 +56,20 @@ async def fund(node: Node, command: cmd.FundPool, actor: int) -> dict[str, Any]:
     return pool_view(node, command.market)
 
 
-async def fund_after_create(node: Node, market_id: int, subsidy: str, actor: int) -> None:
-    """A market created with a subsidy (the supervisor's form): fund its pool at once."""
-    if subsidy and _amount(subsidy):
-        await fund(node, cmd.FundPool(0, market_id, actor, _amount(subsidy),
-                                     FEE_SHARE_PPM_DEFAULT), actor)
+def subsidy_for_new_market(node: Node, funder: int, subsidy: str) -> int:
+    """The subsidy of a market about to be created (the supervisor's form), in micro-USDC, 0
+    for none; refused now, before the market exists, if the pool could not be funded. Called
+    on the loop in the same turn as the creation and the funding, so the funder's cash cannot
+    move in between."""
+    amount = _amount(subsidy) if subsidy else 0
+    if not amount:
+        return 0
+    if not limits.pool_subsidy_micro_min <= amount <= limits.amount_micro_max:
+        raise refused(codes.INVALID_POOL)
+    account = node.engine.accounts.get(funder)
+    if account is None or account.free < amount:
+        raise refused(codes.INSUFFICIENT_FUNDS)
+    return amount
 
 
 def pool_view(node: Node, market_id: int, levels: int = 10) -> dict[str, Any]:

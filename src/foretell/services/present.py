@@ -29,36 +29,40 @@ def own_price(yes_price_micro: int, outcome: int) -> int:
     return yes_price_micro if outcome == 0 else MICRO - yes_price_micro
 
 
-def order_from_outcome(events: list[tuple[Any, ...]], order_id: int) -> dict[str, Any]:
+def order_from_outcome(events: list[ev.Event], order_id: int) -> dict[str, Any]:
     """The state of one order as the command that placed or changed it left it."""
     view: dict[str, Any] = {"id": order_id, "status": "open", "fills": []}
     filled = notional = fees = 0
     for e in events:
-        code = e[0]
-        if code == ev.ORDER_ACCEPTED and e[2] == order_id:
-            view.update({
-                "account_id": e[3], "contract_id": e[4], "outcome": OUTCOME_NAMES[e[5]],
-                "side": ACTION_NAMES[e[6]], "type": ("limit", "market")[e[7]],
-                "price": price(e[8]), "size": e[9], "remaining": e[9], "tif": TIF_NAMES[e[10]],
-                "post_only": bool(e[11] & 1), "reduce_only": bool(e[11] & 2),
-                "client_order_id": e[12] or None, "created_at_ms": e[1],
-            })
-        elif code == ev.FILL and order_id in (e[6], e[11]):
-            taker = e[6] == order_id
-            outcome = e[8] if taker else e[13]
-            fee = e[10] if taker else e[15]
-            own = own_price(e[3], outcome)
-            filled += e[4]
-            notional += own * e[4]
-            fees += fee
-            view["fills"].append({"price": price(own), "size": e[4], "fee": amount(fee),
-                                  "liquidity": "taker" if taker else "maker",
-                                  "kind": FILL_KIND_NAMES[e[5]]})
-        elif code == ev.ORDER_AMENDED and e[2] == order_id:
-            view.update({"price": price(e[5]), "remaining": e[6]})
-        elif code == ev.ORDER_DONE and e[2] == order_id:
-            view.update({"status": "filled" if e[5] == "filled" else "cancelled",
-                         "reason": e[5], "remaining": e[7]})
+        if isinstance(e, ev.OrderAccepted):
+            if e.order == order_id:
+                view.update({
+                    "account_id": e.account, "contract_id": e.contract,
+                    "outcome": OUTCOME_NAMES[e.outcome], "side": ACTION_NAMES[e.action],
+                    "type": ("limit", "market")[e.order_type], "price": price(e.price_micro),
+                    "size": e.size, "remaining": e.size, "tif": TIF_NAMES[e.tif],
+                    "post_only": bool(e.flags & 1), "reduce_only": bool(e.flags & 2),
+                    "client_order_id": e.client_id or None, "created_at_ms": e.ts_ms,
+                })
+        elif isinstance(e, ev.Fill):
+            if order_id in (e.taker_order, e.maker_order):
+                taker = e.taker_order == order_id
+                outcome = e.taker_outcome if taker else e.maker_outcome
+                fee = e.taker_fee_micro if taker else e.maker_fee_micro
+                own = own_price(e.yes_price_micro, outcome)
+                filled += e.size
+                notional += own * e.size
+                fees += fee
+                view["fills"].append({"price": price(own), "size": e.size, "fee": amount(fee),
+                                      "liquidity": "taker" if taker else "maker",
+                                      "kind": FILL_KIND_NAMES[e.kind]})
+        elif isinstance(e, ev.OrderAmended):
+            if e.order == order_id:
+                view.update({"price": price(e.price_micro), "remaining": e.remaining})
+        elif isinstance(e, ev.OrderDone):
+            if e.order == order_id:
+                view.update({"status": "filled" if e.reason == "filled" else "cancelled",
+                             "reason": e.reason, "remaining": e.remaining})
     if filled:
         view["filled"] = filled
         view["avg_price"] = price(notional // filled)

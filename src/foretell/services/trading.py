@@ -28,14 +28,12 @@ from foretell.services import present
 from foretell.services.auth import Principal
 from foretell.services.markets import Markets
 from foretell.services.requests import OrderIn, TriggerIn
-from foretell.services.risk import Risk
 
 
 class Trading:
-    def __init__(self, node: Node, markets: Markets, risk: Risk) -> None:
+    def __init__(self, node: Node, markets: Markets) -> None:
         self.node = node
         self.markets = markets
-        self.risk = risk
 
     def order_command(self, p: Principal, body: OrderIn) -> cmd.PlaceOrder:
         contract = self.markets.contract_for(body.market_id, body.contract_id, body.outcome_index)
@@ -87,20 +85,9 @@ class Trading:
         return results
 
     def place_nowait(self, p: Principal, body: OrderIn) -> Outcome:
-        """Submit an order; the caller answers with `placed(outcome)` once it is durable."""
-        group = self.risk.group_for(p, body.order_group_id)
-        command = self.order_command(p, body)
-        expected = self.node.engine.next_id
-        if group is not None:
-            # The id the engine gives this order if it accepts it: registered before the
-            # command runs, so the group also counts the fills the order takes on arrival.
-            group.orders.add(expected)
-            self.risk.order_group[expected] = group.id
-        outcome = self.node.submit(command, p.user_id)
-        if not outcome.ok and group is not None:
-            group.orders.discard(expected)
-            self.risk.order_group.pop(expected, None)
-        return outcome
+        """Submit an order; the caller answers with `placed(outcome)` once it is durable.
+        An order group (`order_group_id`) is checked and kept by the engine (engine/risk.py)."""
+        return self.node.submit(self.order_command(p, body), p.user_id)
 
     def placed(self, outcome: Outcome) -> dict[str, Any]:
         """The answer to a durable order command: the order's view, or the refusal raised."""
@@ -123,7 +110,7 @@ class Trading:
         outcome = await self.node.execute(cmd.CancelAll(0, p.user_id, market_id or 0), p.user_id)
         if not outcome.ok:
             raise refused(outcome.code)
-        done = [e[2] for e in outcome.events if e[0] == ev.ORDER_DONE]
+        done = [e.order for e in outcome.events if isinstance(e, ev.OrderDone)]
         return {"cancelled": len(done), "order_ids": done}
 
     async def amend(self, p: Principal, order_id: int, price: str | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,38 +30,6 @@ from foretell.store.schema import CANDLE_INTERVALS_S
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
 Key = tuple[int, int]
-
-# The field layouts this module reads (a prefix of each event tuple after the code). Checked at
-# import, so that a change to an event's fields fails here, not as silently wrong rows.
-_LAYOUT = {
-    ev.ORDER_ACCEPTED: ("ts_ms", "order", "account", "contract", "outcome", "action",
-                        "order_type", "price_micro", "size", "tif", "flags", "client_id"),
-    ev.ORDER_DONE: ("ts_ms", "order", "account", "contract", "reason", "filled", "remaining"),
-    ev.ORDER_AMENDED: ("ts_ms", "order", "account", "contract", "price_micro", "remaining"),
-    ev.FILL: ("ts_ms", "contract", "yes_price_micro", "size", "kind",
-              "taker_order", "taker_account", "taker_outcome", "taker_action", "taker_fee_micro",
-              "maker_order", "maker_account", "maker_outcome", "maker_action", "maker_fee_micro"),
-    ev.NETTED: ("ts_ms", "account", "contract", "pairs"),
-    ev.TRIGGER_PLACED: ("ts_ms", "trigger", "account", "contract", "outcome", "kind",
-                        "trigger_micro", "size", "limit_micro", "oco", "client_id"),
-    ev.TRIGGER_FIRED: ("ts_ms", "trigger", "account", "contract", "order"),
-    ev.TRIGGER_DONE: ("ts_ms", "trigger", "account", "contract", "reason"),
-    ev.CASH: ("ts_ms", "account", "amount_micro", "reason"),
-    ev.MARKET_STATUS: ("ts_ms", "market", "status", "reason", "actor"),
-    ev.MARKET_ACTION: ("ts_ms", "market", "action", "actor", "reason", "text"),
-    ev.BOND: ("ts_ms", "market", "account", "amount_micro", "kind"),
-    ev.RESOLUTION: ("ts_ms", "market", "winner", "actor", "evidence", "dispute_deadline_ms"),
-    ev.PAYOUT: ("ts_ms", "market", "contract", "account", "yes_shares", "no_shares",
-                "amount_micro"),
-    ev.MARKET_CREATED: ("ts_ms", "market", "contracts"),
-    ev.ORDER_REJECTED: ("ts_ms", "account", "contract", "client_id", "code"),
-    ev.BALANCE: ("ts_ms", "account", "free_micro", "reserved_micro"),
-    ev.POSITION: ("ts_ms", "account", "contract", "yes_shares", "no_shares", "yes_reserved",
-                  "no_reserved"),
-}
-for _code, _names in _LAYOUT.items():
-    if ev.FIELDS[_code][: len(_names)] != _names:
-        raise ImportError(f"event {_code} fields changed: {ev.FIELDS[_code]}")
 
 # Trigger endings that are cancellations; any other reason is a refusal when it fired.
 _TRIGGER_CANCELLED = frozenset({"cancelled", "oco", "market_closed", "market_settled"})
@@ -111,6 +80,8 @@ class Batch:
         self.settlements: list[Row] = []
         self.new_triggers: dict[int, Row] = {}
         self.trigger_updates: dict[int, Row] = {}
+        # Risk controls (order groups, dead-man's switches), in event order: (table, op, row)
+        self.risk_rows: list[tuple[str, str, Row]] = []
         self.anomalies = 0  # events that did not agree with the stored state (logged)
         self.last_seq = 0
 
@@ -118,14 +89,14 @@ class Batch:
         seq = outcome.seq
         self.last_seq = seq
         for e in _in_cost_order(outcome.events):
-            handler = _HANDLERS.get(e[0])
+            handler = _HANDLERS.get(type(e))
             if handler is not None:
                 handler(self, outcome, e)
 
     # -- markets ------------------------------------------------------------------------------
 
-    def _market_created(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, market, contract_ids = e[:4]
+    def _market_created(self, o: Outcome, e: ev.MarketCreated) -> None:
+        ts, market, contract_ids = e.ts_ms, e.market, e.contracts
         c = o.command
         if not isinstance(c, cmd.CreateMarket) or c.market != market:
             self._anomaly("MARKET_CREATED %d from %s", market, type(c).__name__)
@@ -155,8 +126,8 @@ class Batch:
             "action": action, "actor": actor or None, "reason": reason, "text": text,
         })
 
-    def _market_status(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, market, status, reason, actor = e[:6]
+    def _market_status(self, o: Outcome, e: ev.MarketStatus) -> None:
+        ts, market, status, reason, actor = e.ts_ms, e.market, e.status, e.reason, e.actor
         name = STATUS_NAMES[status]
         row = self._market_row(market)
         row["status"], row["updated_ms"] = name, ts
@@ -175,8 +146,9 @@ class Batch:
         else:
             self.winner_from_proposal.add(market)
 
-    def _market_action(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, market, action, actor, reason, text = e[:7]
+    def _market_action(self, o: Outcome, e: ev.MarketAction) -> None:
+        ts, market, action, actor, reason, text = (e.ts_ms, e.market, e.action, e.actor,
+                                                  e.reason, e.text)
         self._timeline(o, ts, market, "action", reason, actor, action=action, text=text or None)
         row = self._market_row(market)
         row["updated_ms"] = ts
@@ -192,26 +164,29 @@ class Batch:
                     {"market_id": market, "idx": i, "name": str(n)[:256]}
                     for i, n in enumerate(names))
 
-    def _resolution(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, market, winner, actor, evidence, deadline_ms = e[:7]
+    def _resolution(self, o: Outcome, e: ev.Resolution) -> None:
+        ts, market, winner, actor, evidence, deadline_ms = (
+            e.ts_ms, e.market, e.winner, e.actor, e.evidence, e.dispute_deadline_ms)
         self.proposed[market] = winner
         row = self._market_row(market)
         row["proposed_winner"], row["dispute_deadline_ms"] = winner, deadline_ms
         self._timeline(o, ts, market, "resolution", f"outcome {winner} proposed", actor,
                        action="propose", text=evidence or None)
 
-    def _bond(self, o: Outcome, e: tuple[Any, ...]) -> None:
+    def _bond(self, o: Outcome, e: ev.Bond) -> None:
         """Bonds move the account's cash into the market's pool (> 0) and back out (< 0)."""
-        _, ts, _market, account, amount, kind = e[:6]
+        ts, account, amount, kind = e.ts_ms, e.account, e.amount_micro, e.kind
         if account:  # account 0 is the exchange's fee account, not a user
             self.cash.append({"seq": o.seq, "ts_ms": ts, "account_id": account,
                               "amount_micro": -amount, "reason": f"bond_{kind}"[:64]})
 
     # -- orders -------------------------------------------------------------------------------
 
-    def _order_accepted(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        (_, ts, order, account, contract, outcome, action, order_type, price, size, tif, flags,
-         client_id) = e[:13]
+    def _order_accepted(self, o: Outcome, e: ev.OrderAccepted) -> None:
+        ts, order, account, contract = e.ts_ms, e.order, e.account, e.contract
+        outcome, action, order_type, price, size = (e.outcome, e.action, e.order_type,
+                                                    e.price_micro, e.size)
+        tif, flags, client_id = e.tif, e.flags, e.client_id
         c = o.command
         expire_ms = group = None
         if type(c) is cmd.PlaceOrder and o.value == order:
@@ -239,29 +214,35 @@ class Batch:
             self.dirty_orders.add(order)
         return row
 
-    def _order_done(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, order, _account, _contract, reason, filled, remaining = e[:8]
+    def _order_done(self, o: Outcome, e: ev.OrderDone) -> None:
+        ts, order, reason, filled, remaining = (e.ts_ms, e.order, e.reason, e.filled,
+                                                e.remaining)
         row = self._order(order, ts, o.seq)
         if row is not None:
             row["status"] = "filled" if reason == DONE_FILLED else "cancelled"
             row["reason"], row["filled"], row["remaining"] = reason, filled, remaining
 
-    def _order_amended(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, order, _account, _contract, price, remaining = e[:7]
+    def _order_amended(self, o: Outcome, e: ev.OrderAmended) -> None:
+        ts, order, price, remaining = e.ts_ms, e.order, e.price_micro, e.remaining
         row = self._order(order, ts, o.seq)
         if row is not None:
             row["price_micro"], row["remaining"], row["reason"] = price, remaining, "amended"
 
-    def _order_rejected(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, account, contract, client_id, code = e[:6]
+    def _order_rejected(self, o: Outcome, e: ev.OrderRejected) -> None:
+        ts, account, contract, client_id, code = (e.ts_ms, e.account, e.contract, e.client_id,
+                                                  e.code)
         self.rejections.append({"seq": o.seq, "ts_ms": ts, "account_id": account,
                                 "contract_id": contract, "client_id": client_id, "code": code})
 
     # -- trades -------------------------------------------------------------------------------
 
-    def _fill(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        (_, ts, contract, yes_price, size, kind, t_order, t_account, t_outcome, t_action, t_fee,
-         m_order, m_account, m_outcome, m_action, m_fee) = e[:16]
+    def _fill(self, o: Outcome, e: ev.Fill) -> None:
+        ts, contract, yes_price, size, kind = (e.ts_ms, e.contract, e.yes_price_micro, e.size,
+                                              e.kind)
+        t_order, t_account, t_outcome, t_action, t_fee = (
+            e.taker_order, e.taker_account, e.taker_outcome, e.taker_action, e.taker_fee_micro)
+        m_order, m_account, m_outcome, m_action, m_fee = (
+            e.maker_order, e.maker_account, e.maker_outcome, e.maker_action, e.maker_fee_micro)
         trade = len(self.trades)
         self.trades.append({
             "seq": o.seq, "ts_ms": ts, "contract_id": contract, "yes_price_micro": yes_price,
@@ -324,12 +305,13 @@ class Batch:
         p.dirty, p.ts_ms, p.seq = True, ts, seq
         return p
 
-    def _netted(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, account, contract, pairs = e[:5]
+    def _netted(self, o: Outcome, e: ev.Netted) -> None:
+        ts, account, contract, pairs = e.ts_ms, e.account, e.contract, e.pairs
         costbasis.net(self._position(account, contract, ts, o.seq).holding, pairs)
 
-    def _payout(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, market, contract, account, yes_shares, no_shares, amount = e[:8]
+    def _payout(self, o: Outcome, e: ev.Payout) -> None:
+        ts, market, contract, account = e.ts_ms, e.market, e.contract, e.account
+        yes_shares, no_shares, amount = e.yes_shares, e.no_shares, e.amount_micro
         self.settlements.append({
             "seq": o.seq, "ts_ms": ts, "market_id": market, "contract_id": contract,
             "account_id": account, "yes_shares": yes_shares, "no_shares": no_shares,
@@ -340,26 +322,29 @@ class Batch:
             self._anomaly("payout shares of %d in %d differ", account, contract)
         costbasis.payout(p.holding, amount)
 
-    def _position_state(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, account, contract, yes_shares, no_shares, yes_reserved, no_reserved = e[:8]
+    def _position_state(self, o: Outcome, e: ev.Position) -> None:
+        ts, account, contract = e.ts_ms, e.account, e.contract
+        yes_shares, no_shares = e.yes_shares, e.no_shares
+        yes_reserved, no_reserved = e.yes_reserved, e.no_reserved
         p = self._position(account, contract, ts, o.seq)
         if not costbasis.reconcile(p.holding, yes_shares, no_shares):
             self._anomaly("position of %d in %d differs from fills", account, contract)
         p.yes_reserved, p.no_reserved = yes_reserved, no_reserved
 
-    def _balance(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, account, free, reserved = e[:5]
+    def _balance(self, o: Outcome, e: ev.Balance) -> None:
+        ts, account, free, reserved = e.ts_ms, e.account, e.free_micro, e.reserved_micro
         self.balances[account] = {"account_id": account, "free_micro": free,
                                   "reserved_micro": reserved, "updated_ms": ts,
                                   "updated_seq": o.seq}
 
-    def _cash(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, account, amount, reason = e[:5]
+    def _cash(self, o: Outcome, e: ev.Cash) -> None:
+        ts, account, amount, reason = e.ts_ms, e.account, e.amount_micro, e.reason
         self.cash.append({"seq": o.seq, "ts_ms": ts, "account_id": account,
                           "amount_micro": amount, "reason": reason})
 
-    def _converted(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, _market, account, outcome, size, to_no, contracts = e[:8]
+    def _converted(self, o: Outcome, e: ev.Converted) -> None:
+        ts, account, outcome, size = e.ts_ms, e.account, e.outcome, e.size
+        to_no, contracts = e.to_no, e.contracts
         if outcome < 0:  # a pool merging NO sets: no cost basis is kept for pools
             return
         source = self._position(account, contracts[outcome], ts, o.seq).holding
@@ -372,9 +357,10 @@ class Batch:
 
     # -- triggers -----------------------------------------------------------------------------
 
-    def _trigger_placed(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        (_, ts, trigger, account, contract, outcome, kind, trigger_micro, size, limit_micro, oco,
-         client_id) = e[:12]
+    def _trigger_placed(self, o: Outcome, e: ev.TriggerPlaced) -> None:
+        ts, trigger, account, contract = e.ts_ms, e.trigger, e.account, e.contract
+        outcome, kind, trigger_micro, size = e.outcome, e.kind, e.trigger_micro, e.size
+        limit_micro, oco, client_id = e.limit_micro, e.oco, e.client_id
         self.new_triggers[trigger] = {
             "id": trigger, "account_id": account, "contract_id": contract, "outcome": outcome,
             "kind": kind, "trigger_micro": trigger_micro, "size": size,
@@ -390,16 +376,16 @@ class Batch:
         row["updated_ms"] = ts
         return row
 
-    def _trigger_fired(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, trigger, _account, _contract, order = e[:6]
+    def _trigger_fired(self, o: Outcome, e: ev.TriggerFired) -> None:
+        ts, trigger, order = e.ts_ms, e.trigger, e.order
         row = self._trigger_row(trigger, ts)
         row["status"], row["reason"], row["order_id"] = "fired", "fired", order
         order_row = self._order(order, ts, o.seq)
         if order_row is not None:
             order_row["trigger_id"] = trigger
 
-    def _trigger_done(self, o: Outcome, e: tuple[Any, ...]) -> None:
-        _, ts, trigger, _account, _contract, reason = e[:6]
+    def _trigger_done(self, o: Outcome, e: ev.TriggerDone) -> None:
+        ts, trigger, reason = e.ts_ms, e.trigger, e.reason
         row = self._trigger_row(trigger, ts)
         row["status"] = "cancelled" if reason in _TRIGGER_CANCELLED else "failed"
         row["reason"] = reason
@@ -409,36 +395,71 @@ class Batch:
         log.warning("projector at seq %d: " + message, self.last_seq, *args)
 
 
-_HANDLERS = {
-    ev.MARKET_CREATED: Batch._market_created,
-    ev.MARKET_STATUS: Batch._market_status,
-    ev.MARKET_ACTION: Batch._market_action,
-    ev.RESOLUTION: Batch._resolution,
-    ev.BOND: Batch._bond,
-    ev.ORDER_ACCEPTED: Batch._order_accepted,
-    ev.ORDER_DONE: Batch._order_done,
-    ev.ORDER_AMENDED: Batch._order_amended,
-    ev.ORDER_REJECTED: Batch._order_rejected,
-    ev.FILL: Batch._fill,
-    ev.NETTED: Batch._netted,
-    ev.PAYOUT: Batch._payout,
-    ev.POSITION: Batch._position_state,
-    ev.BALANCE: Batch._balance,
-    ev.CASH: Batch._cash,
-    ev.TRIGGER_PLACED: Batch._trigger_placed,
-    ev.TRIGGER_FIRED: Batch._trigger_fired,
-    ev.TRIGGER_DONE: Batch._trigger_done,
-    ev.CONVERTED: Batch._converted,
+# Keyed by the event's class: `add` dispatches on type(e), never on a code.
+_HANDLERS: dict[type, Callable[[Batch, Outcome, Any], None]] = {
+    ev.MarketCreated: Batch._market_created,
+    ev.MarketStatus: Batch._market_status,
+    ev.MarketAction: Batch._market_action,
+    ev.Resolution: Batch._resolution,
+    ev.Bond: Batch._bond,
+    ev.OrderAccepted: Batch._order_accepted,
+    ev.OrderDone: Batch._order_done,
+    ev.OrderAmended: Batch._order_amended,
+    ev.OrderRejected: Batch._order_rejected,
+    ev.Fill: Batch._fill,
+    ev.Netted: Batch._netted,
+    ev.Payout: Batch._payout,
+    ev.Position: Batch._position_state,
+    ev.Balance: Batch._balance,
+    ev.Cash: Batch._cash,
+    ev.TriggerPlaced: Batch._trigger_placed,
+    ev.TriggerFired: Batch._trigger_fired,
+    ev.TriggerDone: Batch._trigger_done,
+    ev.Converted: Batch._converted,
 }
 
 
-def _in_cost_order(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The events with each maker NETTED moved after the FILL that it precedes."""
+# -- risk controls: order groups and dead-man's switches; their tables are projections
+
+
+def _group_created(b: Batch, o: Outcome, e: ev.GroupCreated) -> None:
+    b.risk_rows.append(("order_groups", "upsert", {
+        "id": e.group, "account_id": e.account, "contracts_limit": e.contracts_limit,
+        "window_ms": e.window_ms, "triggered": False, "created_ms": e.ts_ms}))
+
+
+def _group_triggered(b: Batch, o: Outcome, e: ev.GroupReset | ev.GroupTriggered) -> None:
+    b.risk_rows.append(("order_groups", "update", {
+        "id": e.group, "triggered": type(e) is ev.GroupTriggered}))
+
+
+def _dead_man_armed(b: Batch, o: Outcome, e: ev.DeadManArmed) -> None:
+    b.risk_rows.append(("dead_man_switches", "upsert", {
+        "account_id": e.account, "due_ms": e.due_ms, "timeout_s": e.timeout_ms // 1000}))
+
+
+def _dead_man_gone(b: Batch, o: Outcome, e: ev.DeadManDisarmed | ev.DeadManFired) -> None:
+    b.risk_rows.append(("dead_man_switches", "delete", {"account_id": e.account}))
+
+
+_HANDLERS.update({
+    ev.GroupCreated: _group_created,
+    ev.GroupReset: _group_triggered,
+    ev.GroupTriggered: _group_triggered,
+    ev.DeadManArmed: _dead_man_armed,
+    ev.DeadManDisarmed: _dead_man_gone,
+    ev.DeadManFired: _dead_man_gone,
+})
+
+
+def _in_cost_order(events: list[ev.Event]) -> list[ev.Event]:
+    """The events with each maker Netted moved after the Fill that it precedes."""
     out = list(events)
     i = 0
     while i < len(out) - 1:
         e, nxt = out[i], out[i + 1]
-        if e[0] == ev.NETTED and nxt[0] == ev.FILL and nxt[12] == e[2] and nxt[2] == e[3]:
+        if (type(e) is ev.Netted and type(nxt) is ev.Fill and nxt.maker_account == e.account
+                and nxt.contract == e.contract):
             out[i], out[i + 1] = nxt, e
             i += 1  # this NETTED belongs to that FILL only
         i += 1

@@ -37,12 +37,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Projector", "ProjectionGap", "ProjectorError", "ProjectorThread"]
 
-_ORDER_REFS = {ev.ORDER_DONE: (2,), ev.ORDER_AMENDED: (2,), ev.FILL: (6, 11),
-               ev.TRIGGER_FIRED: (5,)}
-_POSITION_REFS = {ev.FILL: ((7, 2), (12, 2)), ev.NETTED: ((2, 3),), ev.PAYOUT: ((4, 3),),
-                  ev.POSITION: ((2, 3),)}
-_CONTRACT_REFS = {ev.ORDER_ACCEPTED: 4, ev.FILL: 2}
-
 
 class ProjectionGap(RuntimeError):
     """The outcomes do not continue the stored sequence: one was lost on the way."""
@@ -92,17 +86,21 @@ class Projector:
         contracts: set[int] = set()
         for outcome in outcomes:
             for e in outcome.events:
-                code = e[0]
-                if code == ev.ORDER_ACCEPTED:
-                    accepted.add(e[2])
-                for i in _ORDER_REFS.get(code, ()):
-                    order_ids.add(e[i])
-                for a, c in _POSITION_REFS.get(code, ()):
-                    keys.add((e[a], e[c]))
-                if code in _CONTRACT_REFS:
-                    contracts.add(e[_CONTRACT_REFS[code]])
-                elif code == ev.MARKET_CREATED:
-                    self._market_of.update((c, e[2]) for c in e[3])
+                if isinstance(e, ev.OrderAccepted):
+                    accepted.add(e.order)
+                    contracts.add(e.contract)
+                elif isinstance(e, ev.Fill):
+                    order_ids.add(e.taker_order)
+                    order_ids.add(e.maker_order)
+                    keys.add((e.taker_account, e.contract))
+                    keys.add((e.maker_account, e.contract))
+                    contracts.add(e.contract)
+                elif isinstance(e, ev.OrderDone | ev.OrderAmended | ev.TriggerFired):
+                    order_ids.add(e.order)
+                elif isinstance(e, ev.Netted | ev.Payout | ev.Position):
+                    keys.add((e.account, e.contract))
+                elif isinstance(e, ev.MarketCreated):
+                    self._market_of.update((c, e.market) for c in e.contracts)
         self._load_markets(conn, [c for c in contracts if c not in self._market_of])
         unknown = sorted(c for c in contracts if c not in self._market_of)
         if unknown:

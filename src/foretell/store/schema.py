@@ -86,7 +86,9 @@ sessions = sa.Table(
     sa.Column("expires_ms", Ms, nullable=False, index=True),
 )
 
-# Order groups (a service-level risk control); their orders carry `orders.group_id`.
+# Order groups (engine/risk.py), projected from GROUP_* events; their orders carry
+# `orders.group_id`. Rows written by the service before the groups moved into the engine may
+# remain; the projector upserts, so an id the engine hands out again replaces such a row.
 order_groups = sa.Table(
     "order_groups", metadata,
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -97,8 +99,8 @@ order_groups = sa.Table(
     sa.Column("created_ms", Ms, nullable=False),
 )
 
-# One row per armed dead-man's switch (account -> when its orders are cancelled unless renewed).
-# Written by the service, not the projector: the switch is a request, not an engine state.
+# One row per armed dead-man's switch (account -> when its orders are cancelled unless renewed),
+# projected from DEAD_MAN_* events (the switch is engine state, engine/risk.py).
 dead_man_switches = sa.Table(
     "dead_man_switches", metadata,
     sa.Column("account_id", sa.BigInteger, sa.ForeignKey("users.id"), primary_key=True),

@@ -34,6 +34,7 @@ def write(conn: sa.Connection, b: Batch) -> None:
     _trades(conn, b)
     _ledger(conn, b)
     _triggers(conn, b)
+    _risk(conn, b)
 
 
 def _markets(conn: sa.Connection, b: Batch) -> None:
@@ -145,3 +146,23 @@ def _position_row(account: int, contract: int, p: PositionState) -> Row:
 def _triggers(conn: sa.Connection, b: Batch) -> None:
     insert_rows(conn, t.triggers, list(b.new_triggers.values()))
     update_many(conn, t.triggers, "id", b.trigger_updates.values())
+
+
+def _risk(conn: sa.Connection, b: Batch) -> None:
+    """Order groups and dead-man's switches, one statement per event in order (they are rare,
+    and an arm then a disarm in one batch must end disarmed). Rows reference users: an account
+    that is no user (a raw engine command) is left out rather than stop the projector."""
+    if not b.risk_rows:
+        return
+    accounts = {row["account_id"] for _, op, row in b.risk_rows if op == "upsert"}
+    users = set(conn.scalars(sa.select(t.users.c.id).where(t.users.c.id.in_(sorted(accounts)))))
+    for name, op, row in b.risk_rows:
+        table = t.order_groups if name == "order_groups" else t.dead_man_switches
+        key = "id" if name == "order_groups" else "account_id"
+        if op == "upsert":
+            if row["account_id"] in users:
+                upsert(conn, table, (key,), [row])
+        elif op == "update":
+            conn.execute(table.update().where(table.c[key] == row[key]).values(row))
+        else:
+            conn.execute(table.delete().where(table.c[key] == row[key]))

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_STAMP := src/foretell/web/static/vendor/.stamp
 
-.PHONY: run test lint bench clean install web chromium
+.PHONY: run test lint bench clean install web chromium nats
 
 # Installs the package with its dev tools; the engine's hot modules are compiled with mypyc
 # (setup.py), so a change to them re-runs this step.
@@ -31,11 +31,15 @@ web: $(WEB_STAMP)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# The cluster tests start NATS servers of their own; install Debian's when it is missing.
+nats:
+	@command -v nats-server >/dev/null || (apt-get update -qq && apt-get install -y -qq nats-server >/dev/null)
+
 run: $(STAMP) $(WEB_STAMP)
 	@echo "foretell: starting on http://$${FORETELL_HOST:-127.0.0.1}:$${FORETELL_PORT:-8000} (the first start loads the demo)"
 	$(BIN)/foretell serve
 
-test: $(STAMP) $(WEB_STAMP) chromium
+test: $(STAMP) $(WEB_STAMP) chromium nats
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

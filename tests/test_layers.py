@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engine",),  # the deterministic state machine
     ("journal", "store"),  # durable command log (bytes); SQL schema, projector, queries
     ("exchange",),  # sequence -> journal -> apply -> acknowledge -> publish; recovery; wiring
-    ("services", "news", "chain"),  # the verbs, one module per job; refusal codes, no HTTP
+    ("services", "news", "chain", "cluster"),  # verbs (refusal codes, no HTTP); cluster wiring
     ("demo",),  # the seed-based demo, through the verbs like any operator
     ("api", "web", "bench"),  # HTTP, WebSocket, pages; benchmarks drive the edges
     ("app", "cli"),  # the app factory and the command line: everything wired

@@ -30,6 +30,7 @@ from foretell.api.edge import Edge, build_edge, run_tickers
 from foretell.api.edge import serve as serve_edge
 from foretell.api.fastpath import OrderFastPath
 from foretell.config import Settings
+from foretell.exchange.node import Node
 from foretell.journal.log import JournalFailed
 from foretell.services import Services
 
@@ -40,9 +41,12 @@ gc_freeze_interval_s = 600.0
 
 
 def create_app(settings: Settings | None = None,
-               on_ready: Callable[[str | None], None] | None = None) -> FastAPI:
+               on_ready: Callable[[str | None], None] | None = None,
+               node: Callable[[Settings], Node] | None = None) -> FastAPI:
     """`on_ready` is called once the exchange is ready to serve, with the demo's state:
-    "loaded" (now), "present" (by an earlier start) or None (demo off, or not a demo exchange)."""
+    "loaded" (now), "present" (by an earlier start) or None (demo off, or not a demo exchange).
+    `node` builds the node the app serves from (default: the single-node one; cluster mode
+    passes a gateway's)."""
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
@@ -51,10 +55,11 @@ def create_app(settings: Settings | None = None,
         # than the default 5 ms, or every durable answer pays that wait.
         sys.setswitchinterval(0.0005)
         # The application (node + verbs), then the edge around it, both serving from this loop.
-        svc = Services(settings)
+        svc = Services(settings, node=node(settings) if node is not None else None)
         app.state.service = svc
-        app.state.edge = edge = build_edge(svc)
         svc.attach(asyncio.get_running_loop())
+        await svc.node.start()
+        app.state.edge = edge = build_edge(svc)
         serve_edge(edge, svc)
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(run_tickers(edge, svc))]
         demo: str | None = None
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None,
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await svc.node.stop()
             try:
                 svc.close()
             except JournalFailed:  # reported when it happened; every waiter got its 503

@@ -1,4 +1,4 @@
-"""`foretell` command line: serve | demo | admin | audit | bench."""
+"""`foretell` command line: serve | demo | admin | audit | bench | cluster."""
 
 from __future__ import annotations
 
@@ -239,6 +239,118 @@ def accounts(data: Path = typer.Option(None)) -> None:
         console.print(table)
     finally:
         svc.close()
+
+
+cluster = typer.Typer(help="Cluster mode on NATS JetStream: gateways, engine replicas, "
+                      "projectors (settings: FORETELL_NATS_URL, FORETELL_CLUSTER_PREFIX, "
+                      "FORETELL_CLUSTER_REPLICAS; the store: FORETELL_DATABASE_URL).")
+app.add_typer(cluster, name="cluster")
+
+
+def _cluster_settings(nats: str | None, prefix: str | None, replicas: int | None) -> Any:
+    from foretell.cluster.streams import ClusterSettings
+
+    servers = tuple(s for s in nats.split(",") if s) if nats else None
+    return ClusterSettings.from_env(servers=servers, prefix=prefix, replicas=replicas)
+
+
+NATS_OPT = typer.Option(None, "--nats", help="NATS URLs, comma-separated (FORETELL_NATS_URL)")
+PREFIX_OPT = typer.Option(None, help="stream and bucket name prefix (FORETELL_CLUSTER_PREFIX)")
+REPLICAS_OPT = typer.Option(None, help="stream replication, 1 or 3 (FORETELL_CLUSTER_REPLICAS)")
+
+
+@cluster.command("gateway")
+def cluster_gateway(host: str = typer.Option(None), port: int = typer.Option(None),
+                    data: Path = typer.Option(None, help="holds secret.key: the same for "
+                                              "every gateway"),
+                    nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
+                    replicas: int = REPLICAS_OPT) -> None:
+    """A gateway: REST, WebSocket and pages over the cluster (stateless; run any number)."""
+    import uvicorn
+
+    from foretell.app import create_app, server_options
+    from foretell.cluster.gateway import GatewayNode
+    from foretell.config import Settings
+
+    cs = _cluster_settings(nats, prefix, replicas)
+    overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
+                 if v is not None}
+    settings = Settings.from_env(demo=False, market_maker=False, **overrides)
+    if not settings.database_url.startswith("postgresql"):
+        Console(stderr=True).print("[red]cluster mode needs FORETELL_DATABASE_URL=postgresql://"
+                                   "...[/red]")
+        raise typer.Exit(2)
+    uvicorn.run(create_app(settings, node=lambda s: GatewayNode(s, cs)), host=settings.host,
+                port=settings.port, log_level="warning", timeout_keep_alive=60,
+                **server_options(settings))
+
+
+@cluster.command("engine")
+def cluster_engine(replica_id: str = typer.Option(..., "--id", help="this replica's name"),
+                   nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
+                   replicas: int = REPLICAS_OPT) -> None:
+    """An engine replica (run two or more: one leads, the others take over when it dies)."""
+    from foretell.cluster.replica import run_replica
+
+    run_replica(_cluster_settings(nats, prefix, replicas), replica_id)
+
+
+@cluster.command("projector")
+def cluster_projector(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
+                      replicas: int = REPLICAS_OPT) -> None:
+    """The projector: the event stream into PostgreSQL (FORETELL_DATABASE_URL), exactly once."""
+    import os
+
+    from foretell.cluster.projector import run_projector
+
+    run_projector(os.environ["FORETELL_DATABASE_URL"], _cluster_settings(nats, prefix, replicas))
+
+
+@cluster.command("create-supervisor")
+def cluster_create_supervisor(username: str,
+                              password: str = typer.Option(..., prompt=True,
+                                                           confirmation_prompt=True,
+                                                           hide_input=True),
+                              data: Path = typer.Option(None, help="the gateways' data "
+                                                        "directory (secret.key)")) -> None:
+    """Create a supervisor in the store the gateways share (FORETELL_DATABASE_URL)."""
+    from foretell.cluster.gateway import GatewayNode
+    from foretell.config import Settings
+    from foretell.services import Services
+
+    overrides = {"data": data} if data is not None else {}
+    settings = Settings.from_env(demo=False, market_maker=False, **overrides)
+    node = GatewayNode(settings, _cluster_settings(None, None, None))
+    try:
+        user_id = Services(settings, node=node).accounts.create_user(username, password,
+                                                                     role="supervisor")
+    finally:
+        node.close()
+    console.print(f"supervisor {username} created (id {user_id})")
+
+
+@cluster.command("audit")
+def cluster_audit(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
+                  wait_s: float = typer.Option(30.0, help="wait this long for idle replicas"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """Replay the command stream (from scratch and from the latest snapshot), check every
+    invariant and compare state hashes with every replica. Exits 1 on any difference."""
+    import asyncio
+    import dataclasses
+
+    from foretell.cluster.audit import audit_cluster
+
+    report = asyncio.run(audit_cluster(_cluster_settings(nats, prefix, None), wait_s))
+    if as_json:
+        print(json.dumps(dataclasses.asdict(report) | {"ok": report.ok}))
+    else:
+        console.print(f"seq {report.seq} state hash {report.state_hash}")
+        for name, replica in sorted(report.replicas.items()):
+            console.print(f"{name}: {replica}")
+        for violation in report.violations:
+            console.print(f"[red]violation[/red] {violation}")
+        console.print("[green]clean[/green]" if report.ok else "[red]FAILED[/red]")
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -111,13 +111,19 @@ def encode_body(body: Any) -> bytes | None:
 class Core:
     """Connection-independent state of a client: base URL, credentials, retry policy."""
 
-    def __init__(self, base_url: str, key_id: str | None, secret: str | None, retries: int,
-                 backoff_s: float, clock: Any = None) -> None:
+    def __init__(self, base_url: str | Sequence[str], key_id: str | None, secret: str | None,
+                 retries: int, backoff_s: float, clock: Any = None) -> None:
         if (key_id is None) != (secret is None):
             raise ValueError("give both key_id and secret, or neither")
         if retries < 0:
             raise ValueError("retries must be >= 0")
-        self.base_url = normalize_base_url(base_url)
+        # Several base URLs (the gateways of a cluster): requests go to the first until it
+        # stops answering, then to the next.
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("give at least one base_url")
+        self.base_urls = [normalize_base_url(url) for url in urls]
+        self.base_url = self.base_urls[0]
         self.signer = Signer(key_id, secret, clock or wall_clock_ms) if key_id and secret else None
         self.clock = clock or wall_clock_ms
         self.retries = retries
@@ -163,17 +169,25 @@ class Core:
                                or self.backoff(tries.retries - 1))
             if status >= 500 and call.retry_safe:
                 tries.retries += 1
+                self.next_base_url()
                 delay = (_retry_after(headers) if status == 503 else None)
                 return Verdict("retry", delay_s=delay or self.backoff(tries.retries - 1))
         return Verdict("fail", error=error)
 
     def judge_no_answer(self, call: Call, exc: Exception, sent: bool,
                         tries: Attempts) -> Verdict:
-        """A request that got no answer: resend if it never left, or if resending is safe."""
+        """A request that got no answer: resend if it never left, or if resending is safe
+        (to the next base URL when there are several: this one may be gone)."""
+        self.next_base_url()
         if tries.retries < self.retries and (call.retry_safe or not sent):
             tries.retries += 1
             return Verdict("retry", delay_s=self.backoff(tries.retries - 1))
         return Verdict("fail", error=ConnectionFailed(f"{type(exc).__name__}: {exc}"))
+
+    def next_base_url(self) -> None:
+        if len(self.base_urls) > 1:
+            i = self.base_urls.index(self.base_url)
+            self.base_url = self.base_urls[(i + 1) % len(self.base_urls)]
 
     def time_call(self) -> Call:
         return Call("GET", "/time", signed=False, retry_safe=True)

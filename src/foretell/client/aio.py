@@ -29,7 +29,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class AsyncClient:
-    def __init__(self, base_url: str, key_id: str | None = None, secret: str | None = None, *,
+    def __init__(self, base_url: str | Sequence[str], key_id: str | None = None, secret: str | None = None, *,
                  timeout_s: float = 10.0, retries: int = 3, backoff_s: float = 0.1,
                  clock: Callable[[], int] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:

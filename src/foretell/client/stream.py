@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -53,12 +53,17 @@ def _error(reply: Mapping[str, Any]) -> ForetellError:
 
 
 class Stream:
-    def __init__(self, base_url: str, key_id: str | None = None, secret: str | None = None, *,
+    def __init__(self, base_url: str | Sequence[str], key_id: str | None = None,
+                 secret: str | None = None, *,
                  session_token: str | None = None, csrf_token: str | None = None,
                  signer: Signer | None = None,
                  rest: AsyncClient | None = None, reply_timeout_s: float = 10.0,
                  max_size: int = 8 * 1024 * 1024) -> None:
-        self.url = ws_url(normalize_base_url(base_url))
+        # Several base URLs (a cluster's gateways): `connect` takes the first that answers,
+        # starting after the one it last used, so connecting again after a close moves on.
+        bases = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.urls = [ws_url(normalize_base_url(b)) for b in bases]
+        self.url = self.urls[0]
         self.signer = signer or (Signer(key_id, secret) if key_id and secret else None)
         self.session_token = session_token
         self.csrf_token = csrf_token
@@ -78,7 +83,9 @@ class Stream:
     def from_client(cls, client: Client | AsyncClient, **kw: Any) -> Stream:
         """A stream with the client's credentials: its API key (and clock offset) or session."""
         rest = client if isinstance(client, AsyncClient) else None
-        return cls(client.base_url, session_token=client.session_token,
+        bases = client._core.base_urls
+        i = bases.index(client.base_url)
+        return cls(bases[i:] + bases[:i], session_token=client.session_token,
                    csrf_token=client.csrf_token, signer=client._core.signer, rest=rest, **kw)
 
     # -- connection ---------------------------------------------------------------------------
@@ -86,11 +93,26 @@ class Stream:
     async def connect(self) -> Stream:
         headers = {"Cookie": f"{SESSION_COOKIE}={self.session_token}"} if (
             self.session_token and self.signer is None) else {}
-        try:
-            self._ws = await connect(self.url, additional_headers=headers,
-                                     max_size=self.max_size, open_timeout=10)
-        except (OSError, TimeoutError) as exc:
-            raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        start = self.urls.index(self.url)
+        if self.closed:  # connecting again: the next gateway first, subscriptions anew
+            start += 1
+            self._queue = asyncio.Queue()
+            self._pending = {}
+            self.books = {}
+        failure: BaseException | None = None
+        for i in range(len(self.urls)):
+            url = self.urls[(start + i) % len(self.urls)]
+            try:
+                self._ws = await connect(url, additional_headers=headers,
+                                         max_size=self.max_size, open_timeout=10)
+            except (OSError, TimeoutError) as exc:  # noqa: PERF203 - try the next gateway
+                failure = exc
+                continue
+            self.url, self.closed = url, False
+            break
+        else:
+            assert failure is not None
+            raise ConnectionFailed(f"{type(failure).__name__}: {failure}") from failure
         self._reader = asyncio.create_task(self._read())
         try:
             if self.signer is not None:

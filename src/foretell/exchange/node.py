@@ -77,6 +77,7 @@ class Node:
         # seq -> what to call on the loop once that command is durable (or the journal failed)
         self._waiters: dict[int, Waiter] = {}
         self.account_seq: dict[int, int] = {}  # each account's latest command (read-your-writes)
+        self.published_seq = 0  # the last seq published and answered on the loop
 
     @property
     def engine(self) -> Any:
@@ -101,6 +102,12 @@ class Node:
             loop.call_soon_threadsafe(call)
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Serving is about to begin (the cluster's gateway node connects here)."""
+
+    async def stop(self) -> None:
+        """Serving has ended (before `close`)."""
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve from this loop: durable outcomes are published and answered on it."""
@@ -157,8 +164,11 @@ class Node:
             # been published yet: that only happens in a later loop callback.
             self._waiters[outcome.seq] = callback
 
-    async def durable(self, outcome: Outcome) -> None:
-        """Wait until `outcome` (and so everything before it) is durable."""
+    async def durable(self, outcome: Outcome) -> Outcome:
+        """Wait until `outcome` (and so everything before it) is durable; returns it (a
+        cluster gateway's node returns the outcome that came back for what it submitted)."""
+        if outcome.seq <= self.published_seq:  # durable and answered already (a batch's)
+            return outcome
         if self.loop is None:  # not serving (CLI, offline tools): wait on the writer's future
             await asyncio.wrap_future(self.pipeline.committer.durable_future(outcome.seq))
             self.pipeline.maybe_snapshot()
@@ -166,11 +176,10 @@ class Node:
             future: asyncio.Future[Any] = self.loop.create_future()
             self.when_durable(outcome, partial(_resolve, future))
             await future
+        return outcome
 
     async def execute(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
-        outcome = self.submit(command, account_id)
-        await self.durable(outcome)
-        return outcome
+        return await self.durable(self.submit(command, account_id))
 
     # -- 5 project, 6 publish -----------------------------------------------------------------
 
@@ -185,6 +194,7 @@ class Node:
     def _published(self, outcomes: list[Outcome]) -> None:
         """On the loop: publish each durable outcome, then answer whoever waits on it."""
         for outcome in outcomes:
+            self.published_seq = outcome.seq
             for listener in self.publish_listeners:
                 try:
                     listener(outcome)

@@ -61,6 +61,27 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def outcome_of(engine: Any, book_seq: dict[int, int], seq: int, command: cmd.Command,
+               code: str, value: Any) -> Outcome:
+    """The outcome of a command just applied: the engine's events, then the state of every
+    account and position it touched, then the absolute sizes of the book levels it changed
+    (each contract's `book_seq` counts those). Shared by the single-node pipeline and the
+    cluster's engine replicas, so both publish the same events for the same command."""
+    events = engine.take_events()
+    events += touched_state(engine, events)  # 3b state of what the command touched
+    events += _book_levels(engine, book_seq, events)
+    return Outcome(seq, command, code, value, events)
+
+
+def _book_levels(engine: Any, book_seq: dict[int, int], events: list[Event]) -> list[Event]:
+    out: list[Event] = []
+    for contract, prices in changed_levels(engine, events).items():
+        seq = book_seq.get(contract, 0) + 1
+        book_seq[contract] = seq
+        out.append(BookLevel(engine.now_ms, contract, seq, level_sizes(engine, contract, prices)))
+    return out
+
+
 class Pipeline:
     def __init__(self, directory: str | os.PathLike[str],
                  clock: Callable[[], int] = wall_clock_ms,
@@ -120,25 +141,13 @@ class Pipeline:
             raise
         self.seq = seq
         self._since_snapshot += 1
-        events = self.engine.take_events()
-        events += touched_state(self.engine, events)  # 3b state of what the command touched
-        events += self._book_levels(events)
-        outcome = Outcome(seq, command, code, value, events)
+        outcome = outcome_of(self.engine, self.book_seq, seq, command, code, value)
         if self.listeners or self.batch_listeners:
             self._undurable.append(outcome)
             durable = self.committer.durable_seq
             if durable >= seq:  # the writer synced it before it was queued: publish it here
                 self._on_durable(durable)
         return outcome
-
-    def _book_levels(self, events: list[Event]) -> list[Event]:
-        out: list[Event] = []
-        for contract, prices in changed_levels(self.engine, events).items():
-            seq = self.book_seq.get(contract, 0) + 1
-            self.book_seq[contract] = seq
-            out.append(BookLevel(self.engine.now_ms, contract, seq,
-                                 level_sizes(self.engine, contract, prices)))
-        return out
 
     def _audit(self, seq: int) -> None:
         """The full audit (debug and test runs: `FORETELL_AUDIT_EVERY`), between two commands."""

@@ -41,8 +41,10 @@ demo_credit_micro = 10_000 * MICRO
 class Services:
     """The node and every job on it, built in dependency order."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> None:
-        self.node = Node(settings, clock)
+    def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms,
+                 node: Node | None = None) -> None:
+        # The single-node wiring by default; cluster mode passes a gateway's node.
+        self.node = node if node is not None else Node(settings, clock)
         self.portfolio = Portfolio(self.node)
         self.accounts = Accounts(self.node, self.portfolio)
         self.markets = Markets(self.node)

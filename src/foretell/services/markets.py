@@ -60,14 +60,22 @@ class Markets:
         command, submitted before anything else can run: both or neither."""
         self.claim_slug(slug)
         try:
-            outcome = self.node.submit(command, actor)
-            last = outcome
-            if outcome.ok and subsidy_micro:
-                last = self.node.submit(cmd.FundPool(0, command.market, actor, subsidy_micro,
-                                                     pools.FEE_SHARE_PPM_DEFAULT), actor)
+            submitted = self.node.submit(command, actor)
+            last = submitted
+            fund = cmd.FundPool(0, command.market, actor, subsidy_micro,
+                                pools.FEE_SHARE_PPM_DEFAULT)
+            if submitted.ok and subsidy_micro:
+                last = self.node.submit(fund, actor)
                 if not last.ok:  # the caller's check and the engine's disagree: a bug
                     raise InvariantBroken(f"a checked subsidy was refused: {last.code}")
             await self.node.durable(last)
+            # A cluster gateway knows the outcome only now (then the pool follows the market
+            # as a command of its own, not in the same turn).
+            outcome = await self.node.durable(submitted)
+            if outcome.ok and subsidy_micro and last is submitted:
+                funded = await self.node.execute(fund, actor)
+                if not funded.ok:
+                    raise InvariantBroken(f"a checked subsidy was refused: {funded.code}")
         except BaseException:
             self.claimed_slugs.discard(slug)
             raise

@@ -57,8 +57,7 @@ class Trading:
             body.order_group_id or 0)
 
     async def place(self, p: Principal, body: OrderIn) -> dict[str, Any]:
-        outcome = self.place_nowait(p, body)
-        await self.node.durable(outcome)
+        outcome = await self.node.durable(self.place_nowait(p, body))
         return self.placed(outcome)
 
     async def place_many(self, p: Principal, bodies: list[OrderIn]) -> list[dict[str, Any]]:
@@ -77,7 +76,9 @@ class Trading:
             try:
                 if isinstance(outcome, Refused):
                     raise outcome
-                results.append({"ok": True, "order": self.placed(outcome)})
+                # Durable already (single node); a gateway answers each when it comes back.
+                final = await self.node.durable(outcome)
+                results.append({"ok": True, "order": self.placed(final)})
             except Refused as exc:
                 results.append({"ok": False, "error": {"code": exc.code, "message": exc.message,
                                                        "details": exc.details}})

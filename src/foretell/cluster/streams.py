@@ -1,0 +1,316 @@
+"""What the cluster's processes share on NATS JetStream, and how it is set up.
+
+  <P>_CMD       the command stream (subject <p>.cmd): one message per command, its stream
+                sequence IS the engine seq; published by gateways (and timers by the leader)
+                with a Nats-Msg-Id, so a retried command is stored once (de-duplication)
+  <P>_EVT       the event stream (subject <p>.evt): batches of outcomes in seq order, published
+                only by the leader, each with Nats-Msg-Id "o<last seq>" and the expected last
+                stream sequence (a second publisher's batch is refused, never interleaved)
+  <P>_lease     key-value bucket with a TTL: key `leader` = the leader's lease; the revision at
+                which it was created is the fencing epoch
+  <P>_status    key-value bucket: each replica's seq (and state hash when idle), the projector's
+  <P>_snap      object store: the leader's latest engine snapshot with its seq
+
+Every name starts with a prefix, so tests on a shared server use names of their own. The
+streams' replication (1 on one server, 3 on a cluster) is a setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+import nats
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
+
+from foretell.domain.outcome import Outcome, decode_outcome, encode_outcome
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+lease_ttl_s = 3.0  # a leader not heard from for this long loses the lease
+lease_renew_s = 0.5
+duplicate_window_s = 120.0  # a command retried within this is stored once
+outcomes_per_message_max = 500
+event_bytes_per_message_max = 512 * 1024
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    prefix: str = "foretell"
+    replicas: int = 1  # stream replication: 1 (one server) or 3 (a cluster)
+    snapshot_every: int = 10_000  # the leader writes a snapshot every N commands
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ClusterSettings:
+        env = os.environ
+        values: dict[str, Any] = {
+            "servers": tuple(s.strip() for s in env.get("FORETELL_NATS_URL",
+                                                        cls.servers[0]).split(",") if s.strip()),
+            "prefix": env.get("FORETELL_CLUSTER_PREFIX", cls.prefix),
+            "replicas": int(env.get("FORETELL_CLUSTER_REPLICAS", cls.replicas)),
+            "snapshot_every": int(env.get("FORETELL_SNAPSHOT_EVERY", cls.snapshot_every)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", values["prefix"]):
+            raise ValueError("the cluster prefix takes letters, digits, _ and - only")
+        return cls(**values)
+
+    @property
+    def cmd_stream(self) -> str:
+        return f"{self.prefix.upper()}_CMD"
+
+    @property
+    def evt_stream(self) -> str:
+        return f"{self.prefix.upper()}_EVT"
+
+    @property
+    def cmd_subject(self) -> str:
+        return f"{self.prefix}.cmd"
+
+    @property
+    def evt_subject(self) -> str:
+        return f"{self.prefix}.evt"
+
+    @property
+    def lease_bucket(self) -> str:
+        return f"{self.prefix}_lease"
+
+    @property
+    def status_bucket(self) -> str:
+        return f"{self.prefix}_status"
+
+    @property
+    def snap_bucket(self) -> str:
+        return f"{self.prefix}_snap"
+
+
+@dataclass
+class Cluster:
+    """A connection to the cluster's streams and buckets."""
+
+    settings: ClusterSettings
+    nc: NATS
+    js: JetStreamContext
+    lease: KeyValue
+    status: KeyValue
+    snaps: ObjectStore
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.close()
+
+    async def last_cmd_seq(self) -> int:
+        info = await self.js.stream_info(self.settings.cmd_stream)
+        return int(info.state.last_seq)
+
+    async def last_evt_seq(self) -> int:
+        info = await self.js.stream_info(self.settings.evt_stream)
+        return int(info.state.last_seq)
+
+    async def put_status(self, key: str, value: dict[str, Any]) -> None:
+        await self.status.put(key, msgspec.json.encode(value))
+
+    async def statuses(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            keys = await self.status.keys()
+        except Exception:  # no keys yet (nats-py raises NoKeysError)
+            return out
+        for key in keys:
+            try:
+                entry = await self.status.get(key)
+            except Exception:  # noqa: PERF203 - deleted between keys() and get()
+                continue
+            if entry.value:
+                out[key] = msgspec.json.decode(entry.value)
+        return out
+
+    async def watch_statuses(self, into: dict[str, dict[str, Any]]) -> None:
+        """Keep `into` equal to the status bucket (a watcher: pushed, not polled)."""
+        while True:
+            try:
+                watcher = await self.status.watchall()
+                while True:
+                    try:
+                        entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+                    except nats.errors.TimeoutError:
+                        continue
+                    if entry is None:
+                        continue
+                    if entry.value and entry.operation is None:
+                        into[entry.key] = msgspec.json.decode(entry.value)
+                    else:
+                        into.pop(entry.key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("watching the status bucket failed (%s); watching again", exc)
+                await asyncio.sleep(0.5)
+
+    async def events_at(self, stream_seq: int) -> list[Outcome]:
+        msg = await self.js.get_msg(self.settings.evt_stream, stream_seq)
+        return decode_events(msg.data or b"")
+
+    async def evt_start_after(self, outcome_seq: int) -> int:
+        """The first event-stream sequence whose batch holds an outcome after `outcome_seq`
+        (binary search: batches are in seq order), or the stream's end + 1."""
+        info = await self.js.stream_info(self.settings.evt_stream)
+        lo, hi = int(info.state.first_seq or 1), int(info.state.last_seq)
+        if hi == 0:
+            return 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            batch = await self.events_at(mid)
+            if batch and batch[-1].seq <= outcome_seq:
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        return lo
+
+
+async def connect(settings: ClusterSettings, name: str = "foretell",
+                  setup: bool = True, timeout_s: float = 120.0) -> Cluster:
+    """Connect (reconnecting forever to any of the servers) and make sure every stream and
+    bucket exists with the configured replication; retried while a server is down or the
+    cluster has no meta leader yet (a process restarted beside a dying server)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await _connect(settings, name, setup)
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("connecting to the cluster failed (%s); trying again", exc)
+            await asyncio.sleep(0.5)
+
+
+async def retrying(call: Callable[[], Awaitable[T]], timeout_s: float = 120.0) -> T:
+    """`call()` again until it works (a server restarting, a stream electing its leader)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("a cluster request failed (%s); trying again", exc)
+            await asyncio.sleep(0.5)
+
+
+async def _connect(settings: ClusterSettings, name: str, setup: bool) -> Cluster:
+    nc = await nats.connect(servers=list(settings.servers), name=name, max_reconnect_attempts=-1,
+                            reconnect_time_wait=0.2, connect_timeout=2,
+                            allow_reconnect=True)
+    try:
+        js = nc.jetstream(timeout=5)
+        if setup:
+            await ensure(js, settings)
+        return Cluster(settings, nc, js, await js.key_value(settings.lease_bucket),
+                       await js.key_value(settings.status_bucket),
+                       await js.object_store(settings.snap_bucket))
+    except BaseException:
+        await nc.close()
+        raise
+
+
+async def ensure(js: JetStreamContext, s: ClusterSettings) -> None:
+    for name, subject in ((s.cmd_stream, s.cmd_subject), (s.evt_stream, s.evt_subject)):
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            await _retry(js.add_stream, name=name, subjects=[subject], num_replicas=s.replicas,
+                         storage=api.StorageType.FILE, duplicate_window=duplicate_window_s)
+    for bucket, ttl in ((s.lease_bucket, lease_ttl_s), (s.status_bucket, None)):
+        try:
+            await js.key_value(bucket)
+        except Exception:  # BucketNotFoundError
+            await _retry(js.create_key_value, bucket=bucket, ttl=ttl, replicas=s.replicas,
+                         history=1)
+    try:
+        await js.object_store(s.snap_bucket)
+    except Exception:  # BucketNotFoundError
+        await _retry(js.create_object_store, s.snap_bucket,
+                     config=api.ObjectStoreConfig(replicas=s.replicas))
+
+
+async def _retry(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Stream creation right after a cluster starts can fail until it has a meta leader."""
+    for attempt in range(40):
+        try:
+            return await call(*args, **kwargs)
+        except Exception as exc:  # noqa: PERF203
+            if "already in use" in str(exc) or "exists" in str(exc):
+                return None
+            if attempt == 39:
+                raise
+            await asyncio.sleep(0.25)
+    return None
+
+
+async def destroy(settings: ClusterSettings) -> None:
+    """Delete every stream and bucket of this prefix (tests clean up after themselves)."""
+    nc = await nats.connect(servers=list(settings.servers), connect_timeout=2)
+    js = nc.jetstream()
+    try:
+        for name in (settings.cmd_stream, settings.evt_stream):
+            try:
+                await js.delete_stream(name)
+            except NotFoundError:
+                pass
+        for bucket in (settings.lease_bucket, settings.status_bucket):
+            try:
+                await js.delete_key_value(bucket)
+            except NotFoundError:
+                pass
+        try:
+            await js.delete_object_store(settings.snap_bucket)
+        except NotFoundError:
+            pass
+    finally:
+        await nc.close()
+
+
+def encode_events(outcomes: list[Outcome]) -> bytes:
+    return msgspec.msgpack.encode([encode_outcome(o) for o in outcomes])
+
+
+_batch = msgspec.msgpack.Decoder(list[bytes])
+
+
+def decode_events(data: bytes) -> list[Outcome]:
+    return [decode_outcome(item) for item in _batch.decode(data)] if data else []
+
+
+async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: int,
+                      end_seq: int | None = None) -> AsyncIterator[tuple[int, bytes]]:
+    """(stream seq, payload) from `start_seq` on, in order (an ordered consumer: no gap, no
+    repeat), until `end_seq` (None: forever)."""
+    if end_seq is not None and end_seq < start_seq:
+        return
+    sub = await cluster.js.subscribe(
+        subject, stream=stream, ordered_consumer=True, idle_heartbeat=1.0,
+        pending_msgs_limit=1_000_000,
+        pending_bytes_limit=1024 * 1024 * 1024,
+        config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                  opt_start_seq=max(1, start_seq)))
+    try:
+        async for msg in sub.messages:
+            seq = msg.metadata.sequence.stream
+            yield seq, msg.data
+            if end_seq is not None and seq >= end_seq:
+                return
+    finally:
+        await sub.unsubscribe()

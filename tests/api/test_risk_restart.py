@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,12 +44,7 @@ def _session(user_id: int) -> Principal:
 
 
 def _rows(svc: Services) -> list[tuple[int, int, int]]:
-    # The table is a projection: read it once the projector has every durable command (the
-    # batch reaches the projector on the journal writer's thread, after the caller's answer).
-    deadline = time.monotonic() + 30
-    while svc.node.projection.projector.applied_seq < svc.pipeline.seq:
-        assert time.monotonic() < deadline, "the projector did not catch up"
-        time.sleep(0.005)
+    svc.node.wait_projected()  # the table is a projection: read it once it has everything
     table = t.dead_man_switches
     with svc.db.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.select(table))]  # type: ignore[misc]
@@ -122,7 +116,7 @@ def test_order_group_keeps_its_orders_and_state_across_a_restart(tmp_path: Path)
         return ids
 
     ids = asyncio.run(place())
-    svc.projection.flush()
+    svc.node.wait_projected()
     svc.close()
 
     svc = Services(settings)

@@ -32,7 +32,7 @@ def test_concurrent_creations_with_one_slug(tmp_path: Path) -> None:
         assert len(created) == 1 and created[0]["slug"] == "round-closes"
         assert [(status_of(e), e.code) for e in refused] == [(409, "slug_taken")] * 2
         assert len(svc.engine.markets) == 1
-        svc.projection.flush()
+        svc.node.wait_projected()
         # Once projected, the store refuses the slug by itself.
         svc.markets.claimed_slugs.clear()
         with pytest.raises(Refused, match="slug_taken"):

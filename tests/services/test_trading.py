@@ -300,6 +300,6 @@ def test_a_gtd_order_expires_on_the_first_tick_after_its_time(w: World, c: int) 
     run(svc.tick())
     assert svc.trading.live_order(trader(ada), gtd["id"]) is None
     assert w.free_reserved(ada) == (FUNDS, 0)
-    svc.projection.flush()  # the Timer is nobody's command: wait for the store itself
+    svc.node.wait_projected()  # the Timer is nobody's command: wait for the store itself
     row = queries.get_order(svc.db, ada, gtd["id"])
     assert row is not None and (row["status"], row["reason"]) == ("cancelled", "expired")

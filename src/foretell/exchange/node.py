@@ -246,6 +246,19 @@ class Node:
         while tracking.applied_seq < seq and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
 
+    def wait_projected(self, timeout_s: float = 30.0) -> None:
+        """Block until the store has applied every command submitted so far (offline tools and
+        tests; a batch reaches the projector on the journal writer's thread, after the caller
+        was answered, so flushing the projector alone can miss the latest one)."""
+        tracking = self.projection.projector
+        assert isinstance(tracking, _Tracking)
+        deadline = time.monotonic() + timeout_s
+        while tracking.applied_seq < self.pipeline.seq:
+            if self.projection.error is not None or time.monotonic() > deadline:
+                raise TimeoutError(f"the store is at seq {tracking.applied_seq}, "
+                                   f"the journal at {self.pipeline.seq}")
+            time.sleep(0.002)
+
     async def run_timers(self) -> None:
         """Apply a Timer command when the engine has a deadline due (expiries, market close,
         resolutions, dead-man's switches): time enters the engine only through commands."""

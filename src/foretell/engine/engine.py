@@ -60,6 +60,12 @@ _OrderDone: Final = ev.OrderDone
 _OrderAmended: Final = ev.OrderAmended
 _OrderRejected: Final = ev.OrderRejected
 _Netted: Final = ev.Netted
+# The same for the commands `apply` dispatches on and for msgspec's `astuple`: as imported
+# names they would be looked up in the module's globals dict on every command.
+_PlaceOrder: Final = PlaceOrder
+_CancelOrder: Final = CancelOrder
+_AmendOrder: Final = AmendOrder
+_astuple: Final = astuple
 
 
 Result = tuple[str, Any]
@@ -119,23 +125,30 @@ class Engine:
     # -- entry point --------------------------------------------------------------------------
 
     def apply(self, command: cmd.Command) -> Result:
-        ts_ms = command.ts_ms
+        # (`type(command) is _X`: a pointer comparison, and it narrows the command's type.)
+        if type(command) is _PlaceOrder:
+            # An order's fields are read in one C call (see _place_fields), its time with them:
+            # reading `command.ts_ms` from a msgspec struct is a generic attribute lookup.
+            fields: tuple[Any, ...] = _astuple(command)
+            ts_ms: int = fields[0]
+        else:
+            ts_ms = command.ts_ms
         if ts_ms > self.now_ms:
             self.now_ms = ts_ms
         if self.grouped:  # a live order is in a group: its fills count after the command
             self._risk_from = len(self.events)
         try:
             # The three busiest commands are direct native calls; the rest go through the table.
-            if type(command) is PlaceOrder:
-                value: Any = self._place(command)
-            elif type(command) is CancelOrder:
+            if type(command) is _PlaceOrder:
+                value: Any = self._place_fields(command, fields)
+            elif type(command) is _CancelOrder:
                 value = self._cancel(command)
-            elif type(command) is AmendOrder:
+            elif type(command) is _AmendOrder:
                 value = self._amend(command)
             else:
                 value = self._handlers[type(command)](command)
         except Reject as refusal:
-            if type(command) is PlaceOrder:
+            if type(command) is _PlaceOrder:
                 self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
                                                   command.client_id, refusal.code))
             self._risk_from = -1  # a refusal changed nothing
@@ -311,9 +324,13 @@ class Engine:
     # -- orders -------------------------------------------------------------------------------
 
     def _place(self, c: cmd.PlaceOrder) -> int:
-        # One C call instead of thirteen attribute reads (the fields, in declaration order).
+        return self._place_fields(c, _astuple(c))
+
+    def _place_fields(self, c: cmd.PlaceOrder, fields: tuple[Any, ...]) -> int:
+        # One C call (`astuple`, by the caller) instead of thirteen attribute reads: the
+        # fields in declaration order.
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
-         expire_ms, flags, stp, spend_micro, client_id, group) = astuple(c)
+         expire_ms, flags, stp, spend_micro, client_id, group) = fields
         a = self.accounts.get(account_id)
         if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)

@@ -369,7 +369,7 @@ class Engine:
                              expire_ms, flags, stp, spend_micro, client_id)
         # -- nothing above changed state; from here on the order exists --
         self.next_id += 1
-        oid: Any = o.id  # boxed once for the dict keys and the event below
+        oid: Any = o.key  # the boxed id (state.py), for the dict keys and the event below
         if o.action == 0:
             a.free -= o.reserved
             a.reserved += o.reserved
@@ -377,8 +377,9 @@ class Engine:
             a.positions[c.id][2 + o.outcome] += o.size
         if client_id:
             a.client_ids[client_id] = oid
-        self.events.append(_OrderAccepted(self.now_ms, oid, a.id, c.id, o.outcome, o.action,
-                                          order_type, o.out_price, o.size, o.tif, flags,
+        out_keys = c.yes_keys if o.outcome == 0 else c.no_keys  # o.out_price, boxed
+        self.events.append(_OrderAccepted(self.now_ms, oid, a.key, c.id, o.outcome, o.action,
+                                          order_type, out_keys[o.price_i], o.size, o.tif, flags,
                                           client_id))
         stop = match(self, o, walk) if walk is not None else ""
         why = end_reason(o.remaining, stop, o.tif, order_type)
@@ -467,8 +468,8 @@ class Engine:
         a = o.account
         pairs = ledger.release(o)
         if pairs:
-            self.events.append(_Netted(self.now_ms, a.id, o.contract.id, pairs))
-        oid: Any = o.id  # boxed once for the dict operations and the event below
+            self.events.append(_Netted(self.now_ms, a.key, o.contract.id, pairs))
+        oid: Any = o.key  # the boxed id, for the dict operations and the event below
         if oid in a.orders:
             del a.orders[oid]
             del self.orders[oid]
@@ -479,13 +480,14 @@ class Engine:
             if len(recent) > limits.client_ids_recent_max:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
-        self.events.append(_OrderDone(self.now_ms, oid, a.id, o.contract.id, reason,
-                                      o.filled, remaining, o.price_i * o.contract.tick))
+        c = o.contract
+        self.events.append(_OrderDone(self.now_ms, oid, a.key, c.id, reason,
+                                      o.filled, remaining, c.yes_keys[o.price_i]))
 
     def _net(self, a: Account, c: Contract) -> None:
         pairs = ledger.net(a, c)
         if pairs:
-            self.events.append(_Netted(self.now_ms, a.id, c.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.key, c.id, pairs))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -561,8 +563,9 @@ class Engine:
         else:
             a.positions[o.contract.id][2 + o.outcome] -= cut
             self._net(a, o.contract)
-        yes_price = o.price_i * o.contract.tick
-        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, o.contract.id,
+        c = o.contract
+        yes_price = c.yes_keys[o.price_i]  # boxed (state.py)
+        self.events.append(_OrderAmended(self.now_ms, o.key, a.key, c.id,
                                          o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 

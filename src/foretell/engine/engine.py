@@ -60,6 +60,13 @@ _OrderDone: Final = ev.OrderDone
 _OrderAmended: Final = ev.OrderAmended
 _OrderRejected: Final = ev.OrderRejected
 _Netted: Final = ev.Netted
+_Cash: Final = ev.Cash
+# The same for the commands `apply` dispatches on and for msgspec's `astuple`: as imported
+# names they would be looked up in the module's globals dict on every command.
+_PlaceOrder: Final = PlaceOrder
+_CancelOrder: Final = CancelOrder
+_AmendOrder: Final = AmendOrder
+_astuple: Final = astuple
 
 
 Result = tuple[str, Any]
@@ -119,23 +126,30 @@ class Engine:
     # -- entry point --------------------------------------------------------------------------
 
     def apply(self, command: cmd.Command) -> Result:
-        ts_ms = command.ts_ms
+        # (`type(command) is _X`: a pointer comparison, and it narrows the command's type.)
+        if type(command) is _PlaceOrder:
+            # An order's fields are read in one C call (see _place_fields), its time with them:
+            # reading `command.ts_ms` from a msgspec struct is a generic attribute lookup.
+            fields: tuple[Any, ...] = _astuple(command)
+            ts_ms: int = fields[0]
+        else:
+            ts_ms = command.ts_ms
         if ts_ms > self.now_ms:
             self.now_ms = ts_ms
         if self.grouped:  # a live order is in a group: its fills count after the command
             self._risk_from = len(self.events)
         try:
             # The three busiest commands are direct native calls; the rest go through the table.
-            if type(command) is PlaceOrder:
-                value: Any = self._place(command)
-            elif type(command) is CancelOrder:
+            if type(command) is _PlaceOrder:
+                value: Any = self._place_fields(command, fields)
+            elif type(command) is _CancelOrder:
                 value = self._cancel(command)
-            elif type(command) is AmendOrder:
+            elif type(command) is _AmendOrder:
                 value = self._amend(command)
             else:
                 value = self._handlers[type(command)](command)
         except Reject as refusal:
-            if type(command) is PlaceOrder:
+            if type(command) is _PlaceOrder:
                 self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
                                                   command.client_id, refusal.code))
             self._risk_from = -1  # a refusal changed nothing
@@ -164,15 +178,20 @@ class Engine:
     # -- accounts -----------------------------------------------------------------------------
 
     def _deposit(self, c: cmd.Deposit) -> int:
-        _check_amount(c.amount_micro)
-        if c.account <= 0:  # pools and converters (negative ids) are not users' accounts
+        # The fields in one C call: a msgspec struct's attribute is a generic (slow) lookup.
+        account_id: int
+        amount: int
+        reason: str
+        _, account_id, amount, reason = _astuple(c)
+        _check_amount(amount)
+        if account_id <= 0:  # pools and converters (negative ids) are not users' accounts
             raise Reject(codes.UNKNOWN_ACCOUNT)
-        a = self.accounts.get(c.account)
+        a = self.accounts.get(account_id)
         if a is None:
-            a = self.accounts[c.account] = Account(c.account)
-        a.free += c.amount_micro
-        self.deposits_micro += c.amount_micro
-        self.events.append(ev.Cash(self.now_ms, a.id, c.amount_micro, c.reason))
+            a = self.accounts[account_id] = Account(account_id)
+        a.free += amount
+        self.deposits_micro += amount
+        self.events.append(_Cash(self.now_ms, a.key, amount, reason))
         return a.free
 
     def _withdraw(self, c: cmd.Withdraw) -> int:
@@ -311,9 +330,13 @@ class Engine:
     # -- orders -------------------------------------------------------------------------------
 
     def _place(self, c: cmd.PlaceOrder) -> int:
-        # One C call instead of thirteen attribute reads (the fields, in declaration order).
+        return self._place_fields(c, _astuple(c))
+
+    def _place_fields(self, c: cmd.PlaceOrder, fields: tuple[Any, ...]) -> int:
+        # One C call (`astuple`, by the caller) instead of thirteen attribute reads: the
+        # fields in declaration order.
         (_, account_id, contract_id, outcome, action, size, price_micro, order_type, tif,
-         expire_ms, flags, stp, spend_micro, client_id, group) = astuple(c)
+         expire_ms, flags, stp, spend_micro, client_id, group) = fields
         a = self.accounts.get(account_id)
         if a is None or a.id <= 0:  # (a native int: cheaper than comparing the boxed id)
             raise Reject(codes.UNKNOWN_ACCOUNT)
@@ -352,7 +375,7 @@ class Engine:
                              expire_ms, flags, stp, spend_micro, client_id)
         # -- nothing above changed state; from here on the order exists --
         self.next_id += 1
-        oid: Any = o.id  # boxed once for the dict keys and the event below
+        oid: Any = o.key  # the boxed id (state.py), for the dict keys and the event below
         if o.action == 0:
             a.free -= o.reserved
             a.reserved += o.reserved
@@ -360,8 +383,9 @@ class Engine:
             a.positions[c.id][2 + o.outcome] += o.size
         if client_id:
             a.client_ids[client_id] = oid
-        self.events.append(_OrderAccepted(self.now_ms, oid, a.id, c.id, o.outcome, o.action,
-                                          order_type, o.out_price, o.size, o.tif, flags,
+        out_keys = c.yes_keys if o.outcome == 0 else c.no_keys  # o.out_price, boxed
+        self.events.append(_OrderAccepted(self.now_ms, oid, a.key, c.id, o.outcome, o.action,
+                                          order_type, out_keys[o.price_i], o.size, o.tif, flags,
                                           client_id))
         stop = match(self, o, walk) if walk is not None else ""
         why = end_reason(o.remaining, stop, o.tif, order_type)
@@ -450,8 +474,8 @@ class Engine:
         a = o.account
         pairs = ledger.release(o)
         if pairs:
-            self.events.append(_Netted(self.now_ms, a.id, o.contract.id, pairs))
-        oid: Any = o.id  # boxed once for the dict operations and the event below
+            self.events.append(_Netted(self.now_ms, a.key, o.contract.id, pairs))
+        oid: Any = o.key  # the boxed id, for the dict operations and the event below
         if oid in a.orders:
             del a.orders[oid]
             del self.orders[oid]
@@ -462,13 +486,14 @@ class Engine:
             if len(recent) > limits.client_ids_recent_max:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
-        self.events.append(_OrderDone(self.now_ms, oid, a.id, o.contract.id, reason,
-                                      o.filled, remaining, o.price_i * o.contract.tick))
+        c = o.contract
+        self.events.append(_OrderDone(self.now_ms, oid, a.key, c.id, reason,
+                                      o.filled, remaining, c.yes_keys[o.price_i]))
 
     def _net(self, a: Account, c: Contract) -> None:
         pairs = ledger.net(a, c)
         if pairs:
-            self.events.append(_Netted(self.now_ms, a.id, c.id, pairs))
+            self.events.append(_Netted(self.now_ms, a.key, c.id, pairs))
 
     def finish_filled(self, o: Order) -> None:
         """A resting order filled in full (already taken off its level by the matcher)."""
@@ -503,7 +528,10 @@ class Engine:
         return o
 
     def _cancel(self, c: cmd.CancelOrder) -> int:
-        o = self._owned_order(c.account, c.order)
+        account_id: int
+        order_id: int
+        _, account_id, order_id = _astuple(c)  # one C call, not two generic attribute reads
+        o = self._owned_order(account_id, order_id)
         self.cancel_resting(o, "cancelled")
         return o.remaining
 
@@ -515,15 +543,21 @@ class Engine:
         return len(doomed)
 
     def _amend(self, c: cmd.AmendOrder) -> int:
-        o = self._owned_order(c.account, c.order)
+        # One C call instead of four generic attribute reads of the msgspec struct.
+        account_id: int
+        order_id: int
+        price_micro: int
+        new_size: int
+        _, account_id, order_id, price_micro, new_size = _astuple(c)
+        o = self._owned_order(account_id, order_id)
         contract = o.contract
         m = contract.market
         if m.status != mk.OPEN:
             raise Reject(codes.MARKET_NOT_OPEN)
         price_i = o.price_i
-        if c.price_micro:
-            price_i = limit_index(contract, o.outcome, c.price_micro)
-        size = c.size or o.remaining
+        if price_micro:
+            price_i = limit_index(contract, o.outcome, price_micro)
+        size = new_size or o.remaining
         if not 1 <= size <= m.size_max:
             raise Reject(codes.SIZE_OUT_OF_RANGE)
         if price_i == o.price_i and size <= o.remaining:
@@ -544,8 +578,9 @@ class Engine:
         else:
             a.positions[o.contract.id][2 + o.outcome] -= cut
             self._net(a, o.contract)
-        yes_price = o.price_i * o.contract.tick
-        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, o.contract.id,
+        c = o.contract
+        yes_price = c.yes_keys[o.price_i]  # boxed (state.py)
+        self.events.append(_OrderAmended(self.now_ms, o.key, a.key, c.id,
                                          o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 

@@ -259,9 +259,10 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
     # Event fields fixed for the whole call, boxed once rather than once per fill.
     ts: Any = engine.now_ms
     cid: Any = c.id
-    taker_id: Any = taker.id
+    taker_id: Any = taker.key  # (ids and level prices are boxed once: state.py)
     ta = taker.account
-    taker_account: Any = ta.id
+    taker_account: Any = ta.key
+    yes_keys = c.yes_keys
     taker_outcome: Any = taker.outcome
     taker_action: Any = taker.action
     taker_bid = taker.side == BID
@@ -277,7 +278,7 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
         q = last_q if maker is last else maker.remaining
         i = maker.price_i
         yes_price = i * tick
-        price: Any = yes_price
+        price: Any = yes_keys[i]  # yes_price, boxed
         # Both sides of the fill settle in the ledger, one order at a time: the fee and
         # reservation arithmetic lives there only.
         taker_fee = fill_side(taker, yes_price, q, taker_ppm, fee_max)
@@ -316,7 +317,7 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
         c.last_i = i
         events.append(_Fill(ts, cid, price, q, kind,
                             taker_id, taker_account, taker_outcome, taker_action, taker_fee,
-                            maker.id, ma.id, maker.outcome, maker.action, maker_fee))
+                            maker.key, ma.key, maker.outcome, maker.action, maker_fee))
         if taker.action == 0:
             tpos = ta.positions[c.id]
             if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
@@ -335,4 +336,4 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
 def _net(engine: Engine, o: Order, c: Contract) -> None:
     pairs = net(o.account, c)
     if pairs:
-        engine.events.append(_Netted(engine.now_ms, o.account.id, c.id, pairs))
+        engine.events.append(_Netted(engine.now_ms, o.account.key, c.id, pairs))

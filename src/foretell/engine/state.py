@@ -8,18 +8,35 @@ with traffic. All fields are plain ints (micro-USDC, shares, tick indexes) in `_
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from foretell.domain.units import MICRO
+
+# Boxed ints, made once: event fields are Python objects, and boxing an int above 256 allocates
+# one (freed again with the event). Ids and the prices of a tick's levels are boxed once and
+# shared by every event that carries them (`key` of an account or order, `yes_keys`/`no_keys`
+# of a contract: index i -> the YES / NO price of level i, in micro-USDC).
+_price_keys: dict[int, tuple[list[Any], list[Any]]] = {}
+
+
+def price_keys(tick: int) -> tuple[list[Any], list[Any]]:
+    """The boxed YES and NO prices of every level of a tick size, shared by its contracts."""
+    keys = _price_keys.get(tick)
+    if keys is None:
+        levels = range(MICRO // tick)
+        keys = _price_keys[tick] = ([i * tick for i in levels], [MICRO - i * tick for i in levels])
+    return keys
 
 
 class Account:
     """Ledger side, keyed by account: cash, positions, live orders and triggers."""
 
-    __slots__ = ("id", "free", "reserved", "positions", "orders", "triggers", "client_ids",
+    __slots__ = ("id", "key", "free", "reserved", "positions", "orders", "triggers", "client_ids",
                  "recent_client_ids")
 
     def __init__(self, account_id: int) -> None:
         self.id = account_id
+        self.key: Any = account_id  # the id boxed once (events, dict keys)
         self.free = 0
         self.reserved = 0
         # contract id -> [yes_held, no_held, yes_reserved, no_reserved]; the same list object is
@@ -106,7 +123,7 @@ class Contract:
     __slots__ = ("id", "market", "index", "tick", "levels", "bid_head", "bid_tail", "bid_qty",
                  "ask_head", "ask_tail", "ask_qty", "best_bid", "best_ask", "collateral",
                  "yes_out", "no_out", "last_i", "positions", "up", "down", "trailing",
-                 "dead_triggers", "volume")
+                 "dead_triggers", "volume", "yes_keys", "no_keys")
 
     def __init__(self, contract_id: int, market: Market, index: int) -> None:
         self.id = contract_id
@@ -135,10 +152,11 @@ class Contract:
         self.trailing: list[Trigger] = []
         self.dead_triggers = 0
         self.volume = 0
+        self.yes_keys, self.no_keys = price_keys(market.tick)  # boxed level prices (above)
 
 
 class Order:
-    __slots__ = ("id", "account", "contract", "side", "outcome", "action", "price_i", "out_price",
+    __slots__ = ("id", "key", "account", "contract", "side", "outcome", "action", "price_i", "out_price",
                  "size", "remaining", "filled", "reserved", "fee_basis", "fee_charged", "notional",
                  "spend_rem", "order_type", "tif", "expire_ms", "flags", "stp", "client_id",
                  "ts_ms", "prev", "next")
@@ -147,6 +165,7 @@ class Order:
                  outcome: int, action: int, price_i: int, size: int, order_type: int, tif: int,
                  expire_ms: int, flags: int, stp: int, client_id: str, ts_ms: int) -> None:
         self.id = order_id
+        self.key: Any = order_id  # the id boxed once (events, dict keys)
         self.account = account
         self.contract = contract
         self.side = side

@@ -12,6 +12,8 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Final
 
+from msgspec.structs import astuple
+
 from foretell.domain import codes, limits
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
@@ -36,6 +38,8 @@ from foretell.engine import ledger
 from foretell.engine.book import limit_index
 from foretell.engine.state import Contract, Trigger
 
+_astuple: Final = astuple  # a C static once compiled, not a globals-dict lookup per call
+
 # Event classes as Final names: compiled, each is a C static, read without the module
 # attribute lookup that `ev.Fill(...)` costs per event on the hot path.
 _TriggerPlaced: Final = ev.TriggerPlaced
@@ -50,33 +54,46 @@ _compact_dead_min = 64
 
 
 def place(engine: Engine, c: cmd.PlaceTrigger) -> list[int]:
-    a = engine.account(c.account)
-    contract = engine.contracts.get(c.contract)
+    # The fields read once, in one C call (a msgspec struct's attribute is a generic lookup),
+    # into locals declared with their types (so the compiled code unboxes them once, here).
+    account_id: int
+    contract_id: int
+    outcome: int
+    size: int
+    take_profit_micro: int
+    stop_loss_micro: int
+    trail_micro: int
+    limit_micro: int
+    client_id: str
+    (_, account_id, contract_id, outcome, size, take_profit_micro, stop_loss_micro,
+     trail_micro, limit_micro, client_id) = _astuple(c)
+    a = engine.account(account_id)
+    contract = engine.contracts.get(contract_id)
     if contract is None:
         raise Reject(codes.UNKNOWN_CONTRACT)
     m = contract.market
     if m.status not in (mk.OPEN, mk.HALTED):
         raise Reject(codes.MARKET_NOT_OPEN)
-    if c.outcome not in (YES, NO):
+    if outcome not in (YES, NO):
         raise Reject(codes.INVALID_ORDER)
-    if not 1 <= c.size <= m.size_max:
+    if not 1 <= size <= m.size_max:
         raise Reject(codes.SIZE_OUT_OF_RANGE)
-    if c.client_id:
-        if len(c.client_id) > limits.client_id_bytes_max:
+    if client_id:
+        if len(client_id) > limits.client_id_bytes_max:
             raise Reject(codes.CLIENT_ID_TOO_LONG)
-        if c.client_id in a.client_ids or c.client_id in a.recent_client_ids:
+        if client_id in a.client_ids or client_id in a.recent_client_ids:
             raise Reject(codes.DUPLICATE_CLIENT_ORDER_ID)
-    legs = _legs(contract, c)
-    limit_i = limit_index(contract, c.outcome, c.limit_micro) if c.limit_micro else 0
+    legs = _legs(contract, outcome, take_profit_micro, stop_loss_micro, trail_micro)
+    limit_i = limit_index(contract, outcome, limit_micro) if limit_micro else 0
     pos = a.positions.get(contract.id)
-    if pos is None or pos[c.outcome] <= 0:
+    if pos is None or pos[outcome] <= 0:
         raise Reject(codes.NO_POSITION)
     if len(a.triggers) + len(legs) > limits.triggers_per_account_max:
         raise Reject(codes.TOO_MANY_TRIGGERS)
     made: list[Trigger] = []
     for kind, level_i, trail_i in legs:
-        t = Trigger(engine.next_id, a, contract, c.outcome, kind, level_i, trail_i, c.size,
-                    limit_i, c.client_id if not made else "")
+        t = Trigger(engine.next_id, a, contract, outcome, kind, level_i, trail_i, size,
+                    limit_i, client_id if not made else "")
         engine.next_id += 1
         made.append(t)
     if len(made) == 2:
@@ -86,25 +103,26 @@ def place(engine: Engine, c: cmd.PlaceTrigger) -> list[int]:
     return [t.id for t in made]
 
 
-def _legs(contract: Contract, c: cmd.PlaceTrigger) -> list[tuple[int, int, int]]:
-    """(kind, YES-terms level index, trail ticks) for each trigger the command asks for."""
-    if c.trail_micro:
-        if c.take_profit_micro or c.stop_loss_micro:
+def _legs(contract: Contract, outcome: int, take_profit_micro: int, stop_loss_micro: int,
+          trail_micro: int) -> list[tuple[int, int, int]]:
+    """(kind, YES-terms level index, trail ticks) for each trigger a PlaceTrigger asks for."""
+    if trail_micro:
+        if take_profit_micro or stop_loss_micro:
             raise Reject(codes.INVALID_ORDER, "a trailing stop stands alone")
-        if c.trail_micro % contract.tick:
+        if trail_micro % contract.tick:
             raise Reject(codes.INVALID_TICK)
-        if not contract.tick <= c.trail_micro < MICRO:
+        if not contract.tick <= trail_micro < MICRO:
             raise Reject(codes.INVALID_PRICE)
-        return [(TRIGGER_TRAILING, 0, c.trail_micro // contract.tick)]
-    if not (c.take_profit_micro or c.stop_loss_micro):
+        return [(TRIGGER_TRAILING, 0, trail_micro // contract.tick)]
+    if not (take_profit_micro or stop_loss_micro):
         raise Reject(codes.INVALID_ORDER, "give a take-profit, a stop-loss or a trail")
-    if c.take_profit_micro and c.stop_loss_micro and c.stop_loss_micro >= c.take_profit_micro:
+    if take_profit_micro and stop_loss_micro and stop_loss_micro >= take_profit_micro:
         raise Reject(codes.INVALID_PRICE, "stop-loss must be below take-profit")
     legs = []
-    if c.take_profit_micro:
-        legs.append((TRIGGER_TAKE_PROFIT, limit_index(contract, c.outcome, c.take_profit_micro), 0))
-    if c.stop_loss_micro:
-        legs.append((TRIGGER_STOP_LOSS, limit_index(contract, c.outcome, c.stop_loss_micro), 0))
+    if take_profit_micro:
+        legs.append((TRIGGER_TAKE_PROFIT, limit_index(contract, outcome, take_profit_micro), 0))
+    if stop_loss_micro:
+        legs.append((TRIGGER_STOP_LOSS, limit_index(contract, outcome, stop_loss_micro), 0))
     return legs
 
 

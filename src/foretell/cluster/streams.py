@@ -18,6 +18,7 @@ streams' replication (1 on one server, 3 on a cluster) is a setting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -30,6 +31,7 @@ import msgspec
 import nats
 import nats.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
@@ -44,6 +46,7 @@ lease_renew_s = 0.5
 duplicate_window_s = 120.0  # a command retried within this is stored once
 outcomes_per_message_max = 500
 event_bytes_per_message_max = 512 * 1024
+closed_check_s = 5.0  # an idle reader looks this often whether its connection was closed
 
 
 @dataclass(frozen=True)
@@ -297,20 +300,41 @@ def decode_events(data: bytes) -> list[Outcome]:
 async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: int,
                       end_seq: int | None = None) -> AsyncIterator[tuple[int, bytes]]:
     """(stream seq, payload) from `start_seq` on, in order (an ordered consumer: no gap, no
-    repeat), until `end_seq` (None: forever)."""
+    repeat), until `end_seq` (None: forever).
+
+    Delivered through a callback, not `sub.messages`: nats-py answers the server's flow-control
+    requests of a callback subscription as the message arrives, but those of an iterated one
+    only from a task polling every 250 ms, and the server holds back the consumer's messages
+    until the answer comes (acks waited up to a quarter of a second behind it). The iterator
+    also cost a task and an `asyncio.wait` per message."""
     if end_seq is not None and end_seq < start_seq:
         return
+    queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+    async def deliver(msg: Msg) -> None:
+        queue.put_nowait(msg)
+
     sub = await cluster.js.subscribe(
-        subject, stream=stream, ordered_consumer=True, idle_heartbeat=1.0,
+        subject, stream=stream, cb=deliver, ordered_consumer=True, idle_heartbeat=1.0,
         pending_msgs_limit=1_000_000,
         pending_bytes_limit=1024 * 1024 * 1024,
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                   opt_start_seq=max(1, start_seq)))
     try:
-        async for msg in sub.messages:
+        while True:
+            if queue.empty():
+                try:
+                    msg = await asyncio.wait_for(queue.get(), closed_check_s)
+                except TimeoutError:
+                    if cluster.nc.is_closed:
+                        raise nats.errors.ConnectionClosedError from None
+                    continue
+            else:
+                msg = queue.get_nowait()
             seq = msg.metadata.sequence.stream
             yield seq, msg.data
             if end_seq is not None and seq >= end_seq:
                 return
     finally:
-        await sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

@@ -302,35 +302,26 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
     """(stream seq, payload) from `start_seq` on, in order (an ordered consumer: no gap, no
     repeat), until `end_seq` (None: forever).
 
-    Delivered through a callback, not `sub.messages`: nats-py answers the server's flow-control
-    requests of a callback subscription as the message arrives, but those of an iterated one
-    only from a task polling every 250 ms, and the server holds back the consumer's messages
-    until the answer comes (acks waited up to a quarter of a second behind it). The iterator
-    also cost a task and an `asyncio.wait` per message."""
+    Not `sub.messages`: nats-py answers the server's flow-control requests of an iterated
+    subscription only from a task polling every 250 ms, and the server holds the consumer's
+    messages back until that answer comes, so commands reached the leader and outcomes the
+    gateways up to a quarter of a second late under load; the iterator also costs a task and
+    an `asyncio.wait` per message. Here each message is taken off the subscription's queue and
+    a flow-control request is answered as soon as the message before it has been taken (what
+    nats-py's own `next_msg` does): no wait, and the server still never runs further ahead of
+    this reader than its flow-control window. (A callback subscription would answer at arrival
+    and so lose that back-pressure.) Falls back to the iterator if nats-py changes inside."""
     if end_seq is not None and end_seq < start_seq:
         return
-    queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-    async def deliver(msg: Msg) -> None:
-        queue.put_nowait(msg)
-
     sub = await cluster.js.subscribe(
-        subject, stream=stream, cb=deliver, ordered_consumer=True, idle_heartbeat=1.0,
+        subject, stream=stream, ordered_consumer=True, idle_heartbeat=1.0,
         pending_msgs_limit=1_000_000,
         pending_bytes_limit=1024 * 1024 * 1024,
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                   opt_start_seq=max(1, start_seq)))
     try:
-        while True:
-            if queue.empty():
-                try:
-                    msg = await asyncio.wait_for(queue.get(), closed_check_s)
-                except TimeoutError:
-                    if cluster.nc.is_closed:
-                        raise nats.errors.ConnectionClosedError from None
-                    continue
-            else:
-                msg = queue.get_nowait()
+        messages = _taken(cluster, sub) if _internals_known(sub) else _iterated(sub)
+        async for msg in messages:
             seq = msg.metadata.sequence.stream
             yield seq, msg.data
             if end_seq is not None and seq >= end_seq:
@@ -338,3 +329,36 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+
+
+def _internals_known(sub: Any) -> bool:
+    jsi = getattr(getattr(sub, "_sub", None), "_jsi", None)
+    return (isinstance(getattr(sub, "_pending_queue", None), asyncio.Queue)
+            and all(hasattr(jsi, name) for name in ("_fcr", "_fcd", "get_js_delivered")))
+
+
+async def _iterated(sub: Any) -> AsyncIterator[Msg]:
+    async for msg in sub.messages:
+        yield msg
+
+
+async def _taken(cluster: Cluster, sub: Any) -> AsyncIterator[Msg]:
+    pending: asyncio.Queue[Msg] = sub._pending_queue
+    jsi = sub._sub._jsi
+    while True:
+        if pending.empty():
+            try:
+                msg = await asyncio.wait_for(pending.get(), closed_check_s)
+            except TimeoutError:
+                if cluster.nc.is_closed:
+                    raise nats.errors.ConnectionClosedError from None
+                continue
+        else:
+            msg = pending.get_nowait()
+        pending.task_done()
+        sub._pending_size -= len(msg.data)
+        if jsi._fcr and jsi.get_js_delivered() >= jsi._fcd:
+            reply, jsi._fcr, jsi._fcd = jsi._fcr, None, 0
+            with contextlib.suppress(Exception):
+                await cluster.nc.publish(reply)
+        yield msg

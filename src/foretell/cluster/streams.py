@@ -18,6 +18,7 @@ streams' replication (1 on one server, 3 on a cluster) is a setting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -30,6 +31,7 @@ import msgspec
 import nats
 import nats.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
@@ -44,6 +46,7 @@ lease_renew_s = 0.5
 duplicate_window_s = 120.0  # a command retried within this is stored once
 outcomes_per_message_max = 500
 event_bytes_per_message_max = 512 * 1024
+closed_check_s = 5.0  # an idle reader looks this often whether its connection was closed
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,17 @@ def decode_events(data: bytes) -> list[Outcome]:
 async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: int,
                       end_seq: int | None = None) -> AsyncIterator[tuple[int, bytes]]:
     """(stream seq, payload) from `start_seq` on, in order (an ordered consumer: no gap, no
-    repeat), until `end_seq` (None: forever)."""
+    repeat), until `end_seq` (None: forever).
+
+    Not `sub.messages`: nats-py answers the server's flow-control requests of an iterated
+    subscription only from a task polling every 250 ms, and the server holds the consumer's
+    messages back until that answer comes, so commands reached the leader and outcomes the
+    gateways up to a quarter of a second late under load; the iterator also costs a task and
+    an `asyncio.wait` per message. Here each message is taken off the subscription's queue and
+    a flow-control request is answered as soon as the message before it has been taken (what
+    nats-py's own `next_msg` does): no wait, and the server still never runs further ahead of
+    this reader than its flow-control window. (A callback subscription would answer at arrival
+    and so lose that back-pressure.) Falls back to the iterator if nats-py changes inside."""
     if end_seq is not None and end_seq < start_seq:
         return
     sub = await cluster.js.subscribe(
@@ -307,10 +320,45 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                   opt_start_seq=max(1, start_seq)))
     try:
-        async for msg in sub.messages:
+        messages = _taken(cluster, sub) if _internals_known(sub) else _iterated(sub)
+        async for msg in messages:
             seq = msg.metadata.sequence.stream
             yield seq, msg.data
             if end_seq is not None and seq >= end_seq:
                 return
     finally:
-        await sub.unsubscribe()
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+def _internals_known(sub: Any) -> bool:
+    jsi = getattr(getattr(sub, "_sub", None), "_jsi", None)
+    return (isinstance(getattr(sub, "_pending_queue", None), asyncio.Queue)
+            and all(hasattr(jsi, name) for name in ("_fcr", "_fcd", "get_js_delivered")))
+
+
+async def _iterated(sub: Any) -> AsyncIterator[Msg]:
+    async for msg in sub.messages:
+        yield msg
+
+
+async def _taken(cluster: Cluster, sub: Any) -> AsyncIterator[Msg]:
+    pending: asyncio.Queue[Msg] = sub._pending_queue
+    jsi = sub._sub._jsi
+    while True:
+        if pending.empty():
+            try:
+                msg = await asyncio.wait_for(pending.get(), closed_check_s)
+            except TimeoutError:
+                if cluster.nc.is_closed:
+                    raise nats.errors.ConnectionClosedError from None
+                continue
+        else:
+            msg = pending.get_nowait()
+        pending.task_done()
+        sub._pending_size -= len(msg.data)
+        if jsi._fcr and jsi.get_js_delivered() >= jsi._fcd:
+            reply, jsi._fcr, jsi._fcd = jsi._fcr, None, 0
+            with contextlib.suppress(Exception):
+                await cluster.nc.publish(reply)
+        yield msg

@@ -445,7 +445,7 @@ class Engine:
         reserve = 0
         if action == 0:
             cap = spend_micro or out_price * size
-            reserve = cap + -(-cap * m.fee_max_ppm // MICRO)
+            reserve = ledger.buy_reservation(cap, 0, 0, m.fee_max_ppm)
             if a.free < reserve:
                 raise Reject(codes.INSUFFICIENT_FUNDS)
         else:

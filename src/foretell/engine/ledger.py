@@ -39,9 +39,14 @@ def drop_if_empty(a: Account, c: Contract, pos: list[int]) -> None:
         del c.positions[a.id]
 
 
+def fee_due(basis: int) -> int:
+    """The fee owed on a fee basis (notional x rate in ppm, summed over fills), rounded up."""
+    return -(-basis // MICRO)
+
+
 def buy_reservation(cap_micro: int, fee_basis: int, fee_charged: int, fee_max_ppm: int) -> int:
     """Cash a buy must still hold: its remaining notional cap plus the most fee it can still owe."""
-    return cap_micro + -(-(fee_basis + cap_micro * fee_max_ppm) // MICRO) - fee_charged
+    return cap_micro + fee_due(fee_basis + cap_micro * fee_max_ppm) - fee_charged
 
 
 def remaining_cap(o: Order) -> int:
@@ -53,7 +58,7 @@ def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int)
     notional = (yes_price if o.outcome == 0 else MICRO - yes_price) * q
     basis = o.fee_basis + notional * rate_ppm
     o.fee_basis = basis
-    due = -(-basis // MICRO)
+    due = fee_due(basis)
     fee = due - o.fee_charged
     o.fee_charged = due
     o.notional += notional
@@ -72,7 +77,7 @@ def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int)
             cap = o.spend_rem
         else:
             cap = o.out_price * o.remaining
-        need = cap + -(-(basis + cap * fee_max_ppm) // MICRO) - due
+        need = buy_reservation(cap, basis, due, fee_max_ppm)
         release = o.reserved - cost - need
         if release < 0:  # the reservation did not cover this fill and the worst case after it
             raise InvariantBroken(f"order {o.id}: reservation short by {-release} micro-USDC")

@@ -28,6 +28,7 @@ from foretell.domain import commands as cmd
 from foretell.domain.codes import Reject
 from foretell.domain.orders import BUY
 from foretell.domain.units import MICRO, format_micro, format_price
+from foretell.engine import ledger
 from foretell.engine.engine import Engine, end_reason
 from foretell.engine.matching import fills_in_full
 from foretell.engine.state import Account
@@ -125,7 +126,7 @@ def dry_run(engine: Engine, c: cmd.PlaceOrder) -> Quote:
             yes_price = i * contract.tick
             price = yes_price if o.outcome == 0 else MICRO - yes_price
             basis += price * size * ppm
-            due = -(-basis // MICRO)
+            due = ledger.fee_due(basis)
             q.fills.append(QuoteFill(yes_price, price, size, due - charged, maker_id))
             charged = due
     remaining = o.remaining - q.filled

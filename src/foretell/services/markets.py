@@ -61,20 +61,16 @@ class Markets:
         self.claim_slug(slug)
         try:
             submitted = self.node.submit(command, actor)
-            last = submitted
             fund = cmd.FundPool(0, command.market, actor, subsidy_micro,
                                 pools.FEE_SHARE_PPM_DEFAULT)
-            if submitted.ok and subsidy_micro:
-                last = self.node.submit(fund, actor)
-                if not last.ok:  # the caller's check and the engine's disagree: a bug
-                    raise InvariantBroken(f"a checked subsidy was refused: {last.code}")
-            await self.node.durable(last)
-            # A cluster gateway knows the outcome only now (then the pool follows the market
-            # as a command of its own, not in the same turn).
+            # Single node: the market's outcome is known at once, and its pool is submitted in
+            # this turn. A cluster gateway knows it only once it comes back; the pool follows.
+            funding = self.node.submit(fund, actor) if submitted.ok and subsidy_micro else None
             outcome = await self.node.durable(submitted)
-            if outcome.ok and subsidy_micro and last is submitted:
-                funded = await self.node.execute(fund, actor)
-                if not funded.ok:
+            if outcome.ok and subsidy_micro:
+                funded = await (self.node.durable(funding) if funding is not None
+                                else self.node.execute(fund, actor))
+                if not funded.ok:  # the caller's check and the engine's disagree: a bug
                     raise InvariantBroken(f"a checked subsidy was refused: {funded.code}")
         except BaseException:
             self.claimed_slugs.discard(slug)

@@ -53,16 +53,7 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]:
         pytest.skip("no NATS server with JetStream on 127.0.0.1:4222")
     r = Run(tmp_path, replicas=request.param)
     try:
-        r.start_nats()
-        r.create_database()
-        r.start_projector()
-        r.make_supervisor()
-        r.start_engine("a")
-        r.start_engine("b")
-        for name in ("g1", "g2"):
-            r.start_gateway(name)
-        for name in ("g1", "g2"):
-            wait_http(r.procs[name])
+        r.start_all()
         yield r
     finally:
         r.close()

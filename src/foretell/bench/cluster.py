@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from foretell.bench.cluster_run import SUPERVISOR, Proc, Run, wait_http
+from foretell.bench.cluster_run import SUPERVISOR, Proc, Run
 from foretell.client import AsyncClient, Client
 
 CLIENTS_PER_GATEWAY = 16
@@ -190,16 +190,7 @@ def run(seconds: float = 5.0, replicas: int = 1, database_url: str = "") -> dict
     base = Path(tempfile.mkdtemp(prefix="foretell-bench-cluster-"))
     r = Run(base, replicas=replicas)
     try:
-        r.start_nats(own=True)
-        r.create_database(database_url or None)
-        r.make_supervisor()
-        r.start_projector()
-        r.start_engine("a")
-        r.start_engine("b")
-        for name in ("g1", "g2"):
-            r.start_gateway(name)
-        for name in ("g1", "g2"):
-            wait_http(r.procs[name])
+        r.start_all(own_nats=True, database_url=database_url or None)
         result = asyncio.run(_bench(r, seconds))
     finally:
         r.close()

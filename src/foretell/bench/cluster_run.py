@@ -189,6 +189,20 @@ class Run:
         finally:
             node.close()
 
+    def start_all(self, own_nats: bool = False, database_url: str | None = None) -> None:
+        """NATS, a fresh database, a supervisor, the projector, replicas a and b and gateways
+        g1 and g2, each answering before this returns."""
+        self.start_nats(own=own_nats)
+        self.create_database(database_url)
+        self.make_supervisor()
+        self.start_projector()
+        self.start_engine("a")
+        self.start_engine("b")
+        for name in ("g1", "g2"):
+            self.start_gateway(name)
+        for name in ("g1", "g2"):
+            wait_http(self.procs[name])
+
     def close(self) -> None:
         for proc in self.procs.values():
             proc.kill()

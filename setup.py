@@ -8,7 +8,7 @@ import os
 
 from setuptools import setup
 
-ENGINE = ["state", "book", "ledger", "pool", "convert", "matching", "engine", "triggers", "lifecycle",
+ENGINE = ["state", "seam", "book", "ledger", "pool", "convert", "matching", "engine", "triggers", "lifecycle",
           "views"]
 
 ext_modules = []

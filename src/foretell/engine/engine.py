@@ -1,11 +1,12 @@
 """The engine: a deterministic state machine, `apply(command) -> (code, value)` plus events.
 
-Owns the pipeline inside one process, in order:
+Owns the pipeline inside one process, in order. The ledger (money) and the matcher (books)
+meet only in the messages of engine/seam.py, called in sequence:
   # 1 validate   (nothing changes on a refusal: every check runs before the first mutation)
-  # 2 reserve    (ledger: cash for buys, shares for sells)
-  # 3 match      (matching: price-time priority in the unified book)
-  # 4 settle     (ledger: transfer, mint or merge per fill; fees; netting)
-  # 5 rest/finish (book link, or release what the order still holds)
+  # 2 reserve    (ledger.fund: the funded order in; cash for buys, shares for sells)
+  # 3 match      (matching: price-time priority in the unified book; a Trade per fill)
+  # 4 settle     (ledger.settle, per Trade: transfer, mint or merge; fees; netting)
+  # 5 rest/finish (book link, or a Done: the ledger releases what the order still holds)
   # 6 triggers   (take-profit, stop-loss, trailing stops fired by the trades above, in sequence)
   # 7 risk       (order groups count the fills of their orders; engine/risk.py)
 Time comes only from `command.ts_ms`. Events accumulate in `self.events` for the caller to drain.
@@ -51,6 +52,7 @@ from foretell.domain.units import MICRO
 from foretell.engine import book, convert, ledger, lifecycle, pool, risk, triggers
 from foretell.engine.book import limit_index, link
 from foretell.engine.matching import Walk, fills_in_full, match, plan
+from foretell.engine.seam import Done, Trade
 from foretell.engine.state import Account, Contract, Market, Order, OrderGroup, Trigger
 
 # Event classes as Final names: compiled, each is a C static, read without the module
@@ -97,6 +99,10 @@ class Engine:
         self.dead_man_due: list[tuple[int, int]] = []
         self._risk_from = -1  # index of the command's first event while groups must look
         self.events: list[ev.Event] = []
+        # The matcher's messages to the ledger (engine/seam.py): one of each, refilled for
+        # every trade and departure and read at once, so the hot loop allocates none.
+        self.trade_out = Trade()
+        self.done_out = Done()
         self._moves: list[tuple[Contract, int, int]] = []
         self._handlers: dict[type, Callable[[Any], Any]] = {
             cmd.Deposit: self._deposit,
@@ -376,11 +382,7 @@ class Engine:
         # -- nothing above changed state; from here on the order exists --
         self.next_id += 1
         oid: Any = o.key  # the boxed id (state.py), for the dict keys and the event below
-        if o.action == 0:
-            a.free -= o.reserved
-            a.reserved += o.reserved
-        else:
-            a.positions[c.id][2 + o.outcome] += o.size
+        ledger.fund(o)
         if client_id:
             a.client_ids[client_id] = oid
         out_keys = c.yes_keys if o.outcome == 0 else c.no_keys  # o.out_price, boxed
@@ -491,28 +493,25 @@ class Engine:
                                       o.filled, remaining, c.yes_keys[o.price_i]))
 
     def _net(self, a: Account, c: Contract) -> None:
-        pairs = ledger.net(a, c)
-        if pairs:
-            self.events.append(_Netted(self.now_ms, a.key, c.id, pairs))
+        ledger.merge_pairs(self, a, c)
 
-    def finish_filled(self, o: Order) -> None:
-        """A resting order filled in full (already taken off its level by the matcher)."""
-        self._finish(o, DONE_FILLED)
+    # -- the seam (engine/seam.py): the matcher's messages to the ledger, in sequence --------
+
+    def settle(self, t: Trade) -> None:
+        """A fill out of the matcher, settled by the ledger (or by the pool, its maker)."""
+        if t.maker is None:
+            pool.fill(self, t)
+        else:
+            ledger.settle(self, t)
+
+    def done(self, d: Done) -> None:
+        """An order out of the book (already unlinked by the matcher): released and forgotten."""
+        assert d.order is not None
+        self._finish(d.order, d.reason)
 
     def cancel_resting(self, o: Order, reason: str) -> None:
         book.unlink(o.contract, o)
         self._finish(o, reason)
-
-    def collect_fees(self, m: Market, fee_micro: int) -> None:
-        if m.creator and m.creator_share_ppm:
-            cut = fee_micro * m.creator_share_ppm // MICRO
-            creator = self.accounts.get(m.creator)
-            if creator is not None and cut:
-                creator.free += cut
-                m.creator_fees_micro += cut
-                fee_micro -= cut
-        m.fees_micro += fee_micro
-        self.fees_micro += fee_micro
 
     def moved(self, c: Contract, first_i: int, last_i: int) -> None:
         """Trades ran from first_i to last_i: queue the contract's triggers for a check."""

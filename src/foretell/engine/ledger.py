@@ -1,7 +1,8 @@
 """Ledger side of the engine: cash, reservations, positions, collateral and fees.
 
-Keyed by account. The matching side hands it plain facts (this order filled q at this price, this
-order left the book) and it moves money. Invariants kept here, checked by `audit`:
+Keyed by account. The only place money moves on the order path: the matcher hands it messages
+(engine/seam.py: a Trade, a Done) and it settles them; it never touches a book. Invariants kept
+here, checked by `audit`:
   - free >= 0 and reserved >= 0 for every account; reserved == sum of live buy reservations;
   - a buy's reservation always covers its worst-case remaining cost plus worst-case fee;
   - shares reserved <= shares held, == sum of live sell orders' remaining;
@@ -18,10 +19,21 @@ exactly its notional fee rounded up once, and a reservation computed at the limi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Final
+
+from foretell.domain import events as ev
 from foretell.domain.codes import InvariantBroken
-from foretell.domain.orders import BUY
+from foretell.domain.orders import BUY, FILL_MERGE, FILL_MINT
 from foretell.domain.units import MICRO
-from foretell.engine.state import Account, Contract, Order
+from foretell.engine.seam import Trade
+from foretell.engine.state import Account, Contract, Market, Order
+
+if TYPE_CHECKING:
+    from foretell.engine.engine import Engine
+
+# Event classes as Final names: compiled, each is a C static (no module attribute lookup).
+_Fill: Final = ev.Fill
+_Netted: Final = ev.Netted
 
 
 def position(a: Account, c: Contract) -> list[int]:
@@ -53,8 +65,87 @@ def remaining_cap(o: Order) -> int:
     return o.spend_rem if o.spend_rem >= 0 else o.out_price * o.remaining
 
 
+def fund(o: Order) -> None:
+    """A funded order in: what `Engine.admit` found it must hold leaves free cash (a buy) or
+    free shares (a sell) before the matcher sees it."""
+    a = o.account
+    if o.action == BUY:
+        a.free -= o.reserved
+        a.reserved += o.reserved
+    else:
+        a.positions[o.contract.id][2 + o.outcome] += o.size
+
+
+def settle(e: Engine, t: Trade) -> None:
+    """A trade out of the matcher: both sides' cash, shares and fees, the pairs either side
+    can merge back, the contract's collateral (up for a mint, down for a merge), the fees'
+    split, and the Fill event. Events in the order a reader needs them: the maker's merge,
+    the fill, the taker's merge."""
+    taker = t.taker
+    maker = t.maker
+    assert taker is not None and maker is not None  # a pool's trade is settled by pool.fill
+    c = taker.contract
+    m = c.market
+    i = t.i
+    q = t.q
+    yes_price = i * c.tick
+    fee_max = m.fee_max_ppm
+    taker_fee = fill_side(taker, yes_price, q, m.taker_ppm, fee_max)
+    maker_fee = fill_side(maker, yes_price, q, m.maker_ppm, fee_max)
+    ma = maker.account
+    if maker.action == 0:
+        mpos = ma.positions[c.id]
+        if mpos[1 - maker.outcome] - mpos[3 - maker.outcome] > 0:
+            merge_pairs(e, ma, c)
+    kind = t.kind
+    if kind == FILL_MINT:
+        c.collateral += q
+        c.yes_out += q
+        c.no_out += q
+    elif kind == FILL_MERGE:
+        c.collateral -= q
+        c.yes_out -= q
+        c.no_out -= q
+    fee = taker_fee + maker_fee
+    if m.creator_share_ppm:
+        collect_fees(e, m, fee)
+    else:
+        m.fees_micro += fee
+        e.fees_micro += fee
+    ta = taker.account
+    e.events.append(_Fill(e.now_ms, c.id, c.yes_keys[i], q, kind,
+                          taker.key, ta.key, taker.outcome, taker.action, taker_fee,
+                          maker.key, ma.key, maker.outcome, maker.action, maker_fee))
+    if taker.action == 0:
+        tpos = ta.positions[c.id]
+        if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
+            merge_pairs(e, ta, c)
+
+
+def merge_pairs(e: Engine, a: Account, c: Contract) -> None:
+    """`net`, and the Netted event when it merged any pairs."""
+    pairs = net(a, c)
+    if pairs:
+        e.events.append(_Netted(e.now_ms, a.key, c.id, pairs))
+
+
+def collect_fees(e: Engine, m: Market, fee_micro: int) -> None:
+    """A fee charged in market m: the creator's share to the creator, the rest to the
+    exchange."""
+    if m.creator and m.creator_share_ppm:
+        cut = fee_micro * m.creator_share_ppm // MICRO
+        creator = e.accounts.get(m.creator)
+        if creator is not None and cut:
+            creator.free += cut
+            m.creator_fees_micro += cut
+            fee_micro -= cut
+    m.fees_micro += fee_micro
+    e.fees_micro += fee_micro
+
+
 def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int) -> int:
-    """Apply one side of a fill to its order and account; returns the fee charged."""
+    """Settle one side of a fill (its size already taken by the matcher, `Order.take`) in its
+    order's and account's money and shares; returns the fee charged."""
     notional = (yes_price if o.outcome == 0 else MICRO - yes_price) * q
     basis = o.fee_basis + notional * rate_ppm
     o.fee_basis = basis
@@ -62,8 +153,6 @@ def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int)
     fee = due - o.fee_charged
     o.fee_charged = due
     o.notional += notional
-    o.filled += q
-    o.remaining -= q
     a = o.account
     c = o.contract
     pos = a.positions.get(c.id)
@@ -72,11 +161,7 @@ def fill_side(o: Order, yes_price: int, q: int, rate_ppm: int, fee_max_ppm: int)
     if o.action == BUY:
         cost = notional + fee
         pos[o.outcome] += q
-        if o.spend_rem >= 0:
-            o.spend_rem -= notional
-            cap = o.spend_rem
-        else:
-            cap = o.out_price * o.remaining
+        cap = remaining_cap(o)
         need = buy_reservation(cap, basis, due, fee_max_ppm)
         release = o.reserved - cost - need
         if release < 0:  # the reservation did not cover this fill and the worst case after it

@@ -1,7 +1,9 @@
 """The matching loop: a taker order against the opposite side of one unified book.
 
 Price-time priority; every fill executes at the resting order's price, so price improvement goes
-to the taker. Self-trade prevention happens here. Two steps: `plan` walks the book (and the
+to the taker. Self-trade prevention happens here. The matcher side of the seam (engine/seam.py):
+it moves orders and sizes, never money; what a fill or a departure means for cash, shares and
+fees is the ledger's, handed over as messages. Two steps: `plan` walks the book (and the
 market's liquidity pool, if it has one) read-only and says what the taker would do (the only
 place the walk's rules are written), `match` applies that walk. The fill-or-kill check and the
 dry-run quote read the same walk, so they cannot disagree with the order. This is the hot path:
@@ -10,13 +12,13 @@ locals instead of attribute lookups, ints only, one walk and one Fill event per 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
-from foretell.domain import events as ev
 from foretell.domain.limits import fills_per_command_max
 from foretell.domain.orders import (
     BID,
     DONE_FILL_LIMIT,
+    DONE_FILLED,
     DONE_SELF_TRADE,
     FILL_MERGE,
     FILL_MINT,
@@ -26,15 +28,8 @@ from foretell.domain.orders import (
 )
 from foretell.domain.units import MICRO
 from foretell.engine import pool
-from foretell.engine.book import next_ask, next_bid
-from foretell.engine.ledger import fill_side, net
+from foretell.engine.book import next_ask, next_bid, unlink
 from foretell.engine.state import Contract, Order
-
-# Event classes as Final names: compiled, each is a C static, read without the module
-# attribute lookup that `ev.Fill(...)` costs per event on the hot path.
-_Fill: Final = ev.Fill
-_Netted: Final = ev.Netted
-
 
 if TYPE_CHECKING:
     from foretell.engine.engine import Engine
@@ -84,7 +79,7 @@ def plan(c: Contract, taker: Order) -> Walk:
     limit_i = taker.price_i
     bid = taker.side == BID
     yes = taker.outcome == 0
-    account = taker.account
+    owner = taker.owner
     stp = taker.stp
     if bid:
         heads = c.ask_head
@@ -124,7 +119,7 @@ def plan(c: Contract, taker: Order) -> Walk:
                     break
                 if q > need:
                     q = need
-            if maker.account is account:
+            if maker.owner == owner:
                 if stp != STP_CANCEL_TAKER:
                     makers.append(maker)
                 if stp != STP_CANCEL_MAKER:
@@ -227,7 +222,16 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
             if before > done:
                 _fill_makers(engine, taker, walk.makers[done:before], walk.last, walk.last_q)
                 done = before
-            pool.fill(engine, taker, c, i, q)
+            # (the pool's settlement takes the taker's size, in the parts it fills it in)
+            c.volume += q
+            c.last_i = i
+            trade = engine.trade_out
+            trade.taker = taker
+            trade.maker = None
+            trade.i = i
+            trade.q = q
+            trade.kind = FILL_TRANSFER
+            engine.settle(trade)
         if done < len(walk.makers):
             _fill_makers(engine, taker, walk.makers[done:], walk.last, walk.last_q)
     i = walk.end_i
@@ -248,80 +252,51 @@ def match(engine: Engine, taker: Order, walk: Walk) -> str:
 
 def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order | None,
                  last_q: int) -> None:
-    """Fill the taker against resting orders of a walk, in order (the hot loop)."""
+    """Fill the taker against resting orders of a walk, in order (the hot loop). The book and
+    the orders' sizes change here; each fill goes to the ledger as a Trade, each maker that
+    leaves as a Done (engine/seam.py)."""
     c = taker.contract
-    m = c.market
     tick = c.tick
-    taker_ppm = m.taker_ppm
-    maker_ppm = m.maker_ppm
-    fee_max = m.fee_max_ppm
-    events = engine.events
-    # Event fields fixed for the whole call, boxed once rather than once per fill.
-    ts: Any = engine.now_ms
-    cid: Any = c.id
-    taker_id: Any = taker.key  # (ids and level prices are boxed once: state.py)
-    ta = taker.account
-    taker_account: Any = ta.key
-    yes_keys = c.yes_keys
-    taker_outcome: Any = taker.outcome
-    taker_action: Any = taker.action
+    owner = taker.owner
+    taker_yes = taker.outcome == 0
     taker_bid = taker.side == BID
+    taker_buys = taker.action == 0
     if taker_bid:
         heads, tails, qtys = c.ask_head, c.ask_tail, c.ask_qty
     else:
         heads, tails, qtys = c.bid_head, c.bid_tail, c.bid_qty
+    trade = engine.trade_out  # the engine's one message of each kind, refilled (seam.py)
+    trade.taker = taker
+    gone = engine.done_out
     for maker in makers:
-        ma = maker.account
-        if ma is ta:
-            engine.cancel_resting(maker, DONE_SELF_TRADE)
+        if maker.owner == owner:
+            unlink(c, maker)
+            gone.order = maker
+            gone.reason = DONE_SELF_TRADE
+            engine.done(gone)
             continue
         q = last_q if maker is last else maker.remaining
         i = maker.price_i
-        yes_price = i * tick
-        price: Any = yes_keys[i]  # yes_price, boxed
-        # Both sides of the fill settle in the ledger, one order at a time: the fee and
-        # reservation arithmetic lives there only.
-        taker_fee = fill_side(taker, yes_price, q, taker_ppm, fee_max)
-        maker_fee = fill_side(maker, yes_price, q, maker_ppm, fee_max)
-        if maker.action == 0:
-            mpos = ma.positions[c.id]
-            if mpos[1 - maker.outcome] - mpos[3 - maker.outcome] > 0:
-                _net(engine, maker, c)
+        # The sizes (Order.take, written out: a maker never buys by spend)
+        taker.remaining -= q
+        taker.filled += q
+        if taker.spend_rem >= 0:
+            taker.spend_rem -= q * (i * tick if taker_yes else MICRO - i * tick)
+        maker.remaining -= q
+        maker.filled += q
         qtys[i] -= q
-        if taker_bid:
-            bid_action, ask_action = taker.action, maker.action
-        else:
-            bid_action, ask_action = maker.action, taker.action
-        if bid_action == 0:
-            if ask_action == 0:
-                kind = FILL_MINT
-                c.collateral += q
-                c.yes_out += q
-                c.no_out += q
-            else:
-                kind = FILL_TRANSFER
-        elif ask_action == 1:
-            kind = FILL_MERGE
-            c.collateral -= q
-            c.yes_out -= q
-            c.no_out -= q
+        # Both buy: a pair is minted; both sell: a pair is merged; else shares change hands.
+        if taker_buys == (maker.action == 0):
+            kind = FILL_MINT if taker_buys else FILL_MERGE
         else:
             kind = FILL_TRANSFER
-        fee = taker_fee + maker_fee
-        if m.creator_share_ppm:
-            engine.collect_fees(m, fee)
-        else:
-            m.fees_micro += fee
-            engine.fees_micro += fee
         c.volume += q
         c.last_i = i
-        events.append(_Fill(ts, cid, price, q, kind,
-                            taker_id, taker_account, taker_outcome, taker_action, taker_fee,
-                            maker.key, ma.key, maker.outcome, maker.action, maker_fee))
-        if taker.action == 0:
-            tpos = ta.positions[c.id]
-            if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
-                _net(engine, taker, c)
+        trade.maker = maker
+        trade.i = i
+        trade.q = q
+        trade.kind = kind
+        engine.settle(trade)
         if maker.remaining == 0:  # taken whole: it is the head of its level by now
             nxt = maker.next
             heads[i] = nxt
@@ -330,10 +305,6 @@ def _fill_makers(engine: Engine, taker: Order, makers: list[Order], last: Order 
             else:
                 nxt.prev = None
             maker.next = None
-            engine.finish_filled(maker)
-
-
-def _net(engine: Engine, o: Order, c: Contract) -> None:
-    pairs = net(o.account, c)
-    if pairs:
-        engine.events.append(_Netted(engine.now_ms, o.account.key, c.id, pairs))
+            gone.order = maker
+            gone.reason = DONE_FILLED
+            engine.done(gone)

@@ -56,7 +56,8 @@ from foretell.domain.commands import FundPool
 from foretell.domain.orders import BUY, NO, SELL, YES
 from foretell.domain.units import MICRO
 from foretell.engine import convert
-from foretell.engine.ledger import drop_if_empty, fill_side, net, position
+from foretell.engine.ledger import collect_fees, drop_if_empty, fill_side, merge_pairs, position
+from foretell.engine.seam import Trade
 from foretell.engine.state import Account, Contract, Market, Order, Pool
 
 # Event classes as Final names: compiled, each is a C static, read without the module
@@ -336,12 +337,19 @@ def price_micro(pool: Pool, c: Contract) -> int:
     return a_w * MICRO // (a_w + b_w) if a_w + b_w else 0
 
 
-def fill(e: Engine, taker: Order, c: Contract, i: int, k: int) -> None:
-    """The pool's side of a fill of k shares at level i (a taker bid meets the pool's ask).
+def fill(e: Engine, trade: Trade) -> None:
+    """The pool's side of a fill of k shares at level i (a taker bid meets the pool's ask):
+    the settlement of a Trade with no maker order (engine/seam.py). The pool's quotes are its
+    holdings, so this is ledger work only; the matcher has taken the taker's size already.
 
     Up to two fills: the pool first gives up shares it holds (YES when it sells, NO when it
     buys), then buys the other outcome for the rest, so it never holds both. The pool pays no
     fee; its share of the taker's fee is added to its cash."""
+    taker = trade.taker
+    assert taker is not None
+    c = taker.contract
+    i = trade.i
+    k = trade.q
     m = c.market
     pool = m.pool
     assert pool is not None
@@ -368,6 +376,8 @@ def _one(e: Engine, taker: Order, c: Contract, pa: Account, pool: Pool, i: int, 
     m = c.market
     yes_price = i * c.tick
     own = yes_price if outcome == YES else MICRO - yes_price
+    # The taker's size is taken here, part by part: its reservation is checked after each.
+    taker.take(q, yes_price if taker.outcome == YES else MICRO - yes_price)
     taker_fee = fill_side(taker, yes_price, q, m.taker_ppm, m.fee_max_ppm)
     pos = pa.positions[c.id]
     if action == BUY:
@@ -393,18 +403,14 @@ def _one(e: Engine, taker: Order, c: Contract, pa: Account, pool: Pool, i: int, 
         pa.free += cut
         pool.fees_micro += cut
     if taker_fee - cut:
-        e.collect_fees(m, taker_fee - cut)
-    c.volume += q
-    c.last_i = i
+        collect_fees(e, m, taker_fee - cut)
     e.events.append(_Fill(e.now_ms, c.id, yes_price, q, kind, taker.id, taker.account.id,
                           taker.outcome, taker.action, taker_fee, 0, pa.id, outcome, action, 0))
     if taker.action == BUY:
         ta = taker.account
         tpos = ta.positions[c.id]
         if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
-            pairs = net(ta, c)
-            if pairs:
-                e.events.append(_Netted(e.now_ms, ta.id, c.id, pairs))
+            merge_pairs(e, ta, c)
 
 
 def close(e: Engine, m: Market) -> None:

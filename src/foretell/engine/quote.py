@@ -113,7 +113,7 @@ def dry_run(engine: Engine, c: cmd.PlaceOrder) -> Quote:
         done = 0
         for before, i, size in [*steps, (len(walk.makers), 0, 0)]:
             for maker in walk.makers[done:before]:
-                if maker.account is o.account:
+                if maker.owner == o.owner:
                     q.self_trade_cancels.append(maker.id)
                     continue
                 entries.append((maker.price_i,

@@ -156,10 +156,16 @@ class Contract:
 
 
 class Order:
-    __slots__ = ("id", "key", "account", "contract", "side", "outcome", "action", "price_i", "out_price",
-                 "size", "remaining", "filled", "reserved", "fee_basis", "fee_charged", "notional",
-                 "spend_rem", "order_type", "tif", "expire_ms", "flags", "stp", "client_id",
-                 "ts_ms", "prev", "next")
+    """A live order. Its fields belong to one side of the seam (engine/seam.py) each: the
+    matcher's are where it stands and how much is left (`side`, `price_i`, `remaining`,
+    `filled`, `spend_rem`, `prev`/`next`, `owner` for self-trade prevention); the ledger's are
+    what it holds and has paid (`account`, `reserved`, `fee_basis`, `fee_charged`,
+    `notional`). The rest is fixed when it is placed."""
+
+    __slots__ = ("id", "key", "account", "owner", "contract", "side", "outcome", "action",
+                 "price_i", "out_price", "size", "remaining", "filled", "reserved", "fee_basis",
+                 "fee_charged", "notional", "spend_rem", "order_type", "tif", "expire_ms",
+                 "flags", "stp", "client_id", "ts_ms", "prev", "next")
 
     def __init__(self, order_id: int, account: Account, contract: Contract, side: int,
                  outcome: int, action: int, price_i: int, size: int, order_type: int, tif: int,
@@ -167,6 +173,7 @@ class Order:
         self.id = order_id
         self.key: Any = order_id  # the id boxed once (events, dict keys)
         self.account = account
+        self.owner = account.id  # the matcher's view of the account: an id, for self-trades
         self.contract = contract
         self.side = side
         self.outcome = outcome
@@ -191,6 +198,14 @@ class Order:
         self.ts_ms = ts_ms
         self.prev: Order | None = None
         self.next: Order | None = None
+
+    def take(self, q: int, own_price: int) -> None:
+        """The matcher's side of a fill of q shares at the order's own-outcome price (the
+        ledger's side is `ledger.fill_side`)."""
+        self.remaining -= q
+        self.filled += q
+        if self.spend_rem >= 0:
+            self.spend_rem -= q * own_price
 
 
 class Trigger:

@@ -98,14 +98,8 @@ def settle(e: Engine, t: Trade) -> None:
         if mpos[1 - maker.outcome] - mpos[3 - maker.outcome] > 0:
             merge_pairs(e, ma, c)
     kind = t.kind
-    if kind == FILL_MINT:
-        c.collateral += q
-        c.yes_out += q
-        c.no_out += q
-    elif kind == FILL_MERGE:
-        c.collateral -= q
-        c.yes_out -= q
-        c.no_out -= q
+    if kind:
+        lock(c, kind, q)
     fee = taker_fee + maker_fee
     if m.creator_share_ppm:
         collect_fees(e, m, fee)
@@ -120,6 +114,19 @@ def settle(e: Engine, t: Trade) -> None:
         tpos = ta.positions[c.id]
         if tpos[1 - taker.outcome] - tpos[3 - taker.outcome] > 0:
             merge_pairs(e, ta, c)
+
+
+def lock(c: Contract, kind: int, q: int) -> None:
+    """The contract's collateral after a fill of q shares: one USDC locked per pair minted,
+    one released per pair merged, none for a transfer."""
+    if kind == FILL_MINT:
+        c.collateral += q
+        c.yes_out += q
+        c.no_out += q
+    elif kind == FILL_MERGE:
+        c.collateral -= q
+        c.yes_out -= q
+        c.no_out -= q
 
 
 def merge_pairs(e: Engine, a: Account, c: Contract) -> None:

@@ -53,10 +53,17 @@ from foretell.domain import events as ev
 from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
 from foretell.domain.commands import FundPool
-from foretell.domain.orders import BUY, NO, SELL, YES
+from foretell.domain.orders import BUY, FILL_MERGE, FILL_MINT, FILL_TRANSFER, NO, SELL, YES
 from foretell.domain.units import MICRO
 from foretell.engine import convert
-from foretell.engine.ledger import collect_fees, drop_if_empty, fill_side, merge_pairs, position
+from foretell.engine.ledger import (
+    collect_fees,
+    drop_if_empty,
+    fill_side,
+    lock,
+    merge_pairs,
+    position,
+)
 from foretell.engine.seam import Trade
 from foretell.engine.state import Account, Contract, Market, Order, Pool
 
@@ -386,18 +393,11 @@ def _one(e: Engine, taker: Order, c: Contract, pa: Account, pool: Pool, i: int, 
     else:
         pos[outcome] -= q
         pa.free += own * q
-    if taker.action == BUY and action == BUY:
-        kind = 1  # mint
-        c.collateral += q
-        c.yes_out += q
-        c.no_out += q
-    elif taker.action == SELL and action == SELL:
-        kind = 2  # merge
-        c.collateral -= q
-        c.yes_out -= q
-        c.no_out -= q
+    if taker.action == action:  # both buy: a pair is minted; both sell: one is merged
+        kind = FILL_MINT if action == BUY else FILL_MERGE
     else:
-        kind = 0
+        kind = FILL_TRANSFER
+    lock(c, kind, q)
     cut = taker_fee * pool.fee_share_ppm // MICRO
     if cut:
         pa.free += cut

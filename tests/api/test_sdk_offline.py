@@ -372,3 +372,81 @@ def test_local_book_resyncs_from_rest_after_a_gap_or_a_bad_checksum() -> None:
     assert fetched == [1, 3, 3, 4]
     assert local.checksum() == server.checksum() and local.seq == server.seq == 4
     assert local.as_rest()["asks"] == [["0.70", 8]] and format_price(310_000) == "0.31"
+
+
+# -- Stream(reconnect=True) against two scripted gateways ----------------------------------------
+
+def _fill(seq: int, order_id: int) -> Json:
+    return {"type": "fill", "channel": "fills", "order_id": order_id, "contract_id": 1,
+            "outcome": "yes", "side": "buy", "price": "0.50", "size": 1, "fee": "0.001",
+            "liquidity": "taker", "ts_ms": 0, "seq": seq}
+
+
+def test_stream_reconnects_to_the_next_gateway_and_drops_what_it_already_yielded() -> None:
+    """Gateway A sends fills up to seq 7 and dies; B, behind it, sends 5 and 7 again, then 8.
+    The iterator yields each fill once, a `reconnected` message between, and resubscribes."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from foretell.client import Stream
+
+    subscribed: list[tuple[str, list[str]]] = []
+
+    def gateway(name: str, fills: list[Json], die: bool) -> Any:
+        async def handler(ws: ServerConnection) -> None:
+            request = json.loads(await ws.recv())
+            assert request["op"] == "subscribe"
+            subscribed.append((name, request["channels"]))
+            await ws.send(json.dumps({"type": "subscribed", "id": request["id"],
+                                      "channels": request["channels"]}))
+            for fill in fills:
+                await ws.send(json.dumps(fill))
+            if die:
+                ws.transport.abort()  # as a SIGKILL: no close frame
+            else:
+                await ws.wait_closed()
+        return handler
+
+    async def main() -> tuple[list[Json], Stream]:
+        a_fills = [_fill(5, 10), _fill(5, 11), _fill(7, 12)]
+        b_fills = [_fill(5, 10), _fill(5, 11), _fill(7, 12), _fill(8, 13)]
+        async with serve(gateway("a", a_fills, die=True), "127.0.0.1", 0) as a, \
+                serve(gateway("b", b_fills, die=False), "127.0.0.1", 0) as b:
+            urls = [f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}" for s in (a, b)]
+            ws = Stream(urls, reconnect=True)
+            await ws.connect()
+            await ws.subscribe("fills")
+            got = [await ws.next() for _ in range(5)]
+            await ws.close()
+            with pytest.raises(StopAsyncIteration):
+                await ws.__anext__()  # closed by us: no reconnect
+            return got, ws
+
+    got, ws = asyncio.run(main())
+    assert [(m["type"], m.get("seq"), m.get("order_id")) for m in got] == [
+        ("fill", 5, 10), ("fill", 5, 11), ("fill", 7, 12), ("reconnected", None, None),
+        ("fill", 8, 13)]
+    assert got[3]["url"] == ws.urls[1] and got[3]["channels"] == ["fills"]
+    assert got[3]["after_seq"] == {"fills": 7}
+    assert subscribed == [("a", ["fills"]), ("b", ["fills"])]
+    assert (ws.reconnects, ws.replays_dropped) == (1, 3)
+
+
+def test_stream_gives_up_reconnecting_after_reconnect_for_s() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from foretell.client import Stream
+
+    async def handler(ws: ServerConnection) -> None:
+        ws.transport.abort()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            ws = Stream(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}",
+                        reconnect=True, reconnect_for_s=0.3)
+            await ws.connect()
+        # the only gateway is gone: connection refused until the budget runs out
+        with pytest.raises(ConnectionFailed):
+            await ws.next()
+        assert ws.reconnects == 0
+
+    asyncio.run(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,9 @@ from foretell.cluster.replica import stamped
 from foretell.cluster.streams import ClusterSettings, connect, read_stream
 from foretell.domain import commands as cmd
 from foretell.domain.outcome import Outcome
+from foretell.domain.units import MICRO
 from foretell.exchange.pipeline import Pipeline
+from foretell.store import schema as t
 from foretell.store.db import connect as connect_db
 from foretell.store.db import migrate
 from foretell.store.projector import Projector
@@ -111,3 +114,37 @@ def orders_per_client_id_max(database_url: str) -> int:
                 .scalar() or 0)
     finally:
         db.dispose()
+
+
+FillKey = tuple[int, int, int, str, str, str, int, int, int]
+
+
+def fill_key(account_id: int, fill: dict[str, Any]) -> FillKey:
+    """A fill as the `fills` channel sends it: (account, seq, order, liquidity, outcome, side,
+    own price, size, fee), money in micro-USDC."""
+    from foretell.client import to_micro
+
+    return (account_id, fill["seq"], fill["order_id"], fill["liquidity"], fill["outcome"],
+            fill["side"], to_micro(fill["price"]), fill["size"], to_micro(fill["fee"]))
+
+
+def stored_fills(database_url: str, account_ids: set[int]) -> Counter[FillKey]:
+    """The same keys for the accounts' fills in the store, price and size taken from the trade
+    each belongs to (and the trade's seq must be the fill's)."""
+    from foretell.domain.orders import ACTION_NAMES, OUTCOME_NAMES
+
+    db = connect_db(database_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(
+                t.fills.c.account_id, t.fills.c.seq, t.fills.c.order_id, t.fills.c.liquidity,
+                t.fills.c.outcome, t.fills.c.action, t.trades.c.yes_price_micro,
+                t.trades.c.size, t.fills.c.fee_micro)
+                .join(t.trades, (t.trades.c.id == t.fills.c.trade_id)
+                      & (t.trades.c.seq == t.fills.c.seq))
+                .where(t.fills.c.account_id.in_(account_ids))).all()
+    finally:
+        db.dispose()
+    return Counter((int(r[0]), int(r[1]), int(r[2]), str(r[3]), OUTCOME_NAMES[r[4]],
+                    ACTION_NAMES[r[5]], int(r[6]) if r[4] == 0 else MICRO - int(r[6]),
+                    int(r[7]), int(r[8])) for r in rows)

@@ -7,7 +7,10 @@ the engine leader, a gateway, the projector and (R3) one NATS server, and restar
 every acknowledged order is in the store; both replicas, a replay of the stream from scratch
 and one from the latest snapshot have the same state hash (the cluster audit, which also checks
 every invariant); the store equals what the single-node pipeline projects from the same
-command stream; no fill was seen twice.
+command stream; no fill was seen twice: one WebSocket stream per trader listens to its private
+`fills` channel for the whole run through both gateways (reconnecting to the other when its own
+is killed), and no fill comes through it twice, and each it yields is in the store, with the
+trade's price and size.
 
 FORETELL_CLUSTER_TEST_S sets how long the bots trade between disruptions (default 1 s).
 """
@@ -20,6 +23,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +83,8 @@ class Bot(threading.Thread):
         self.by_client_id: dict[str, set[int]] = {}
         self.errors: list[str] = []
         self.key: dict[str, Any] = {}
+        self.account = 0
+        self.urls: list[str] = []
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -113,8 +119,58 @@ def _setup(run: Run, traders: int) -> tuple[list[Bot], Client]:
         session.close()
         api = Client(urls, key["key_id"], key["secret"], retries=8, timeout_s=15)
         bots.append(Bot(api, market["id"], i))
-        bots[-1].key = key
+        bots[-1].key, bots[-1].account, bots[-1].urls = key, account, urls
     return bots, admin
+
+
+class Listeners(threading.Thread):
+    """Per bot, a WebSocket stream on its private `fills` channel through its gateways (the
+    stream reconnects by itself, to the other one when its own dies): every fill it yields."""
+
+    def __init__(self, bots: list[Bot]) -> None:
+        super().__init__(daemon=True)
+        self.bots = bots
+        self.loop = asyncio.new_event_loop()
+        self.streams: list[Stream] = []
+        self.fills: dict[int, list[dict[str, Any]]] = {bot.account: [] for bot in bots}
+        self.reconnected: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        try:
+            for bot in self.bots:
+                stream = Stream(bot.urls, bot.key["key_id"], bot.key["secret"], reconnect=True,
+                                reconnect_for_s=60)
+                await stream.connect()
+                await stream.subscribe("fills")
+                self.streams.append(stream)
+        finally:
+            self.ready.set()
+        await asyncio.gather(*(self._listen(bot.account, stream)
+                               for bot, stream in zip(self.bots, self.streams, strict=True)))
+
+    async def _listen(self, account: int, stream: Stream) -> None:
+        try:
+            async for message in stream:
+                if message.get("type") == "fill":
+                    self.fills[account].append(message)
+                elif message.get("type") == "reconnected":
+                    self.reconnected.append(message)
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            self.errors.append(repr(exc))
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for stream in self.streams:
+                await stream.close()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(30)
+        self.join(30)
+        self.loop.close()
 
 
 def _leader(run: Run) -> str:
@@ -155,6 +211,9 @@ def test_kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
 
 def _kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
     bots, admin = _setup(run, traders=4)
+    listeners = Listeners(bots)
+    listeners.start()
+    assert listeners.ready.wait(60) and len(listeners.streams) == len(bots), listeners.errors
     for bot in bots:
         bot.start()
     time.sleep(PHASE_S)
@@ -197,6 +256,7 @@ def _kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
     assert len(acked) > 20, [bot.errors[:3] for bot in bots]
 
     cluster = _settled(run)
+    listeners.close()
     assert {r["id"] for r in cluster["replicas"]} == {"a", "b"}
     # every acknowledged order is in the store
     assert not checks.acked_orders_missing(run.database_url, set(acked))
@@ -224,6 +284,20 @@ def _kills_lose_nothing_and_repeat_nothing(run: Run) -> None:
     for bot in bots:
         assert all(len(ids) == 1 for ids in bot.by_client_id.values())
     assert checks.orders_per_client_id_max(run.database_url) == 1
+    # ... and no fill came through a listener twice (each of a command's fills has its own
+    # order, side and size; two alike in one command are two in the store), each fill it saw
+    # is in the store with its trade's price and size, and the streams outlived the gateway
+    # kill: the listeners on g1 reconnected to g2
+    assert not listeners.errors, listeners.errors
+    seen = Counter(checks.fill_key(account, fill)
+                   for account, fills in listeners.fills.items() for fill in fills)
+    stored = checks.stored_fills(run.database_url, set(listeners.fills))
+    assert seen, "the listeners saw no fill"
+    assert not {k: (n, stored[k]) for k, n in seen.items() if n > stored[k]}
+    assert sum(s.reconnects for s in listeners.streams) >= 2, listeners.reconnected
+    print(f"fills seen {seen.total()} of {stored.total()} stored; reconnects "
+          f"{[s.reconnects for s in listeners.streams]}; replays dropped "
+          f"{[s.replays_dropped for s in listeners.streams]}")
 
 
 async def _stream_finds_a_live_gateway(run: Run, key: dict[str, Any]) -> None:

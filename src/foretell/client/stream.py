@@ -15,6 +15,20 @@ client with its CSRF token (sent in an `auth` op: the server takes a cookie with
 Origin only with it), or the `auth` op signed with an API key (ts + "GET/api/v1/ws"). When the
 server revokes the socket's rights (key revoked, session logged out) an {"type": "auth_revoked"}
 message comes through the iterator and `account` becomes None.
+
+Reconnecting (`reconnect=True`, for a cluster's gateways): when the socket drops, the iterator
+connects again by itself, to the next base URL first (then around the list, with a short
+backoff, for up to `reconnect_for_s`), authenticates, subscribes to the same channels and
+re-tracks the same books (each gets its new snapshot), then yields {"type": "reconnected",
+"url", "channels", "after_seq": {channel: last seq it yielded}} before anything from the new
+socket. Messages sent while no socket was open are lost (the private channels send no
+snapshot): catch up by REST from `after_seq`. Event messages carry the seq of the command that
+caused them, and the gateway reached may be behind the one that died, so it can send again
+what the old socket already delivered: on `orders`, `fills`, `positions`, `balance`,
+`trades:<id>` and `market:<id>`, a message whose seq is at or below the last seq the iterator
+yielded on that channel before the reconnect is dropped (counted in `replays_dropped`), so no
+fill comes through twice. The reconnect happens while the iterator is being read; requests in
+flight when the socket drops fail with ConnectionFailed.
 """
 
 from __future__ import annotations
@@ -41,6 +55,9 @@ _STATUS = {"unauthenticated": 401, "stale_timestamp": 401, "replayed_signature":
            "bad_signature": 401, "forbidden": 403, "csrf_failed": 403, "invalid_request": 422,
            "too_many_channels": 429, "rate_limited": 429, "internal_error": 500}
 _CLOSED = object()
+# Channels whose messages are events with the seq of the command that caused them.
+EVENT_CHANNELS = frozenset({"orders", "fills", "positions", "balance"})
+EVENT_PREFIXES = ("trades:", "market:")
 
 
 def _error(reply: Mapping[str, Any]) -> ForetellError:
@@ -58,7 +75,8 @@ class Stream:
                  session_token: str | None = None, csrf_token: str | None = None,
                  signer: Signer | None = None,
                  rest: AsyncClient | None = None, reply_timeout_s: float = 10.0,
-                 max_size: int = 8 * 1024 * 1024) -> None:
+                 max_size: int = 8 * 1024 * 1024, reconnect: bool = False,
+                 reconnect_for_s: float = 30.0) -> None:
         # Several base URLs (a cluster's gateways): `connect` takes the first that answers,
         # starting after the one it last used, so connecting again after a close moves on.
         bases = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -78,6 +96,15 @@ class Stream:
         self._pending: dict[int, asyncio.Future[Json]] = {}
         self._next_id = 0
         self.closed = False
+        # reconnecting (see the module docstring)
+        self.reconnect = reconnect
+        self.reconnect_for_s = reconnect_for_s
+        self.channels: set[str] = set()  # what the server says this socket is subscribed to
+        self.reconnects = 0
+        self.replays_dropped = 0
+        self._closing = False  # close() was called: the iterator ends, no reconnect
+        self._last_seq: dict[str, int] = {}  # event channel -> last seq yielded
+        self._resume: dict[str, int] = {}  # the same, frozen at the last reconnect
 
     @classmethod
     def from_client(cls, client: Client | AsyncClient, **kw: Any) -> Stream:
@@ -91,6 +118,10 @@ class Stream:
     # -- connection ---------------------------------------------------------------------------
 
     async def connect(self) -> Stream:
+        self._closing = False
+        return await self._connect()
+
+    async def _connect(self) -> Stream:
         headers = {"Cookie": f"{SESSION_COOKIE}={self.session_token}"} if (
             self.session_token and self.signer is None) else {}
         start = self.urls.index(self.url)
@@ -120,7 +151,7 @@ class Stream:
             elif self.session_token and self.csrf_token:
                 self.account = await self._request({"op": "auth", "csrf": self.csrf_token})
         except BaseException:
-            await self.close()  # a refused key or session leaves no socket behind
+            await self._close()  # a refused key or session leaves no socket behind
             raise
         return self
 
@@ -131,6 +162,10 @@ class Stream:
         await self.close()
 
     async def close(self) -> None:
+        self._closing = True
+        await self._close()
+
+    async def _close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -199,10 +234,12 @@ class Stream:
 
     async def subscribe(self, *channels: str) -> list[str]:
         reply = await self._request({"op": "subscribe", "channels": list(channels)})
+        self.channels = set(reply.get("channels", []))
         return list(reply.get("channels", []))
 
     async def unsubscribe(self, *channels: str) -> list[str]:
         reply = await self._request({"op": "unsubscribe", "channels": list(channels)})
+        self.channels = set(reply.get("channels", []))
         return list(reply.get("channels", []))
 
     async def ping(self) -> Json:
@@ -266,10 +303,15 @@ class Stream:
         return self
 
     async def __anext__(self) -> Json:
-        message = await self._queue.get()
-        if message is _CLOSED:
-            self._queue.put_nowait(_CLOSED)  # later readers see the end too
-            raise StopAsyncIteration
+        while True:
+            message = await self._queue.get()
+            if message is _CLOSED:
+                if self.reconnect and not self._closing:
+                    return await self._reconnect()
+                self._queue.put_nowait(_CLOSED)  # later readers see the end too
+                raise StopAsyncIteration
+            if not self._replayed(message):
+                break
         channel = message.get("channel") if isinstance(message, dict) else None
         if isinstance(channel, str) and channel.startswith("book:"):
             book = self.books.get(int(channel[5:]))
@@ -277,6 +319,53 @@ class Stream:
                 await book.on_message(message)
         result: Json = message
         return result
+
+    def _replayed(self, message: Any) -> bool:
+        """Whether an event message was already yielded before the last reconnect (else its
+        seq is noted as the channel's last)."""
+        if not isinstance(message, dict):
+            return False
+        channel, seq = message.get("channel"), message.get("seq")
+        if not isinstance(channel, str) or not isinstance(seq, int) or not (
+                channel in EVENT_CHANNELS or channel.startswith(EVENT_PREFIXES)):
+            return False
+        if seq <= self._resume.get(channel, 0):
+            self.replays_dropped += 1
+            return True
+        if seq > self._last_seq.get(channel, 0):
+            self._last_seq[channel] = seq
+        return False
+
+    async def _reconnect(self) -> Json:
+        """The socket dropped: connect again (the next gateway first), subscribe to the same
+        channels and books; the `reconnected` message."""
+        channels, books = sorted(self.channels), self.books
+        self._resume = dict(self._last_seq)
+        deadline = asyncio.get_running_loop().time() + self.reconnect_for_s
+        delay = 0.05
+        while True:
+            await self._close()  # the dead socket (or one that did not answer in time)
+            try:
+                await self._connect()
+                self.books = books
+                for book in books.values():
+                    book.in_sync, book.awaiting_snapshot = False, True
+                if self._closing:  # closed meanwhile
+                    await self._close()
+                    raise StopAsyncIteration
+                if channels:
+                    await self.subscribe(*channels)
+                break
+            except (ConnectionFailed, TimeoutError):
+                if self._closing:
+                    raise StopAsyncIteration from None
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        self.reconnects += 1
+        return {"type": "reconnected", "url": self.url, "channels": sorted(self.channels),
+                "after_seq": dict(self._resume)}
 
     async def next(self, timeout_s: float = 5.0) -> Json:
         """The next message, or TimeoutError."""

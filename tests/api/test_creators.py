@@ -1,8 +1,11 @@
 """The creator program and the supervised market lifecycle through the SDK: apply, approve,
-draft with settlement rules, submit, review, clarify, close, propose, dispute, decide."""
+draft with settlement rules, submit, review, clarify, close, propose, dispute, decide; the
+status of each answer and refusal, and the public timeline. The bonds, payouts and every
+refusal's rule are tests/services/test_creators.py (in process) and tests/engine/."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -38,9 +41,18 @@ def draft_fields(now_ms: int, **changes: Any) -> dict[str, Any]:
     return fields
 
 
-def make_creator(ex: Any, trader: Any) -> Any:
-    application = trader.session.creator_apply("I follow venture funding rounds for a living.",
-                                               "venture funding")
+def created(raw: Any, ex: Any, trader: Any, path: str, body: dict[str, Any]) -> Any:
+    """POST signed with the trader's key; the answer must be 201 Created."""
+    response = raw.signed(ex.base_url, trader.key["key_id"], trader.key["secret"], "POST", path,
+                          json.dumps(body).encode())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def make_creator(ex: Any, trader: Any, raw: Any) -> Any:
+    application = created(raw, ex, trader, "/creators/apply", {
+        "profile": "I follow venture funding rounds for a living.",
+        "expertise": "venture funding"})
     assert application["status"] == "pending"
     refused(lambda: trader.session.creator_apply("Applying twice in a row is refused.",
                                                  "venture funding"), 409, "application_pending")
@@ -53,17 +65,17 @@ def make_creator(ex: Any, trader: Any) -> Any:
     return application
 
 
-def test_creator_market_from_draft_to_disputed_settlement(ex: Any, pool: Any,
-                                                          until: Any) -> None:
+def test_creator_market_from_draft_to_disputed_settlement(ex: Any, pool: Any, until: Any,
+                                                          raw: Any) -> None:
     creator, a, b, outsider = pool[3], pool[0], pool[1], pool[2]
     now = ex.admin.server_time()["server_time_ms"]
     refused(lambda: outsider.session.creator_create_market(**draft_fields(now)), 403,
             "forbidden")
-    make_creator(ex, creator)
+    make_creator(ex, creator, raw)
     me = creator.session
     assert me.creator_me()["role"] == "creator"
 
-    draft = me.creator_create_market(**draft_fields(now, rules={}))
+    draft = created(raw, ex, creator, "/creator/markets", draft_fields(now, rules={}))
     m, c = draft["id"], draft["contract_ids"][0]
     assert draft["status"] == "draft"
     incomplete = refused(lambda: me.creator_submit_market(m), 422, "incomplete_rules")
@@ -75,25 +87,54 @@ def test_creator_market_from_draft_to_disputed_settlement(ex: Any, pool: Any,
     assert m in [q["id"] for q in ex.admin.admin_review_queue()["markets"]]
     assert ex.admin.admin_review_market(m, True, "rules are clear")["status"] == "open"
     refused(lambda: me.creator_update_market(m, **draft_fields(now)), 409, "rules_frozen")
-    assert me.creator_clarify(m, "The target is the post-money valuation.")["id"] == m
+    refused(lambda: ex.admin.admin_review_market(m, True, "approve twice"), 409,
+            "invalid_transition")
+    said = created(raw, ex, creator, f"/creator/markets/{m}/clarifications",
+                   {"text": "The target is the post-money valuation."})
+    assert said["id"] == m
+    # The public timeline (no credentials) shows each step and the clarification's text.
+    anonymous = ex.client()
+    timeline = until(lambda: (t := anonymous.market(m)["timeline"]) and any(
+        e.get("action") == "clarify" for e in t) and t)
+    assert [e.get("action") or e.get("status") for e in timeline] == [
+        "draft", "update_draft", "submit", "in_review", "approve", "open", "clarify"]
+    assert timeline[-1]["text"] == "The target is the post-money valuation."
 
     a.api.place_order(contract_id=c, outcome="yes", side="buy", price="0.60", size=5)
     b.api.place_order(contract_id=c, outcome="no", side="buy", price="0.40", size=5)
     ex.admin.admin_set_market_status(m, "closed", "the round closed")
+    refused(lambda: a.api.creator_propose_resolution(m, 0, "Not my market to resolve at all."), 404,
+            "unknown_market")
+    refused(lambda: me.creator_propose_resolution(m, 2, "There is no third outcome here."),
+            400, "invalid_outcome")
     proposed = me.creator_propose_resolution(m, 0, "The filing shows a close above target.")
     assert proposed["status"] == "resolution_proposed" and proposed["winner_index"] == 0
     refused(lambda: outsider.api.dispute(m, "I hold nothing but I disagree anyway."), 409,
             "no_position")
     b_free = to_micro(b.api.balance()["free"])
-    disputed = b.api.dispute(m, "The filing shows the pre-money valuation, not post-money.")
+    disputed = created(raw, ex, b, f"/markets/{m}/disputes",
+                       {"reason": "The filing shows the pre-money valuation, not post-money."})
     assert disputed["status"] == "disputed"
     assert m in [q["id"] for q in ex.admin.admin_dispute_queue()["markets"]]
+    refused(lambda: ex.admin.admin_decide_dispute(m, False, 1, "reject but change"), 400,
+            "invalid_outcome")
     decided = ex.admin.admin_decide_dispute(m, True, 1, "the disputer is right")
     assert decided == {"id": m, "status": "settled", "winner_index": 1, "upheld": True}
     # the bond comes back, and the 5 NO shares win 1 USDC each
     assert to_micro(b.api.balance()["free"]) - b_free >= 5_000_000
+    refused(lambda: ex.admin.admin_settle(m, 0), 409, "invalid_transition")
     until(lambda: ex.admin.market(m)["status"] == "settled")
     ex.audit()
+
+
+def test_program_refusals_have_their_status(ex: Any, pool: Any) -> None:
+    refused(lambda: ex.admin.admin_decide_application(10**9, True, "no such one"), 404,
+            "unknown_application")
+    trader = pool[0]  # never a creator (pool[2] and pool[3] become creators here)
+    refused(lambda: ex.admin.admin_revoke_creator(trader.id, "not a creator"), 404,
+            "unknown_creator")
+    refused(lambda: ex.admin.creator_apply("A supervisor already creates markets.", "all"),
+            409, "already_creator")
 
 
 def test_an_approval_reaches_api_keys_used_before_it(ex: Any, pool: Any) -> None:
@@ -114,7 +155,9 @@ def test_a_revoked_creator_cannot_draft_with_an_api_key(ex: Any) -> None:
     key = t.session.create_api_key("creator bot", ["read", "trade"])
     bot = ex.client(key["key_id"], key["secret"])
     now = ex.admin.server_time()["server_time_ms"]
-    assert bot.creator_create_market(**draft_fields(now))["status"] == "draft"
-    ex.admin.admin_revoke_creator(t.id, "conflict of interest")
+    drafted = bot.creator_create_market(**draft_fields(now))
+    assert drafted["status"] == "draft"
+    revoked = ex.admin.admin_revoke_creator(t.id, "conflict of interest")
+    assert (revoked["role"], revoked["markets"]) == ("trader", [drafted["id"]])
     time.sleep(0.1)
     refused(lambda: bot.creator_create_market(**draft_fields(now)), 403, "forbidden")

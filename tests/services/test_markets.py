@@ -102,6 +102,8 @@ def test_void_pays_the_fixed_fraction_to_both_sides(w: World) -> None:
     assert w.free_reserved(ada) == (1_000_000_000 - 4_000_000 + 3_000_000, 0)
     assert w.free_reserved(bob) == (1_000_000_000 - 6_000_000 + 7_000_000, 0)
     assert svc.engine.markets[1].status == mk.VOIDED
+    with refused("invalid_transition"):
+        run(svc.markets.settle(1, 0, w.sam))
 
 
 def test_create_market_with_a_subsidy_funds_its_pool_from_the_supervisor(w: World) -> None:

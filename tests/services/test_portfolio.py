@@ -87,6 +87,15 @@ def test_halting_cancels_resting_orders_and_says_why(w: World) -> None:
     run(svc.read_your_writes(w.sam))
     row = queries.get_order(svc.db, ada, first["id"])
     assert row is not None and (row["status"], row["reason"]) == ("cancelled", "market_halted")
+    run(svc.markets.set_market_status(1, "open", "news is out", w.sam))
+    second = w.place(ada, contract_id=c, outcome="yes", side="buy", price="0.20", size=1)
+    run(svc.markets.set_market_status(1, "closed", "event started", w.sam))
+    run(svc.markets.settle(1, 1, w.sam))
+    run(svc.read_your_writes(w.sam))
+    row = queries.get_order(svc.db, ada, second["id"])
+    assert row is not None and (row["status"], row["reason"]) == ("cancelled", "market_closed")
     timeline = queries.get_market(svc.db, 1)["timeline"]
-    assert [(e["status"], e["reason"]) for e in timeline] == [("open", "created"),
-                                                             ("halted", "news pending")]
+    assert [(e["status"], e["reason"]) for e in timeline][:4] == [
+        ("open", "created"), ("halted", "news pending"), ("open", "news is out"),
+        ("closed", "event started")]
+    assert [e["status"] for e in timeline][4:] == ["settled"]

@@ -77,6 +77,13 @@ def test_market_orders_by_size_and_by_spend_never_rest(w: World, c: int) -> None
     assert w.svc.trading.open_orders(trader(bob), None) == []
     assert w.shares(bob, c) == (10, 0)
     assert sum(w.free_reserved(bob)) == FUNDS - 5 * 550_000 - 5 * 600_000 - 5_750
+    # A market sell takes the bids there are (YES to a YES buyer: a transfer), never rests.
+    w.place(ada, contract_id=c, outcome="yes", side="buy", price="0.30", size=2)
+    sold = w.place(bob, contract_id=c, outcome="yes", side="sell", type="market", size=3)
+    assert (sold["filled"], sold["status"], sold["reason"]) == (2, "cancelled", "ioc_remainder")
+    assert [(f["price"], f["size"], f["kind"]) for f in sold["fills"]] == [("0.30", 2, "transfer")]
+    assert w.shares(bob, c) == (8, 0)
+    assert w.svc.trading.open_orders(trader(bob), None) == []
 
 
 def test_ioc_fok_and_post_only(w: World, c: int) -> None:
@@ -237,6 +244,9 @@ def test_self_trade_prevention_cancels_the_resting_order(w: World, c: int) -> No
     assert (taker["filled"], taker["status"]) == (0, "open")
     assert w.svc.trading.live_order(trader(ada), resting["id"]) is None
     assert w.free_reserved(ada) == (FUNDS - 600_600, 600_600)
+    run(w.svc.read_your_writes(ada))
+    row = queries.get_order(w.svc.db, ada, resting["id"])
+    assert row is not None and (row["status"], row["reason"]) == ("cancelled", "self_trade")
 
 
 def test_quote_is_a_dry_run(w: World, c: int) -> None:
@@ -250,6 +260,12 @@ def test_quote_is_a_dry_run(w: World, c: int) -> None:
     assert q["fills"] == [{"price": "0.55", "size": 5}, {"price": "0.60", "size": 3}]
     assert (q["filled"], q["unfilled"], q["avg_price"]) == (8, 0, "0.56875")
     assert (q["notional"], q["fee"], q["max_cost"]) == ("4.550000", "0.004550", "4.804800")
+    short = svc.trading.quote(trader(bob), order(contract_id=c, outcome="yes", side="buy",
+                                                 price="0.55", size=8))
+    assert (short["filled"], short["unfilled"]) == (5, 3)  # the limit stops at 0.55
+    unheld = svc.trading.quote(trader(ada), order(contract_id=c, outcome="no", side="sell",
+                                                  type="market", size=1))
+    assert unheld["filled"] == 0  # ada holds no NO yet: nothing would sell
     spend = svc.trading.quote(trader(bob), order(contract_id=c, outcome="yes", side="buy",
                                                  type="market", spend="1.10"))
     assert spend["filled"] == 2

@@ -41,6 +41,8 @@ def audit(engine: Engine) -> Report:
                deposits_micro=engine.deposits_micro, resting_orders=len(engine.orders),
                live_triggers=len(engine.triggers), markets=len(engine.markets))
     bad = r.violations
+    if engine.now != engine.now_ms:  # the boxed clock the events carry (Engine.set_clock)
+        bad.append(f"clock: events carry {engine.now}, the engine is at {engine.now_ms}")
     _check_books(engine, bad)
     _check_accounts(engine, r, bad)
     _check_contracts(engine, r, bad)

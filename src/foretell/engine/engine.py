@@ -86,6 +86,7 @@ class Engine:
         self.fees_micro = 0  # the exchange's fee account
         self.deposits_micro = 0  # net deposits: what conservation is checked against
         self.now_ms = 0
+        self.now: Any = 0  # now_ms boxed once (set_clock): every event of a command carries it
         self.expiries: list[tuple[int, int]] = []  # (expire_ms, order id), lazily cleaned
         self.closes: list[tuple[int, int]] = []  # (close_ms, market id)
         self.resolutions: list[tuple[int, int]] = []  # (dispute deadline ms, market id)
@@ -137,11 +138,12 @@ class Engine:
             # An order's fields are read in one C call (see _place_fields), its time with them:
             # reading `command.ts_ms` from a msgspec struct is a generic attribute lookup.
             fields: tuple[Any, ...] = _astuple(command)
-            ts_ms: int = fields[0]
+            ts: Any = fields[0]
         else:
-            ts_ms = command.ts_ms
+            ts = command.ts_ms
+        ts_ms: int = ts
         if ts_ms > self.now_ms:
-            self.now_ms = ts_ms
+            self.set_clock(ts)
         if self.grouped:  # a live order is in a group: its fills count after the command
             self._risk_from = len(self.events)
         try:
@@ -156,7 +158,7 @@ class Engine:
                 value = self._handlers[type(command)](command)
         except Reject as refusal:
             if type(command) is _PlaceOrder:
-                self.events.append(_OrderRejected(self.now_ms, command.account, command.contract,
+                self.events.append(_OrderRejected(self.now, command.account, command.contract,
                                                   command.client_id, refusal.code))
             self._risk_from = -1  # a refusal changed nothing
             return refusal.code, refusal.detail
@@ -166,6 +168,12 @@ class Engine:
             start, self._risk_from = self._risk_from, -1
             risk.after_command(self, start)
         return codes.OK, value
+
+    def set_clock(self, ts: Any) -> None:
+        """The engine's time: from the commands' timestamps only, and never backwards (apply);
+        kept as a native int for comparisons and boxed once for the events."""
+        self.now_ms = ts
+        self.now = ts
 
     def take_events(self) -> list[ev.Event]:
         out = self.events
@@ -197,7 +205,7 @@ class Engine:
             a = self.accounts[account_id] = Account(account_id)
         a.free += amount
         self.deposits_micro += amount
-        self.events.append(_Cash(self.now_ms, a.key, amount, reason))
+        self.events.append(_Cash(self.now, a.key, amount, reason))
         return a.free
 
     def _withdraw(self, c: cmd.Withdraw) -> int:
@@ -386,7 +394,7 @@ class Engine:
         if client_id:
             a.client_ids[client_id] = oid
         out_keys = c.yes_keys if o.outcome == 0 else c.no_keys  # o.out_price, boxed
-        self.events.append(_OrderAccepted(self.now_ms, oid, a.key, c.id, o.outcome, o.action,
+        self.events.append(_OrderAccepted(self.now, oid, a.key, c.id, o.outcome, o.action,
                                           order_type, out_keys[o.price_i], o.size, o.tif, flags,
                                           client_id))
         stop = match(self, o, walk) if walk is not None else ""
@@ -476,7 +484,7 @@ class Engine:
         a = o.account
         pairs = ledger.release(o)
         if pairs:
-            self.events.append(_Netted(self.now_ms, a.key, o.contract.id, pairs))
+            self.events.append(_Netted(self.now, a.key, o.contract.id, pairs))
         oid: Any = o.key  # the boxed id, for the dict operations and the event below
         if oid in a.orders:
             del a.orders[oid]
@@ -489,7 +497,7 @@ class Engine:
                 del recent[next(iter(recent))]
         remaining = 0 if o.spend_rem >= 0 else o.remaining
         c = o.contract
-        self.events.append(_OrderDone(self.now_ms, oid, a.key, c.id, reason,
+        self.events.append(_OrderDone(self.now, oid, a.key, c.id, reason,
                                       o.filled, remaining, c.yes_keys[o.price_i]))
 
     def _net(self, a: Account, c: Contract) -> None:
@@ -579,7 +587,7 @@ class Engine:
             self._net(a, o.contract)
         c = o.contract
         yes_price = c.yes_keys[o.price_i]  # boxed (state.py)
-        self.events.append(_OrderAmended(self.now_ms, o.key, a.key, c.id,
+        self.events.append(_OrderAmended(self.now, o.key, a.key, c.id,
                                          o.out_price, o.remaining, True, yes_price, yes_price))
         return o.id
 
@@ -613,7 +621,7 @@ class Engine:
                 self._net(a, c)
         old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
-        self.events.append(_OrderAmended(self.now_ms, o.id, a.id, c.id, out_price, size,
+        self.events.append(_OrderAmended(self.now, o.id, a.id, c.id, out_price, size,
                                          False, yes_price, old_yes_price))
         stop = match(self, o, plan(c, o)) if crosses else ""
         if o.remaining == 0:

@@ -107,7 +107,7 @@ def settle(e: Engine, t: Trade) -> None:
         m.fees_micro += fee
         e.fees_micro += fee
     ta = taker.account
-    e.events.append(_Fill(e.now_ms, c.id, c.yes_keys[i], q, kind,
+    e.events.append(_Fill(e.now, c.id, c.yes_keys[i], q, kind,
                           taker.key, ta.key, taker.outcome, taker.action, taker_fee,
                           maker.key, ma.key, maker.outcome, maker.action, maker_fee))
     if taker.action == 0:
@@ -133,7 +133,7 @@ def merge_pairs(e: Engine, a: Account, c: Contract) -> None:
     """`net`, and the Netted event when it merged any pairs."""
     pairs = net(a, c)
     if pairs:
-        e.events.append(_Netted(e.now_ms, a.key, c.id, pairs))
+        e.events.append(_Netted(e.now, a.key, c.id, pairs))
 
 
 def collect_fees(e: Engine, m: Market, fee_micro: int) -> None:

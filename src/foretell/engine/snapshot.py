@@ -88,7 +88,8 @@ def from_plain(data: dict[str, Any]) -> Engine:
     if data["version"] != FORMAT_VERSION:
         raise ValueError(f"snapshot format {data['version']} is not {FORMAT_VERSION}")
     e = Engine()
-    e.next_id, e.next_contract, e.fees_micro, e.deposits_micro, e.now_ms = data["counters"]
+    e.next_id, e.next_contract, e.fees_micro, e.deposits_micro, now_ms = data["counters"]
+    e.set_clock(now_ms)
     for account_id, free, reserved, positions, recent in data["accounts"]:
         a = e.accounts[account_id] = Account(account_id)
         a.free, a.reserved = free, reserved

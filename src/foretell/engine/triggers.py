@@ -140,7 +140,7 @@ def _arm(engine: Engine, t: Trigger) -> None:
     if t.client_id:
         t.account.client_ids[t.client_id] = t.id
     trigger_micro = t.trail_i * c.tick if t.kind == TRIGGER_TRAILING else _out_price(t, t.level_i)
-    engine.events.append(_TriggerPlaced(engine.now_ms, t.id, t.account.id, c.id, t.outcome,
+    engine.events.append(_TriggerPlaced(engine.now, t.id, t.account.id, c.id, t.outcome,
                                         t.kind, trigger_micro, t.size,
                                         _out_price(t, t.limit_i) if t.limit_i else 0,
                                         t.oco.id if t.oco else 0, t.client_id))
@@ -171,7 +171,7 @@ def kill(engine: Engine, t: Trigger, reason: str) -> None:
         t.oco.oco = None
         t.oco = None
     if reason:
-        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, reason))
+        engine.events.append(_TriggerDone(engine.now, t.id, a.id, c.id, reason))
 
 
 def _compact(c: Contract) -> None:
@@ -252,7 +252,7 @@ def _execute(engine: Engine, t: Trigger) -> None:
         kill(engine, partner, "oco")
     size = min(t.size, ledger.free_shares(a, c, t.outcome))
     if size <= 0:
-        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, codes.NO_POSITION))
+        engine.events.append(_TriggerDone(engine.now, t.id, a.id, c.id, codes.NO_POSITION))
         return
     if t.limit_i:
         order_type, tif, price_micro = LIMIT, GTC, _out_price(t, t.limit_i)
@@ -262,9 +262,9 @@ def _execute(engine: Engine, t: Trigger) -> None:
         order_id = engine.submit(a, c, t.outcome, SELL, size, price_micro, order_type, tif, 0,
                                  FLAG_REDUCE_ONLY, STP_CANCEL_MAKER, 0, "")
     except Reject as refusal:
-        engine.events.append(_TriggerDone(engine.now_ms, t.id, a.id, c.id, refusal.code))
+        engine.events.append(_TriggerDone(engine.now, t.id, a.id, c.id, refusal.code))
         return
-    engine.events.append(_TriggerFired(engine.now_ms, t.id, a.id, c.id, order_id, size,
+    engine.events.append(_TriggerFired(engine.now, t.id, a.id, c.id, order_id, size,
                                        last_micro))
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# An origin: scheme, host (name, IPv4 or [IPv6]) and optional port; no path.
+PUBLIC_URL = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class Settings:
     # Browser origins whose WebSockets may log in with the session cookie (besides the origin
     # of the Host the request names). Empty: this host and port, localhost and 127.0.0.1.
     public_origins: tuple[str, ...] = ()
+    # Cluster mode: the base URL browsers reach this gateway at ("https://gw1.example.com"),
+    # announced to the other gateways so a page can move here when its own gateway dies.
+    # Empty: http://host:port (the machine's name when host is a wildcard address).
+    public_url: str = ""
+    # The session cookie's Domain (".example.com": every gateway under it gets the cookie, so
+    # a page moved to another host stays logged in). Empty: this host only (any port).
+    cookie_domain: str = ""
     # Subscribe frames of anonymous WebSockets, per client IP (behind a proxy that hides the
     # client's address, all share one bucket: raise these, or pass the proxy headers on).
     ws_ip_subscribe_per_s: float = 100.0
@@ -58,6 +69,18 @@ class Settings:
                          for h in (host.lower(), "localhost", "127.0.0.1"))
 
     @property
+    def public_base_url(self) -> str:
+        """`public_url` without a trailing slash, or http://host:port."""
+        if self.public_url:
+            return self.public_url.strip().rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+            import socket
+
+            host = socket.getfqdn()
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data / 'foretell.db').resolve()}"
 
@@ -85,10 +108,16 @@ class Settings:
             "projector_process": env.get("FORETELL_PROJECTOR", "process") != "thread",
             "body_timeout_s": float(env.get("FORETELL_BODY_TIMEOUT_S", cls.body_timeout_s)),
             "trusted_proxies": env.get("FORETELL_TRUSTED_PROXIES", "").strip(),
+            "public_url": env.get("FORETELL_PUBLIC_URL", "").strip(),
+            "cookie_domain": env.get("FORETELL_COOKIE_DOMAIN", "").strip(),
         }
         values["chain"] = ChainSettings.from_env(env)
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.public_url and not PUBLIC_URL.fullmatch(settings.public_base_url):
+            raise ValueError("FORETELL_PUBLIC_URL takes a scheme, a host and a port only, "
+                             f"like https://gw1.example.com:8443 (not {settings.public_url!r})")
+        return settings
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from foretell.store.process import IDLE_SUPPORTED
 SDK_METHODS = {
     ("GET", "/api/v1/time"): "server_time",
     ("GET", "/api/v1/health"): "health",
+    ("GET", "/api/v1/gateways"): "gateways",
     ("GET", "/api/v1/markets"): "markets",
     ("GET", "/api/v1/markets/{ref}"): "market",
     ("GET", "/api/v1/contracts/{contract_id}/book"): "book",
@@ -122,6 +123,15 @@ def test_server_time_is_close_to_ours(ex: Any) -> None:
     anonymous = ex.client()
     server_ms = anonymous.server_time()["server_time_ms"]
     assert abs(server_ms - time.time_ns() // 1_000_000) < 5_000
+
+
+def test_a_single_node_lists_only_itself_as_gateway(ex: Any) -> None:
+    """Cluster mode's gateway list (where a web page moves when its gateway dies), one node."""
+    assert ex.admin.gateways() == {"self": ex.base_url, "gateways": [ex.base_url]}
+    page = httpx.get(ex.base_url + "/markets", timeout=10)
+    assert "data-gateways" not in page.text  # the page's script stays where it is
+    assert page.headers["content-security-policy"].count("connect-src 'self' ws://") == 1
+    assert "http://" not in page.headers["content-security-policy"]
 
 
 def test_health_reports_the_projector_catching_up(ex: Any) -> None:

@@ -27,7 +27,8 @@ Authenticated = require("read")
 def _set_session(response: Response, svc: Services, token: str) -> None:
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                         secure=svc.settings.secure_cookies,
-                        max_age=svc.settings.session_ttl_ms // 1000)
+                        max_age=svc.settings.session_ttl_ms // 1000,
+                        domain=svc.settings.cookie_domain or None)
 
 
 @router.post("/auth/signup", status_code=201)
@@ -62,7 +63,7 @@ def logout(request: Request, response: Response, p: Principal = Reader,
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         svc.accounts.logout(token)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, domain=svc.settings.cookie_domain or None)
     return {"logged_out": True}
 
 

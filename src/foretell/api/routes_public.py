@@ -33,6 +33,18 @@ async def health(request: Request, svc: Services = Svc) -> dict[str, Any]:
     return svc.node.health() | {"ws_connections": len(edge_of(request).hub.connections)}
 
 
+@router.get("/gateways", responses={200: {"content": {"application/json": {"example": {
+    "self": "http://127.0.0.1:8001",
+    "gateways": ["http://127.0.0.1:8001", "http://127.0.0.1:8002"]}}}}})
+def gateways(svc: Services = Svc) -> dict[str, Any]:
+    """The public base URLs of the live gateways (`gateways`, this one included) and this
+    one's (`self`). In cluster mode each gateway announces `FORETELL_PUBLIC_URL` (default
+    http://host:port) every 2 s and drops off the list 10 s after its last announcement; the
+    web pages move to another one from this list when theirs stops answering. A single node
+    lists only itself."""
+    return {"self": svc.settings.public_base_url, "gateways": svc.node.gateways()}
+
+
 @router.get("/markets")
 async def list_markets(request: Request,
                        status: str | None = Query(None, pattern="^(" + "|".join(STATUS_NAMES)

@@ -145,6 +145,10 @@ class AsyncClient:
         """Sequenced, durable and projected command numbers, and the projector's lag."""
         return await self._run(ep.health())
 
+    async def gateways(self) -> Json:
+        """The live gateways' public base URLs (`gateways`) and this one's (`self`)."""
+        return await self._run(ep.gateways())
+
     async def markets(self, status: str | None = None, category: str | None = None,
                       q: str | None = None, cursor: int | None = None,
                       limit: int | None = None) -> Json:

@@ -162,6 +162,10 @@ def health() -> JFlow:
     return (yield Call("GET", "/health", signed=False, retry_safe=True))
 
 
+def gateways() -> JFlow:
+    return (yield Call("GET", "/gateways", signed=False, retry_safe=True))
+
+
 def markets(status: str | None = None, category: str | None = None, q: str | None = None,
             cursor: int | None = None, limit: int | None = None) -> JFlow:
     params = {"status": status, "category": category, "q": q, "cursor": cursor, "limit": limit}

@@ -148,6 +148,10 @@ class Client:
         """Sequenced, durable and projected command numbers, and the projector's lag."""
         return self._run(ep.health())
 
+    def gateways(self) -> Json:
+        """The live gateways' public base URLs (`gateways`) and this one's (`self`)."""
+        return self._run(ep.gateways())
+
     def markets(self, status: str | None = None, category: str | None = None,
                 q: str | None = None, cursor: int | None = None,
                 limit: int | None = None) -> Json:

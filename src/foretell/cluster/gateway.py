@@ -11,6 +11,8 @@
                read right after the answer sees the order
   # 4 fan out  every outcome from the event stream -> `publish_listeners` in seq order
                (WebSocket hub, risk controls), as the single node does with durable outcomes
+  # 5 announce its public base URL in the gateway bucket (TTL) every 2 s and watch the others':
+               `gateways()` is the live list a web page moves along when its gateway dies
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from foretell.cluster.streams import (
     ClusterSettings,
     connect,
     decode_events,
+    gateway_announce_s,
+    gateway_ttl_s,
     read_stream,
     retrying,
 )
@@ -83,6 +87,8 @@ class _PipelineView:
 
 
 class GatewayNode(Node):
+    clustered = True
+
     def __init__(self, settings: Settings, cluster: ClusterSettings,
                  clock: Callable[[], int] = wall_clock_ms) -> None:
         # Not Node.__init__: no journal, no projector here; the same attributes the app reads.
@@ -105,6 +111,8 @@ class GatewayNode(Node):
         self._tasks: list[asyncio.Task[Any]] = []
         self._evt_seen = 0
         self._health: dict[str, Any] = {}
+        self.gateway_key = f"gw-{uuid.uuid4().hex[:12]}"  # this process in the gateway bucket
+        self._gateways: dict[str, tuple[str, float]] = {}  # key -> (URL, monotonic last heard)
         self.follower.applied_listeners.append(self._applied)
 
     @property
@@ -124,9 +132,14 @@ class GatewayNode(Node):
         start = await retrying(partial(cluster.evt_start_after, self.follower.seq))
         self._tasks = [asyncio.create_task(self.follower.follow()),
                        asyncio.create_task(self._events(start)),
-                       asyncio.create_task(self._watch_health())]
+                       asyncio.create_task(self._watch_health()),
+                       asyncio.create_task(self._announce()),
+                       asyncio.create_task(cluster.watch_gateways(self._gateways))]
 
     async def stop(self) -> None:
+        if self.cluster is not None:  # off the list at once, not after the TTL
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.cluster.withdraw_gateway(self.gateway_key), 2.0)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -275,8 +288,26 @@ class GatewayNode(Node):
                 self._health = {"error": str(exc)}
             await asyncio.sleep(health_every_s)
 
+    async def _announce(self) -> None:
+        assert self.cluster is not None
+        url = self.settings.public_base_url
+        while True:
+            try:
+                await self.cluster.announce_gateway(self.gateway_key, url)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("announcing this gateway failed: %s", exc)
+            await asyncio.sleep(gateway_announce_s)
+
+    def gateways(self) -> list[str]:
+        """Itself and every gateway announced within the bucket's TTL, each URL once."""
+        now = time.monotonic()
+        urls = {url for url, heard in self._gateways.values() if now - heard < gateway_ttl_s}
+        return sorted(urls | {self.settings.public_base_url})
+
     def health(self) -> dict[str, Any]:
-        cluster = self._health
+        cluster = {**self._health, "gateways": self.gateways()}
         projected = int(cluster.get("projector", {}).get("seq", 0))
         return {"status": "ok" if self.follower.halted is None else "failed",
                 "seq": self.follower.seq, "durable_seq": self._evt_seen,

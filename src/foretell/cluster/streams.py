@@ -10,6 +10,8 @@
                 which it was created is the fencing epoch
   <P>_status    key-value bucket: each replica's seq (and state hash when idle), the projector's
   <P>_snap      object store: the leader's latest engine snapshot with its seq
+  <P>_gateways  key-value bucket with a TTL: each gateway's public base URL, refreshed while it
+                runs (the list a web page picks another gateway from when its own dies)
 
 Every name starts with a prefix, so tests on a shared server use names of their own. The
 streams' replication (1 on one server, 3 on a cluster) is a setting.
@@ -46,6 +48,8 @@ lease_renew_s = 0.5
 duplicate_window_s = 120.0  # a command retried within this is stored once
 outcomes_per_message_max = 500
 event_bytes_per_message_max = 512 * 1024
+gateway_ttl_s = 10.0  # a gateway not heard from for this long is off the list
+gateway_announce_s = 2.0
 closed_check_s = 5.0  # an idle reader looks this often whether its connection was closed
 
 
@@ -99,6 +103,10 @@ class ClusterSettings:
     def snap_bucket(self) -> str:
         return f"{self.prefix}_snap"
 
+    @property
+    def gateway_bucket(self) -> str:
+        return f"{self.prefix}_gateways"
+
 
 @dataclass
 class Cluster:
@@ -110,6 +118,7 @@ class Cluster:
     lease: KeyValue
     status: KeyValue
     snaps: ObjectStore
+    gateways: KeyValue
 
     async def close(self) -> None:
         if not self.nc.is_closed:
@@ -161,6 +170,40 @@ class Cluster:
                 raise
             except Exception as exc:
                 log.warning("watching the status bucket failed (%s); watching again", exc)
+                await asyncio.sleep(0.5)
+
+    async def announce_gateway(self, key: str, url: str) -> None:
+        await self.gateways.put(key, msgspec.json.encode({"url": url}))
+
+    async def withdraw_gateway(self, key: str) -> None:
+        await self.gateways.delete(key)
+
+    async def watch_gateways(self, into: dict[str, tuple[str, float]]) -> None:
+        """Keep `into` as key -> (public URL, time.monotonic() it was last heard of) for every
+        gateway in the bucket. An entry that expires by the bucket's TTL sends no event, so
+        readers drop the ones not heard of within `gateway_ttl_s` (local time: no clock skew)."""
+        while True:
+            try:
+                watcher = await self.gateways.watchall()
+                while True:
+                    try:
+                        entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+                    except nats.errors.TimeoutError:
+                        continue
+                    if entry is None:
+                        continue
+                    url = ""
+                    if entry.value and entry.operation is None:
+                        with contextlib.suppress(Exception):
+                            url = str(msgspec.json.decode(entry.value).get("url", ""))
+                    if url:
+                        into[entry.key] = (url, time.monotonic())
+                    else:
+                        into.pop(entry.key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("watching the gateway bucket failed (%s); watching again", exc)
                 await asyncio.sleep(0.5)
 
     async def events_at(self, stream_seq: int) -> list[Outcome]:
@@ -223,7 +266,8 @@ async def _connect(settings: ClusterSettings, name: str, setup: bool) -> Cluster
             await ensure(js, settings)
         return Cluster(settings, nc, js, await js.key_value(settings.lease_bucket),
                        await js.key_value(settings.status_bucket),
-                       await js.object_store(settings.snap_bucket))
+                       await js.object_store(settings.snap_bucket),
+                       await js.key_value(settings.gateway_bucket))
     except BaseException:
         await nc.close()
         raise
@@ -236,7 +280,8 @@ async def ensure(js: JetStreamContext, s: ClusterSettings) -> None:
         except NotFoundError:
             await _retry(js.add_stream, name=name, subjects=[subject], num_replicas=s.replicas,
                          storage=api.StorageType.FILE, duplicate_window=duplicate_window_s)
-    for bucket, ttl in ((s.lease_bucket, lease_ttl_s), (s.status_bucket, None)):
+    for bucket, ttl in ((s.lease_bucket, lease_ttl_s), (s.status_bucket, None),
+                        (s.gateway_bucket, gateway_ttl_s)):
         try:
             await js.key_value(bucket)
         except Exception:  # BucketNotFoundError
@@ -273,7 +318,7 @@ async def destroy(settings: ClusterSettings) -> None:
                 await js.delete_stream(name)
             except NotFoundError:
                 pass
-        for bucket in (settings.lease_bucket, settings.status_bucket):
+        for bucket in (settings.lease_bucket, settings.status_bucket, settings.gateway_bucket):
             try:
                 await js.delete_key_value(bucket)
             except NotFoundError:

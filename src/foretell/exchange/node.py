@@ -47,6 +47,8 @@ class EngineOffLoop(AssertionError):
 
 
 class Node:
+    clustered = False  # True for a cluster gateway's node (pages get the gateway list)
+
     def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.settings = settings
         self.clock = clock
@@ -216,6 +218,10 @@ class Node:
             _call(waiter, failure)
 
     # -- reads of the pipeline's own state ----------------------------------------------------
+
+    def gateways(self) -> list[str]:
+        """The public base URLs of the gateways a page may move to: one node, just itself."""
+        return [self.settings.public_base_url]
 
     def health(self) -> dict[str, Any]:
         committer = self.pipeline.committer

@@ -35,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from foretell.api.auth import SESSION_COOKIE
+from foretell.config import PUBLIC_URL
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +99,18 @@ templates.env.globals["asset"] = asset
 templates.env.globals["console_sections"] = CONSOLE_SECTIONS
 
 
-def _csp(request: Request) -> str:
+def _csp(request: Request, gateways: list[str] | None = None) -> str:
     host = request.url.netloc
+    # Cluster mode: the page may ask the other gateways whether they answer before it moves
+    # to one of them (GET /api/v1/time, no cookies).
+    peers = "".join(f" {url}" for url in gateways or ())
     return "; ".join((
         "default-src 'self'",
         "script-src 'self'",
         # lightweight-charts sizes its canvases through style attributes.
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
-        f"connect-src 'self' ws://{host} wss://{host}",
+        f"connect-src 'self' ws://{host} wss://{host}{peers}",
         "manifest-src 'self'",
         "worker-src 'self'",
         "frame-ancestors 'none'",
@@ -123,14 +127,26 @@ def _page(request: Request, template: str, title: str, page: str, status_code: i
     # Whether real USDC is on (`foretell.chain.runner.start` sets `app.state.funding`): without
     # it the nav has no Deposit and Withdraw links and those pages say so and ask the API
     # nothing (its funding endpoints answer 404 funding_disabled on a play-money exchange).
+    # In cluster mode the live gateways (html[data-gateways]): where the page's script moves
+    # when its own gateway dies (ft.js, "cluster mode"); a single node renders none.
+    gateways = _gateways(request)
     response = templates.TemplateResponse(request, template, {
         "title": title, "page": page, "has_session": SESSION_COOKIE in request.cookies,
-        "funding_on": _funding_on(request), **context}, status_code=status_code)
-    response.headers["Content-Security-Policy"] = _csp(request)
+        "funding_on": _funding_on(request), "gateways": gateways, **context},
+        status_code=status_code)
+    response.headers["Content-Security-Policy"] = _csp(request, gateways)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _gateways(request: Request) -> list[str] | None:
+    """The live gateways' base URLs when this is a cluster gateway, else None."""
+    svc = getattr(request.app.state, "service", None)
+    if svc is None or not svc.node.clustered:
+        return None
+    return [url for url in svc.node.gateways() if PUBLIC_URL.fullmatch(url)]
 
 
 def _funding_on(request: Request) -> bool:

@@ -363,6 +363,7 @@
     try {
       response = await fetch("/api/v1" + path, init);
     } catch (err) {
+      if (FT.failover) FT.failover.suspect();
       throw new ApiError(0, "network", "Network error: the server did not answer.");
     }
     const text = await response.text();
@@ -427,6 +428,108 @@
     if (box) { box.textContent = ""; box.hidden = true; }
   };
 
+  // -- cluster mode: moving to another gateway when this one dies -----------------------------
+
+  /* A cluster gateway renders the live gateways into html[data-gateways] (and allows the page
+   * to reach them in its Content-Security-Policy); a single node renders nothing and all of
+   * this stays off. When the WebSocket drops or a request gets no answer, the page asks its own
+   * gateway twice, 1.5 s apart; if neither answers it shows a notice and moves to the same
+   * address on the first other gateway that answers (the session cookie is not port-scoped,
+   * and a shared cookie domain covers several hosts, so the user stays logged in). The list is
+   * fetched again every 30 s and whenever the WebSocket (re)connects. */
+  FT.failover = (function () {
+    const listed = document.documentElement.dataset.gateways;
+    if (listed === undefined) return { suspect() {}, get gateways() { return []; } };
+    const own = location.origin;
+    const allowed = new Set(listed.split(/\s+/).filter(Boolean));  // the ones the CSP lets us ask
+    let gateways = Array.from(allowed);
+    let checking = false;
+    let notice = null;
+    let leaving = false;  // the page is being left: its WebSocket closing says nothing
+    window.addEventListener("pagehide", () => { leaving = true; });
+    window.addEventListener("pageshow", () => { leaving = false; });
+
+    async function refresh() {
+      try {
+        const r = await fetch("/api/v1/gateways", { headers: { Accept: "application/json" }, cache: "no-store" });
+        if (r.ok) {
+          const data = await r.json();
+          if (Array.isArray(data.gateways) && data.gateways.length) gateways = data.gateways.map(String);
+        }
+      } catch (err) { /* the next WebSocket close tells */ }
+    }
+    /** Whether `base` answers within 2 s (a peer's answer is opaque: it answered, that is all). */
+    async function answers(base) {
+      const ctrl = new AbortController();
+      const timer = setTimeout(() => ctrl.abort(), 2000);
+      try {
+        await fetch(base + "/api/v1/time", { cache: "no-store", credentials: "omit", signal: ctrl.signal,
+          mode: base === own ? "same-origin" : "no-cors" });
+        return true;
+      } catch (err) {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    function showNotice(text) {
+      if (!notice) {
+        notice = document.createElement("div");
+        notice.id = "failover-notice";
+        notice.className = "failover-notice";
+        notice.setAttribute("role", "alert");
+        document.body.appendChild(notice);
+      }
+      notice.textContent = text;
+    }
+    function hideNotice() {
+      if (notice) { notice.remove(); notice = null; }
+    }
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    function shuffled(list) {
+      const out = list.slice();
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    }
+    function move(base) {
+      showNotice("Connection lost, moving to another server…");
+      location.replace(base + location.pathname + location.search + location.hash);
+    }
+
+    async function suspect() {
+      if (checking || leaving) return;
+      checking = true;
+      try {
+        if (await answers(own) || leaving) return;
+        showNotice("Connection lost, moving to another server…");
+        await sleep(1500);
+        for (let round = 0; ; round++) {
+          if (await answers(own)) { hideNotice(); return; }  // it came back: stay
+          const others = shuffled(gateways.filter((g) => g !== own));
+          for (const base of others.filter((g) => allowed.has(g))) {
+            if (await answers(base)) { move(base); return; }
+          }
+          // Gateways that joined after this page loaded cannot be asked first (CSP): go.
+          const unasked = others.filter((g) => !allowed.has(g));
+          if (unasked.length) { move(unasked[0]); return; }
+          if (round === 2) showNotice("Connection lost. No other server answers yet; still trying…");
+          await sleep(3000);
+        }
+      } finally {
+        checking = false;
+      }
+    }
+    setInterval(refresh, 30000);
+    return {
+      suspect,
+      refresh,
+      get gateways() { return gateways.slice(); },
+    };
+  })();
+
   // -- the WebSocket -------------------------------------------------------------------------
 
   FT.ws = (function () {
@@ -462,6 +565,7 @@
       sock.onopen = () => {
         backoffMs = 500;
         setStatus("live");
+        if (FT.failover.refresh) FT.failover.refresh();
         const channels = Array.from(handlers.keys());
         if (channels.length) send({ op: "subscribe", channels });
         openListeners.forEach((fn) => fn());
@@ -478,6 +582,7 @@
       };
       sock.onclose = () => {
         setStatus("reconnecting");
+        FT.failover.suspect();
         setTimeout(connect, backoffMs);
         backoffMs = Math.min(backoffMs * 2, 10000);
       };

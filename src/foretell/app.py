@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None,
         await svc.node.start()
         app.state.edge = edge = build_edge(svc)
         serve_edge(edge, svc)
+        if svc.node.clustered:  # news pushed on one gateway goes live on all of them
+            from foretell.cluster import news as cluster_news
+
+            await cluster_news.share(svc.news_listeners, svc.node.cluster)  # type: ignore[attr-defined]
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(run_tickers(edge, svc))]
         demo: str | None = None
         if settings.demo and svc.node.clustered:

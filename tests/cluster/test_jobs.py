@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from foretell.cluster import jobs as jobs_module
+from foretell.cluster import news as cluster_news
 from foretell.cluster.jobs import Jobs, Lease, holders
 from foretell.cluster.streams import ClusterSettings, connect, destroy, lease_ttl_s
 
@@ -148,3 +149,30 @@ async def _runner_moves_the_job() -> None:
 
 def test_job_runs_on_one_gateway_and_moves_when_it_stops() -> None:
     asyncio.run(_runner_moves_the_job())
+
+
+async def _news_everywhere() -> None:
+    settings = ClusterSettings(prefix=f"t{uuid.uuid4().hex[:10]}")
+    conns = [await connect(settings, name=f"test-news-{n}") for n in ("a", "b")]
+    got: dict[str, list[dict[str, object]]] = {"a": [], "b": []}
+    try:
+        listeners = {name: [got[name].append] for name in got}
+        for conn, name in zip(conns, got, strict=True):
+            await cluster_news.share(listeners[name], conn)
+            await conn.nc.flush()
+        item = {"id": 7, "title": "Rates held", "markets": [{"market_id": 3}]}
+        for publish in listeners["a"]:  # the gateway that polled (or took the post)
+            publish(item)
+
+        async def both_have_it() -> bool:
+            return got == {"a": [item], "b": [item]}
+
+        await _until(both_have_it, timeout_s=10)
+    finally:
+        for c in conns:
+            await c.close()
+        await destroy(settings)
+
+
+def test_news_goes_live_on_every_gateway() -> None:
+    asyncio.run(_news_everywhere())

@@ -9,6 +9,7 @@ import inspect
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -61,9 +62,19 @@ def create_app(settings: Settings | None = None,
         await svc.node.start()
         app.state.edge = edge = build_edge(svc)
         serve_edge(edge, svc)
+        if svc.node.clustered:  # news pushed on one gateway goes live on all of them
+            from foretell.cluster import news as cluster_news
+
+            await cluster_news.share(svc.news_listeners, svc.node.cluster)  # type: ignore[attr-defined]
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(run_tickers(edge, svc))]
         demo: str | None = None
-        if settings.demo:
+        if settings.demo and svc.node.clustered:
+            from foretell.demo import cluster as cluster_demo
+
+            # Loaded once into the cluster by whichever gateway holds the demo job, in the
+            # background; the market maker is a singleton job too.
+            tasks += cluster_demo.start(svc)
+        elif settings.demo:
             from foretell.demo.loader import ensure_demo, run_market_maker
 
             # Loads the demo on a first start, or finishes a load a crash interrupted.
@@ -78,7 +89,7 @@ def create_app(settings: Settings | None = None,
         tasks += [asyncio.create_task(_every(tick_interval_s, svc.tick)),
                   asyncio.create_task(_every(gc_freeze_interval_s, _freeze)),
                   asyncio.create_task(_every(heartbeat_interval_s, _heartbeat(edge))),
-                  asyncio.create_task(run_poller(svc))]
+                  svc.node.singleton("news", partial(run_poller, svc))]
         tasks += await chain.start(svc, app.state)  # real USDC, when configured
         if demo is not None and settings.market_maker:
             tasks.append(asyncio.create_task(run_market_maker(svc)))

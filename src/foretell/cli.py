@@ -264,8 +264,13 @@ def cluster_gateway(host: str = typer.Option(None), port: int = typer.Option(Non
                     data: Path = typer.Option(None, help="holds secret.key: the same for "
                                               "every gateway"),
                     nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
-                    replicas: int = REPLICAS_OPT) -> None:
-    """A gateway: REST, WebSocket and pages over the cluster (stateless; run any number)."""
+                    replicas: int = REPLICAS_OPT,
+                    demo: bool = typer.Option(False, "--demo", help="load the demo into the "
+                                              "cluster (once, whichever gateway does it) and "
+                                              "run its market maker (FORETELL_MARKET_MAKER=0: "
+                                              "without)")) -> None:
+    """A gateway: REST, WebSocket and pages over the cluster (stateless; run any number).
+    Singleton jobs (news poller, chain jobs, the demo's) run on one gateway at a time."""
     import uvicorn
 
     from foretell.app import create_app, server_options
@@ -275,7 +280,9 @@ def cluster_gateway(host: str = typer.Option(None), port: int = typer.Option(Non
     cs = _cluster_settings(nats, prefix, replicas)
     overrides = {k: v for k, v in {"host": host, "port": port, "data": data}.items()
                  if v is not None}
-    settings = Settings.from_env(demo=False, market_maker=False, **overrides)
+    if not demo:
+        overrides["market_maker"] = False
+    settings = Settings.from_env(demo=demo, **overrides)
     if not settings.database_url.startswith("postgresql"):
         Console(stderr=True).print("[red]cluster mode needs FORETELL_DATABASE_URL=postgresql://"
                                    "...[/red]")

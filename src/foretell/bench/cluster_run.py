@@ -165,9 +165,10 @@ class Run:
     def start_engine(self, replica_id: str) -> Proc:
         return self._proc(f"engine-{replica_id}", ["engine", "--id", replica_id])
 
-    def start_gateway(self, name: str) -> Proc:
+    def start_gateway(self, name: str, *args: str) -> Proc:
+        """A gateway on a free port; `args`: more options (`--demo`)."""
         port = free_port()
-        return self._proc(name, ["gateway", "--port", str(port)], port)
+        return self._proc(name, ["gateway", "--port", str(port), *args], port)
 
     def restart(self, name: str) -> Proc:
         proc = self.procs[name]

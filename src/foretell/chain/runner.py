@@ -66,6 +66,20 @@ class Funding:
         self.halted = bool([a for a in store.alerts(self.db, open_only=True)
                             if a["kind"] == "reserves_shortfall"])
 
+    async def lead(self) -> None:
+        """Cluster mode: the chain job, on the one gateway holding its lease. Waits until the
+        store has projected every command this gateway has applied (what a holder that died
+        left in flight included), finishes what it interrupted, then runs the cycle."""
+        target = self.svc.pipeline.seq
+        waited = 0
+        while self.svc.node.health()["projected_seq"] < target:
+            if waited % 200 == 199:
+                log.warning("chain: waiting for the store to project seq %d", target)
+            waited += 1
+            await asyncio.sleep(0.05)
+        await self.start()
+        await self.run()
+
     def _check_chain(self) -> None:
         if self.evm.chain_id() != self.cfg.chain_id:
             raise RuntimeError(f"chain id {self.evm.chain_id()} != configured {self.cfg.chain_id}")
@@ -351,6 +365,10 @@ async def start(svc: Services, state: Any) -> list[asyncio.Task[None]]:
     if cfg is None:
         return []
     funding = Funding(svc, cfg)
+    if svc.node.clustered:  # every gateway serves the verbs; one runs the cycle
+        await asyncio.to_thread(funding._check_chain)
+        state.funding = funding
+        return [svc.node.singleton("chain", funding.lead)]
     await funding.start()
     state.funding = funding
     log.info("real USDC on chain %d: token %s, hot wallet %s, %d confirmations",

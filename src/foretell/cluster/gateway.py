@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from foretell.cluster.jobs import Jobs, Work, gateway_id, holders
 from foretell.cluster.replica import Follower
 from foretell.cluster.streams import (
     Cluster,
@@ -113,6 +114,7 @@ class GatewayNode(Node):
         self._health: dict[str, Any] = {}
         self.gateway_key = f"gw-{uuid.uuid4().hex[:12]}"  # this process in the gateway bucket
         self._gateways: dict[str, tuple[str, float]] = {}  # key -> (URL, monotonic last heard)
+        self.jobs: Jobs | None = None  # the singleton jobs this gateway contends for
         self.follower.applied_listeners.append(self._applied)
 
     @property
@@ -135,6 +137,12 @@ class GatewayNode(Node):
                        asyncio.create_task(self._watch_health()),
                        asyncio.create_task(self._announce()),
                        asyncio.create_task(cluster.watch_gateways(self._gateways))]
+        self.jobs = Jobs(cluster, gateway_id(self.settings.port))
+
+    def singleton(self, job: str, work: Work) -> asyncio.Task[None]:
+        """Run `work` only while this gateway holds the job's lease (cluster/jobs.py)."""
+        assert self.jobs is not None, "start the node first"
+        return self.jobs.run(job, work)
 
     async def stop(self) -> None:
         if self.cluster is not None:  # off the list at once, not after the TTL
@@ -154,21 +162,23 @@ class GatewayNode(Node):
 
     # -- 2 publish, 3 answer ------------------------------------------------------------------
 
-    def submit(self, command: cmd.Command, account_id: int | None = None) -> Outcome:
+    def submit(self, command: cmd.Command, account_id: int | None = None,
+               msg_id: str | None = None) -> Outcome:
+        """`msg_id`: the de-duplication id, when the caller names the command itself."""
         if self.cluster is None or self.loop is None:
             raise Refused("unavailable", "The gateway is not connected to the cluster yet.")
         command = cmd_stamped(command, self.clock())
         future: asyncio.Future[Outcome] = self.loop.create_future()
         pending = Pending(0, command, "pending", None, [], future)
-        task = self.loop.create_task(self._send(command, account_id, future))
+        task = self.loop.create_task(self._send(command, account_id, future, msg_id))
         self._tasks.append(task)
         task.add_done_callback(self._tasks.remove)
         return pending
 
     async def _send(self, command: cmd.Command, account_id: int | None,
-                    future: asyncio.Future[Outcome]) -> None:
+                    future: asyncio.Future[Outcome], msg_id: str | None = None) -> None:
         assert self.cluster is not None
-        headers = {"Nats-Msg-Id": message_id(command)}
+        headers = {"Nats-Msg-Id": msg_id or message_id(command)}
         payload = cmd.encode(command)
         deadline = time.monotonic() + publish_timeout_s
         while True:
@@ -347,13 +357,15 @@ async def cluster_health(cluster: Cluster,
             leader = msgspec.json.decode(entry.value)
     if statuses is None:
         statuses = await cluster.statuses()
+    jobs = await holders(cluster)
     replicas = [{"id": s["id"], "role": s["role"], "seq": s["seq"], "lag": max(0, last - s["seq"]),
                  "epoch": s["epoch"], "ts_ms": s["ts_ms"]}
                 for key, s in sorted(statuses.items()) if key.startswith("replica-")]
     projector = statuses.get("projector", {"seq": 0})
     return {"stream_seq": last, "leader": leader.get("id"), "epoch": leader.get("epoch", 0),
             "replicas": replicas,
-            "projector": {"seq": projector["seq"], "lag": max(0, last - projector["seq"])}}
+            "projector": {"seq": projector["seq"], "lag": max(0, last - projector["seq"])},
+            "jobs": jobs}
 
 
 def cmd_stamped(command: cmd.Command, now_ms: int) -> cmd.Command:
@@ -364,7 +376,11 @@ def cmd_stamped(command: cmd.Command, now_ms: int) -> cmd.Command:
 
 def message_id(command: cmd.Command) -> str:
     """The de-duplication id: an order's (or trigger's) account and client id when it has
-    one, so a retried order is stored once; otherwise unique to this submission."""
+    one, so a retried order is stored once; a chain job's cash movement its reason, which
+    names the deposit log or the withdrawal (done once, even by a job holder that lost its
+    lease with a command in flight); otherwise unique to this submission."""
+    if isinstance(command, cmd.Deposit | cmd.Withdraw) and command.reason.startswith("usdc-"):
+        return f"r:{command.reason}"
     client_id = getattr(command, "client_id", "")
     if client_id:
         return f"c:{command.account}:{type(command).__name__}:{client_id}"  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
 
@@ -47,7 +47,8 @@ class EngineOffLoop(AssertionError):
 
 
 class Node:
-    clustered = False  # True for a cluster gateway's node (pages get the gateway list)
+    clustered = False  # a cluster gateway's node: many serve one exchange (pages get the
+    # gateway list, singleton jobs take a lease)
 
     def __init__(self, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.settings = settings
@@ -110,6 +111,13 @@ class Node:
 
     async def stop(self) -> None:
         """Serving has ended (before `close`)."""
+
+    def singleton(self, job: str,
+                  work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        """A background job of which one runs in the whole exchange (the news poller, the
+        chain jobs, the demo market maker): here, started now. A cluster gateway runs it only
+        while it holds the job's lease."""
+        return asyncio.create_task(work())
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve from this loop: durable outcomes are published and answered on it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.services.conftest import World, refused, run
 
+from foretell.services.accounts import credential_recheck_ms
 from foretell.services.auth import derive_secret
 from foretell.store import queries
 from foretell.store import schema as t
@@ -54,6 +55,31 @@ def test_a_role_change_reaches_a_cached_session_once_forgotten(w: World) -> None
     assert svc.accounts.session(token) == (ada, "trader", csrf)  # the cache still holds it
     svc.accounts.forget_user(ada)
     assert svc.accounts.session(token) == (ada, "creator", csrf)
+
+
+def test_a_disabled_user_loses_a_cached_session_and_key(w: World) -> None:
+    """Disabling is a write to the users table that no verb here sees: the cached session and
+    key are read again within `credential_recheck_ms` and refused from then on."""
+    svc = w.svc
+    ada, bob = w.user("ada", usdc=0), w.user("bob", usdc=0)
+    token, csrf, _ = svc.accounts.login("ada", "password-1")
+    bob_token, bob_csrf, _ = svc.accounts.login("bob", "password-1")
+    key = svc.accounts.create_key(ada, "bot", ["read", "trade"])["key_id"]
+    assert svc.accounts.session(token) == (ada, "trader", csrf)
+    assert svc.accounts.key(key) == (ada, "trader", frozenset({"read", "trade"}))
+
+    with svc.db.begin() as conn:
+        conn.execute(t.users.update().where(t.users.c.id == ada).values(disabled=True))
+    w.clock.now_ms += credential_recheck_ms
+    assert svc.accounts.session(token) is None
+    assert svc.accounts.key(key) is None
+    assert svc.accounts.session(bob_token) == (bob, "trader", bob_csrf)  # others unaffected
+
+    with svc.db.begin() as conn:  # enabled again: the same session and key work again
+        conn.execute(t.users.update().where(t.users.c.id == ada).values(disabled=False))
+    w.clock.now_ms += credential_recheck_ms
+    assert svc.accounts.session(token) == (ada, "trader", csrf)
+    assert svc.accounts.key(key) == (ada, "trader", frozenset({"read", "trade"}))
 
 
 def test_api_keys_are_derived_listed_and_revoked(w: World) -> None:

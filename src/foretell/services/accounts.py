@@ -2,7 +2,10 @@
 
 Sessions and keys are cached (a signed request must not cost a query); logout, revocation and
 a role change drop them from the caches and tell `credential_listeners` / `account_listeners`
-(the WebSocket hub downgrades live sockets at once). Refusals are `Refused`.
+(the WebSocket hub downgrades live sockets at once). A cached credential is trusted for at most
+`credential_recheck_ms`, then read again: a change no verb here made (a user disabled in the
+database by an operator, a cluster's other gateway) reaches it within that. Refusals are
+`Refused`.
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from foretell.services.auth import (
 from foretell.services.portfolio import Portfolio
 from foretell.store import schema as t
 
+credential_recheck_ms = 5_000  # a cached session or key is read again after this long
+
 
 class Accounts:
     def __init__(self, node: Node, portfolio: Portfolio) -> None:
         self.node = node
         self.portfolio = portfolio
         self.master_key = load_master_key(node.settings.data)
-        self.key_cache: dict[str, tuple[int, str, frozenset[str]] | None] = {}
-        self.session_cache: dict[str, tuple[int, str, str, int]] = {}
+        # key id -> ((user id, role, scopes) or None for no live key, when it was read)
+        self.key_cache: dict[str, tuple[tuple[int, str, frozenset[str]] | None, int]] = {}
+        # session hash -> (user id, role, csrf token, expires_ms, when it was read)
+        self.session_cache: dict[str, tuple[int, str, str, int, int]] = {}
         # (credential, reason): "s:<session hash>" or "k:<key id>" is gone; (account id): its
         # role or state changed. Called on the loop.
         self.credential_listeners: list[Callable[[str, str], None]] = []
@@ -99,21 +106,23 @@ class Accounts:
     def session(self, token: str) -> tuple[int, str, str] | None:
         """(user id, role, csrf token) of a live session; cached, dropped on logout."""
         key = sha256_hex(token)
+        now = self.node.clock()
         cached = self.session_cache.get(key)
-        if cached is not None and cached[3] >= self.node.clock():
+        if cached is not None and cached[3] >= now and now - cached[4] < credential_recheck_ms:
             return cached[0], cached[1], cached[2]
         with self.node.db.connect() as conn:
             row = conn.execute(
                 sa.select(t.sessions.c.user_id, t.sessions.c.csrf_token,
                           t.sessions.c.expires_ms, t.users.c.role, t.users.c.disabled)
                 .join(t.users, t.users.c.id == t.sessions.c.user_id)
-                .where(t.sessions.c.id == sha256_hex(token))).mappings().first()
-        if row is None or row["expires_ms"] < self.node.clock() or row["disabled"]:
+                .where(t.sessions.c.id == key)).mappings().first()
+        if row is None or row["expires_ms"] < now or row["disabled"]:
+            self.session_cache.pop(key, None)
             return None
         if len(self.session_cache) > 10_000:
             self.session_cache.clear()
         self.session_cache[key] = (int(row["user_id"]), str(row["role"]),
-                                   str(row["csrf_token"]), int(row["expires_ms"]))
+                                   str(row["csrf_token"]), int(row["expires_ms"]), now)
         return int(row["user_id"]), str(row["role"]), str(row["csrf_token"])
 
     def forget_user(self, user_id: int) -> None:
@@ -121,7 +130,7 @@ class Accounts:
         WebSockets check their credential again."""
         self.session_cache = {k: v for k, v in self.session_cache.items() if v[0] != user_id}
         self.key_cache = {k: v for k, v in self.key_cache.items()
-                          if v is None or v[0] != user_id}
+                          if v[0] is None or v[0][0] != user_id}
         self._tell_account(user_id)
 
     def logout(self, token: str) -> None:
@@ -160,8 +169,10 @@ class Accounts:
 
     def key(self, key_id: str) -> tuple[int, str, frozenset[str]] | None:
         """(user id, role, scopes) of a live API key; cached, dropped on revoke."""
-        if key_id in self.key_cache:
-            return self.key_cache[key_id]
+        now = self.node.clock()
+        cached = self.key_cache.get(key_id)
+        if cached is not None and now - cached[1] < credential_recheck_ms:
+            return cached[0]
         with self.node.db.connect() as conn:
             row = conn.execute(
                 sa.select(t.api_keys.c.user_id, t.api_keys.c.scopes, t.api_keys.c.revoked_ms,
@@ -174,5 +185,5 @@ class Accounts:
             found = (int(row["user_id"]), str(row["role"]), frozenset(row["scopes"].split(",")))
         if len(self.key_cache) > 10_000:
             self.key_cache.clear()
-        self.key_cache[key_id] = found
+        self.key_cache[key_id] = (found, now)
         return found

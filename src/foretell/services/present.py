@@ -33,8 +33,11 @@ def order_from_outcome(events: list[ev.Event], order_id: int) -> dict[str, Any]:
     """The state of one order as the command that placed or changed it left it."""
     view: dict[str, Any] = {"id": order_id, "status": "open", "fills": []}
     filled = notional = fees = 0
+    # By exact class (events are never subclassed): a failed isinstance costs the metaclass's
+    # __instancecheck__, and most of an order's events (balances, positions, book levels) fail
+    # every test.
     for e in events:
-        if isinstance(e, ev.OrderAccepted):
+        if type(e) is ev.OrderAccepted:
             if e.order == order_id:
                 view.update({
                     "account_id": e.account, "contract_id": e.contract,
@@ -44,7 +47,7 @@ def order_from_outcome(events: list[ev.Event], order_id: int) -> dict[str, Any]:
                     "post_only": bool(e.flags & 1), "reduce_only": bool(e.flags & 2),
                     "client_order_id": e.client_id or None, "created_at_ms": e.ts_ms,
                 })
-        elif isinstance(e, ev.Fill):
+        elif type(e) is ev.Fill:
             if order_id in (e.taker_order, e.maker_order):
                 taker = e.taker_order == order_id
                 outcome = e.taker_outcome if taker else e.maker_outcome
@@ -56,10 +59,10 @@ def order_from_outcome(events: list[ev.Event], order_id: int) -> dict[str, Any]:
                 view["fills"].append({"price": price(own), "size": e.size, "fee": amount(fee),
                                       "liquidity": "taker" if taker else "maker",
                                       "kind": FILL_KIND_NAMES[e.kind]})
-        elif isinstance(e, ev.OrderAmended):
+        elif type(e) is ev.OrderAmended:
             if e.order == order_id:
                 view.update({"price": price(e.price_micro), "remaining": e.remaining})
-        elif isinstance(e, ev.OrderDone):
+        elif type(e) is ev.OrderDone:
             if e.order == order_id:
                 view.update({"status": "filled" if e.reason == "filled" else "cancelled",
                              "reason": e.reason, "remaining": e.remaining})

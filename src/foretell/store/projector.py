@@ -84,22 +84,25 @@ class Projector:
         accepted: set[int] = set()
         keys: set[Key] = set()
         contracts: set[int] = set()
+        # By exact class (events are never subclassed): most events are balances, positions
+        # and book levels, and each failed isinstance costs the metaclass's __instancecheck__.
         for outcome in outcomes:
             for e in outcome.events:
-                if isinstance(e, ev.OrderAccepted):
+                if type(e) is ev.OrderAccepted:
                     accepted.add(e.order)
                     contracts.add(e.contract)
-                elif isinstance(e, ev.Fill):
+                elif type(e) is ev.Fill:
                     order_ids.add(e.taker_order)
                     order_ids.add(e.maker_order)
                     keys.add((e.taker_account, e.contract))
                     keys.add((e.maker_account, e.contract))
                     contracts.add(e.contract)
-                elif isinstance(e, ev.OrderDone | ev.OrderAmended | ev.TriggerFired):
+                elif (type(e) is ev.OrderDone or type(e) is ev.OrderAmended
+                      or type(e) is ev.TriggerFired):
                     order_ids.add(e.order)
-                elif isinstance(e, ev.Netted | ev.Payout | ev.Position):
+                elif type(e) is ev.Position or type(e) is ev.Netted or type(e) is ev.Payout:
                     keys.add((e.account, e.contract))
-                elif isinstance(e, ev.MarketCreated):
+                elif type(e) is ev.MarketCreated:
                     self._market_of.update((c, e.market) for c in e.contracts)
         self._load_markets(conn, [c for c in contracts if c not in self._market_of])
         unknown = sorted(c for c in contracts if c not in self._market_of)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -183,8 +184,8 @@ class GatewayNode(Node):
         deadline = time.monotonic() + publish_timeout_s
         while True:
             try:
-                ack = await self.cluster.js.publish(self.cluster_settings.cmd_subject, payload,
-                                                    timeout=2.0, headers=headers)
+                ack = await self.cluster.publisher.publish(self.cluster_settings.cmd_subject,
+                                                           payload, headers, timeout_s=2.0)
                 break
             except Exception as exc:
                 if time.monotonic() > deadline:
@@ -374,17 +375,22 @@ def cmd_stamped(command: cmd.Command, now_ms: int) -> cmd.Command:
     return command if command.ts_ms == now_ms else msgspec.structs.replace(command, ts_ms=now_ms)
 
 
+_submissions = itertools.count(1)
+_process_id = uuid.uuid4().hex  # random per process: ids unique across gateways and restarts
+
+
 def message_id(command: cmd.Command) -> str:
     """The de-duplication id: an order's (or trigger's) account and client id when it has
     one, so a retried order is stored once; a chain job's cash movement its reason, which
     names the deposit log or the withdrawal (done once, even by a job holder that lost its
-    lease with a command in flight); otherwise unique to this submission."""
+    lease with a command in flight); otherwise unique to this submission (this
+    process's random id and a count, not a uuid4 and its read of the OS's random source)."""
     if isinstance(command, cmd.Deposit | cmd.Withdraw) and command.reason.startswith("usdc-"):
         return f"r:{command.reason}"
     client_id = getattr(command, "client_id", "")
     if client_id:
         return f"c:{command.account}:{type(command).__name__}:{client_id}"  # type: ignore[attr-defined]
-    return uuid.uuid4().hex
+    return f"{_process_id}:{next(_submissions)}"
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:

@@ -9,7 +9,13 @@ import asyncio
 import contextlib
 import logging
 
-from foretell.cluster.streams import ClusterSettings, connect, decode_events, read_stream
+from foretell.cluster.streams import (
+    ClusterSettings,
+    connect,
+    decode_events,
+    read_stream,
+    run_loop,
+)
 from foretell.domain.outcome import Outcome
 from foretell.store.db import connect as connect_db
 from foretell.store.db import migrate
@@ -65,4 +71,4 @@ async def project(database_url: str, settings: ClusterSettings) -> None:
 
 def run_projector(database_url: str, settings: ClusterSettings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(project(database_url, settings))
+    run_loop(project(database_url, settings))

@@ -40,6 +40,7 @@ from foretell.cluster.streams import (
     outcomes_per_message_max,
     read_stream,
     retrying,
+    run_loop,
 )
 from foretell.domain import commands as cmd
 from foretell.domain.codes import InvariantBroken
@@ -328,10 +329,9 @@ class Replica(Follower):
         if not batch:
             return
         assert batch[0].seq == self.published + 1, (batch[0].seq, self.published)
-        ack = await self.cluster.js.publish(
+        ack = await self.cluster.publisher.publish(
             self.settings.evt_subject, encode_events(batch),
-            headers={"Nats-Msg-Id": f"o{batch[-1].seq}",
-                     "Nats-Expected-Last-Sequence": str(self.evt_seq)})
+            {"Nats-Msg-Id": f"o{batch[-1].seq}", "Nats-Expected-Last-Sequence": str(self.evt_seq)})
         if ack.duplicate:
             raise RuntimeError(f"batch ending at {batch[-1].seq} was already published")
         self.evt_seq = ack.seq
@@ -350,9 +350,9 @@ class Replica(Follower):
             if not deadline or now < deadline or deadline == self._last_timer_deadline:
                 continue
             try:
-                await self.cluster.js.publish(self.settings.cmd_subject,
-                                              cmd.encode(cmd.Timer(now)),
-                                              headers={"Nats-Msg-Id": f"timer-{deadline}"})
+                await self.cluster.publisher.publish(self.settings.cmd_subject,
+                                                     cmd.encode(cmd.Timer(now)),
+                                                     {"Nats-Msg-Id": f"timer-{deadline}"})
                 self._last_timer_deadline = deadline
             except Exception:
                 log.exception("publishing a timer failed")
@@ -381,7 +381,7 @@ class Replica(Follower):
 
 def run_replica(settings: ClusterSettings, replica_id: str) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(Replica(settings, replica_id).run())
+    run_loop(Replica(settings, replica_id).run())
 
 
 def hash_of(engine: Any) -> str:

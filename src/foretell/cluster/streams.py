@@ -25,13 +25,14 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 import nats
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
@@ -119,6 +120,7 @@ class Cluster:
     status: KeyValue
     snaps: ObjectStore
     gateways: KeyValue
+    publisher: Publisher
 
     async def close(self) -> None:
         if not self.nc.is_closed:
@@ -227,6 +229,80 @@ class Cluster:
         return lo
 
 
+class PubAck(msgspec.Struct):
+    """The stream's answer to a publish (the fields of JetStream's that are used here)."""
+
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: dict[str, Any] | None = None
+
+
+_pub_ack = msgspec.json.Decoder(PubAck)
+
+
+class Publisher:
+    """Publishes to a stream, each answered by the stream's ack on one inbox subscription of
+    the connection, any number in flight: what `js.publish` does, without what it costs per
+    call on top (random token bytes from the OS for each reply subject, an `asyncio.wait_for`,
+    the ack parsed by `json` into a dataclass). Its errors are `js.publish`'s: the ack's error
+    as nats-py's `APIError` subclass, `NoStreamResponseError`, `nats.errors.TimeoutError`."""
+
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+        self.prefix = f"{nc.new_inbox()}."
+        self.waiting: dict[str, asyncio.Future[Msg]] = {}
+        self.count = 0
+
+    @classmethod
+    async def start(cls, nc: NATS) -> Publisher:
+        publisher = cls(nc)
+        await nc.subscribe(publisher.prefix + "*", cb=publisher._answered)
+        return publisher
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str],
+                      timeout_s: float = 5.0) -> PubAck:
+        self.count += 1
+        token = str(self.count)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Msg] = loop.create_future()
+        self.waiting[token] = future
+        timer = loop.call_later(timeout_s, _time_out, future)
+        try:
+            await self.nc.publish(subject, payload, reply=self.prefix + token, headers=headers)
+            msg = await future
+        finally:
+            timer.cancel()
+            del self.waiting[token]
+        if not msg.data:  # a status message: 503, no stream listens on the subject
+            raise nats.js.errors.NoStreamResponseError
+        ack = _pub_ack.decode(msg.data)
+        if ack.error is not None:
+            raise nats.js.errors.APIError.from_error(ack.error)
+        return ack
+
+    async def _answered(self, msg: Msg) -> None:
+        future = self.waiting.get(msg.subject[len(self.prefix):])
+        if future is not None and not future.done():
+            future.set_result(msg)
+
+
+def _time_out(future: asyncio.Future[Msg]) -> None:
+    if not future.done():
+        future.set_exception(nats.errors.TimeoutError())
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, on uvloop when it is installed (uvicorn[standard] brings it; the
+    gateways already serve on it): much of an engine replica's and a projector's CPU per
+    command is the event loop itself, waking for each message."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 async def connect(settings: ClusterSettings, name: str = "foretell",
                   setup: bool = True, timeout_s: float = 120.0) -> Cluster:
     """Connect (reconnecting forever to any of the servers) and make sure every stream and
@@ -267,7 +343,8 @@ async def _connect(settings: ClusterSettings, name: str, setup: bool) -> Cluster
         return Cluster(settings, nc, js, await js.key_value(settings.lease_bucket),
                        await js.key_value(settings.status_bucket),
                        await js.object_store(settings.snap_bucket),
-                       await js.key_value(settings.gateway_bucket))
+                       await js.key_value(settings.gateway_bucket),
+                       await Publisher.start(nc))
     except BaseException:
         await nc.close()
         raise
@@ -354,7 +431,9 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
     an `asyncio.wait` per message. Here each message is taken off the subscription's queue and
     a flow-control request is answered as soon as the message before it has been taken (what
     nats-py's own `next_msg` does): no wait, and the server still never runs further ahead of
-    this reader than its flow-control window. (A callback subscription would answer at arrival
+    this reader than its flow-control window. A plain `get` off that queue (no `wait_for` and
+    its task per message; a watcher wakes the reader if the connection closes), and the stream
+    sequence read from the reply subject alone. (A callback subscription would answer at arrival
     and so lose that back-pressure.) Falls back to the iterator if nats-py changes inside."""
     if end_seq is not None and end_seq < start_seq:
         return
@@ -364,14 +443,16 @@ async def read_stream(cluster: Cluster, stream: str, subject: str, start_seq: in
         pending_bytes_limit=1024 * 1024 * 1024,
         config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                   opt_start_seq=max(1, start_seq)))
+    messages = _taken(cluster, sub) if _internals_known(sub) else _iterated(sub)
     try:
-        messages = _taken(cluster, sub) if _internals_known(sub) else _iterated(sub)
         async for msg in messages:
-            seq = msg.metadata.sequence.stream
+            seq = _stream_seq(msg)
             yield seq, msg.data
             if end_seq is not None and seq >= end_seq:
                 return
     finally:
+        with contextlib.suppress(Exception):
+            await messages.aclose()
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 
@@ -382,28 +463,46 @@ def _internals_known(sub: Any) -> bool:
             and all(hasattr(jsi, name) for name in ("_fcr", "_fcd", "get_js_delivered")))
 
 
-async def _iterated(sub: Any) -> AsyncIterator[Msg]:
+async def _iterated(sub: Any) -> AsyncGenerator[Msg, None]:
     async for msg in sub.messages:
         yield msg
 
 
-async def _taken(cluster: Cluster, sub: Any) -> AsyncIterator[Msg]:
-    pending: asyncio.Queue[Msg] = sub._pending_queue
+async def _taken(cluster: Cluster, sub: Any) -> AsyncGenerator[Msg, None]:
+    pending: asyncio.Queue[Msg | None] = sub._pending_queue
     jsi = sub._sub._jsi
-    while True:
-        if pending.empty():
-            try:
-                msg = await asyncio.wait_for(pending.get(), closed_check_s)
-            except TimeoutError:
-                if cluster.nc.is_closed:
-                    raise nats.errors.ConnectionClosedError from None
-                continue
-        else:
-            msg = pending.get_nowait()
-        pending.task_done()
-        sub._pending_size -= len(msg.data)
-        if jsi._fcr and jsi.get_js_delivered() >= jsi._fcd:
-            reply, jsi._fcr, jsi._fcd = jsi._fcr, None, 0
-            with contextlib.suppress(Exception):
-                await cluster.nc.publish(reply)
-        yield msg
+    watch = asyncio.get_running_loop().create_task(_closed_watch(cluster, pending))
+    try:
+        while True:
+            # A plain `get`: `asyncio.wait_for` around it would cost a task per message.
+            msg = pending.get_nowait() if pending.qsize() else await pending.get()
+            if msg is None:
+                raise nats.errors.ConnectionClosedError
+            pending.task_done()
+            sub._pending_size -= len(msg.data)
+            if jsi._fcr and jsi.get_js_delivered() >= jsi._fcd:
+                reply, jsi._fcr, jsi._fcd = jsi._fcr, None, 0
+                with contextlib.suppress(Exception):
+                    await cluster.nc.publish(reply)
+            yield msg
+    finally:
+        watch.cancel()
+
+
+async def _closed_watch(cluster: Cluster, pending: asyncio.Queue[Msg | None]) -> None:
+    """Wake an idle reader (None on its queue) once its connection is closed."""
+    while not cluster.nc.is_closed:
+        await asyncio.sleep(closed_check_s)
+    pending.put_nowait(None)
+
+
+def _stream_seq(msg: Msg) -> int:
+    """The stream sequence from the reply subject `$JS.ACK.<stream>.<consumer>.<delivered>.
+    <stream seq>.<consumer seq>.<ts>.<pending>` (what nats-py's ordered consumer reads too),
+    without building the whole `msg.metadata`; any other form goes through `msg.metadata`."""
+    reply = msg.reply
+    if reply.startswith("$JS.ACK."):
+        tokens = reply.split(".")
+        if len(tokens) == 9:
+            return int(tokens[5])
+    return int(msg.metadata.sequence.stream)

@@ -309,6 +309,9 @@ def test_a_gtd_order_expires_on_the_first_tick_after_its_time(w: World, c: int) 
     gtd = w.place(ada, contract_id=c, outcome="yes", side="buy", price="0.20", size=1,
                   tif="gtd", expire_at_ms=w.clock.now_ms + 400)
     assert (gtd["status"], gtd["tif"]) == ("open", "gtd")
+    # The answer to the order has what a GET of it has: its expiry and its market.
+    assert gtd["expire_at_ms"] == w.clock.now_ms + 400
+    assert gtd["market_id"] == svc.trading.live_order(trader(ada), gtd["id"])["market_id"]
     w.clock.now_ms += 399
     run(svc.tick())
     assert svc.trading.live_order(trader(ada), gtd["id"]) is not None

@@ -98,6 +98,7 @@ class Trading:
         command = outcome.command
         assert isinstance(command, cmd.PlaceOrder)
         view["market_id"] = self.node.engine.contracts[command.contract].market.id
+        view["expire_at_ms"] = command.expire_ms or None  # as a GET of the order shows it
         return view
 
     async def cancel(self, p: Principal, order_id: int) -> dict[str, Any]:

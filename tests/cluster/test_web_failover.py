@@ -132,6 +132,8 @@ def _moves(run: Run) -> None:
             notice = page.locator("#failover-notice")
             expect(notice).to_contain_text(NOTICE)
             assert page.url == g1 + path
+            # The notice speaks alone: the page's own network-error boxes are hidden meanwhile.
+            assert page.locator("[data-error]:visible").count() == 0
             _shot(page, "cluster-failover-notice")
             page.set_viewport_size({"width": 375, "height": 800})
             expect(notice).to_be_visible()

@@ -481,9 +481,12 @@
         document.body.appendChild(notice);
       }
       notice.textContent = text;
+      // The page's own "network error" boxes say less than the notice does: hidden meanwhile.
+      document.body.classList.add("failing-over");
     }
     function hideNotice() {
       if (notice) { notice.remove(); notice = null; }
+      document.body.classList.remove("failing-over");
     }
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     function shuffled(list) {

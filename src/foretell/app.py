@@ -62,10 +62,13 @@ def create_app(settings: Settings | None = None,
         await svc.node.start()
         app.state.edge = edge = build_edge(svc)
         serve_edge(edge, svc)
-        if svc.node.clustered:  # news pushed on one gateway goes live on all of them
+        if svc.node.clustered:  # news pushed, credentials revoked, accounts suspended on one
+            # gateway reach all of them
             from foretell.cluster import news as cluster_news
+            from foretell.cluster import notices as cluster_notices
 
             await cluster_news.share(svc.news_listeners, svc.node.cluster)  # type: ignore[attr-defined]
+            await cluster_notices.share(svc.accounts, svc.node.cluster)  # type: ignore[attr-defined]
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(run_tickers(edge, svc))]
         demo: str | None = None
         if settings.demo and svc.node.clustered:

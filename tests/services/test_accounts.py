@@ -14,7 +14,8 @@ def test_create_user_and_a_taken_username(w: World) -> None:
     svc = w.svc
     ada = svc.accounts.create_user("ada", "password-1", display_name="Ada L.")
     assert svc.accounts.user(ada) == {"id": ada, "username": "ada", "display_name": "Ada L.",
-                                      "role": "trader", "created_ms": w.clock.now_ms}
+                                      "role": "trader", "created_ms": w.clock.now_ms,
+                                      "suspended": False}
     with refused("username_taken"):
         svc.accounts.create_user("ada", "another-password")
     assert svc.accounts.user(ada + 1) is None
@@ -41,7 +42,9 @@ def test_login_gives_a_session_until_logout_or_expiry(w: World) -> None:
 
     with svc.db.begin() as conn:
         conn.execute(t.users.update().where(t.users.c.id == ada).values(disabled=True))
-    with refused("unauthenticated"):
+    with refused("unauthenticated"):  # a wrong password says nothing of the suspension
+        svc.accounts.login("ada", "wrong-password")
+    with refused("account_suspended"):  # the right one learns why it cannot log in
         svc.accounts.login("ada", "password-1")
 
 

@@ -40,7 +40,7 @@ def test_migrate_twice_is_a_no_op(make_url: Callable[[], str]) -> None:
         db.migrate(url)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == before
-            assert before == [("0006",)]
+            assert before == [("0007",)]
             assert conn.scalar(sa.select(t.projector_state.c.last_seq)) == 42
     finally:
         engine.dispose()

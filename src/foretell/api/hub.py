@@ -229,11 +229,12 @@ class Hub:
             if conn.on_auth_change is not None:
                 conn.on_auth_change(reason)
 
-    def account_changed(self, account_id: int) -> None:
-        """The account's role or standing changed: its sockets check their credential again."""
+    def account_changed(self, account_id: int, reason: str = "account_changed") -> None:
+        """The account's role or standing changed: its sockets check their credential again
+        ("account_changed"), or lose their rights at once ("account_suspended")."""
         for conn in list(self.by_account.get(account_id, ())):
             if conn.on_auth_change is not None:
-                conn.on_auth_change("account_changed")
+                conn.on_auth_change(reason)
 
     def subscribe(self, conn: Connection, channel: str) -> bytes | None:
         """Add a channel (canonical name, checked by the caller); returns the first message

@@ -1,4 +1,5 @@
-"""Operator endpoints: accounts, USDC credits with a reason, markets, audit. Supervisors only."""
+"""Operator endpoints: accounts (with suspension), USDC credits with a reason, markets, audit.
+Supervisors only."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from foretell.domain.units import UnitError, format_micro, parse_micro
 from foretell.engine.audit import audit
 from foretell.services import Services
 from foretell.services.auth import Principal
-from foretell.services.requests import CreditIn, MarketIn, MarketStatusIn, SettleIn, VoidIn
+from foretell.services.requests import (
+    CreditIn,
+    MarketIn,
+    MarketStatusIn,
+    SettleIn,
+    SuspendIn,
+    VoidIn,
+)
 from foretell.store import schema as t
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -26,13 +34,40 @@ async def accounts(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
 
     def read() -> list[dict[str, Any]]:
         with svc.db.connect() as conn:
-            return [dict(u) for u in conn.execute(sa.select(
-                t.users.c.id, t.users.c.username, t.users.c.role,
-                t.users.c.created_ms).order_by(t.users.c.id)).mappings().all()]
+            return [{k: v for k, v in u.items() if k != "disabled"} | {
+                "suspended": bool(u["disabled"])} for u in conn.execute(sa.select(
+                    t.users.c.id, t.users.c.username, t.users.c.role, t.users.c.created_ms,
+                    t.users.c.disabled).order_by(t.users.c.id)).mappings().all()]
 
     users = await svc.off_loop(read)
     return {"accounts": [u | {k: v for k, v in svc.portfolio.balance(u["id"]).items()
                               if k in ("free", "reserved")} for u in users]}
+
+
+_SUSPEND_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "`cannot_suspend_self` or `cannot_suspend_supervisor`"},
+    404: {"description": "`unknown_user`"},
+    409: {"description": "`already_suspended` (suspend) or `not_suspended` (reinstate)"},
+}
+
+
+@router.post("/users/{user_id}/suspend", responses=_SUSPEND_ERRORS)
+async def suspend(user_id: IdPath, body: SuspendIn, p: Principal = Admin,
+                  svc: Services = Svc) -> dict[str, Any]:
+    """Suspend a trader or creator: they can no longer log in (`account_suspended`), their
+    sessions end, their API keys are refused until reinstated (not revoked), their resting and
+    trigger orders are cancelled, and their live WebSockets lose private channels and trading at
+    once (`auth_revoked` with reason `account_suspended`). Cash and positions are untouched.
+    A supervisor (so also oneself) cannot be suspended (403). The reason is kept on record."""
+    return await svc.accounts.suspend(user_id, body.reason, p.user_id)
+
+
+@router.post("/users/{user_id}/reinstate", responses=_SUSPEND_ERRORS)
+async def reinstate(user_id: IdPath, body: SuspendIn, p: Principal = Admin,
+                    svc: Services = Svc) -> dict[str, Any]:
+    """Lift a suspension: the account can log in again and its unrevoked API keys work again.
+    Cancelled orders stay cancelled. The reason is kept on record."""
+    return await svc.accounts.reinstate(user_id, body.reason, p.user_id)
 
 
 @router.post("/credit")

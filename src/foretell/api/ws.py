@@ -36,11 +36,12 @@ cookie: anonymous until {"op": "auth", "csrf": <the session's CSRF token>} (the 
 
 Revocation: when the socket's API key is revoked or its session logged out, the socket is
 downgraded at once, not closed: it leaves the private channels, it can no longer trade, and it
-gets {"type": "auth_revoked", "reason": "api_key_revoked" | "logged_out" | "account_changed",
-"channels": [what it still has]}; public channels go on. If it had asked for
+gets {"type": "auth_revoked", "reason": "api_key_revoked" | "logged_out" | "account_changed" |
+"account_suspended", "channels": [what it still has]}; public channels go on. If it had asked for
 cancel-on-disconnect, its account's orders are cancelled as on a disconnect (the trading
 session it was bound to has ended). When an account's role or standing changes, its sockets
-check their credential again: kept with the new rights if still valid, else downgraded so.
+check their credential again: kept with the new rights if still valid, else downgraded so. A
+suspended account's sockets are downgraded at once, whatever credential they used.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ DONE_SETTLED: Final = "market_settled"
 DONE_FILL_LIMIT: Final = "fill_limit"
 DONE_DISCONNECT: Final = "disconnect"
 DONE_NO_POSITION: Final = "no_position"
+DONE_SUSPENDED: Final = "account_suspended"  # the exchange suspended the account
 
 # Fill kinds, by the pair of orders that met.
 FILL_TRANSFER: Final = 0

@@ -6,6 +6,16 @@ a role change drop them from the caches and tell `credential_listeners` / `accou
 `credential_recheck_ms`, then read again: a change no verb here made (a user disabled in the
 database by an operator, a cluster's other gateway) reaches it within that. Refusals are
 `Refused`.
+
+Suspension (`suspend` / `reinstate`, a supervisor's verb): a suspended account cannot log in
+(`account_suspended`), its sessions are ended, its API keys are kept but refused while it is
+suspended (a real exchange does not make a reinstated bot re-provision its keys; a key the
+operator wants gone is revoked as any other), its resting orders and trigger orders are
+cancelled through the engine (journaled, so a replay cancels them too), its live WebSockets
+lose their private channels and trading at once, and its money is not touched: cash,
+positions and pending withdrawals stay as they are. Supervisors (and so oneself) cannot be
+suspended: a supervisor's role is taken away first, outside this verb. Every suspension and
+reinstatement is kept in `user_events` with who and why.
 """
 
 from __future__ import annotations
@@ -17,8 +27,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from foretell.domain import codes
 from foretell.domain import commands as cmd
+from foretell.domain import events as ev
 from foretell.domain.codes import Refused, refused
+from foretell.domain.orders import DONE_SUSPENDED
 from foretell.exchange.node import Node
 from foretell.services.auth import (
     check_password,
@@ -31,6 +44,7 @@ from foretell.services.portfolio import Portfolio
 from foretell.store import schema as t
 
 credential_recheck_ms = 5_000  # a cached session or key is read again after this long
+suspend_reason_chars_max = 200
 
 
 class Accounts:
@@ -42,18 +56,19 @@ class Accounts:
         self.key_cache: dict[str, tuple[tuple[int, str, frozenset[str]] | None, int]] = {}
         # session hash -> (user id, role, csrf token, expires_ms, when it was read)
         self.session_cache: dict[str, tuple[int, str, str, int, int]] = {}
-        # (credential, reason): "s:<session hash>" or "k:<key id>" is gone; (account id): its
-        # role or state changed. Called on the loop.
+        # (credential, reason): "s:<session hash>" or "k:<key id>" is gone; (account id,
+        # reason): its role or standing changed ("account_changed": check again) or it was
+        # suspended ("account_suspended": downgrade at once). Called on the loop.
         self.credential_listeners: list[Callable[[str, str], None]] = []
-        self.account_listeners: list[Callable[[int], None]] = []
+        self.account_listeners: list[Callable[[int, str], None]] = []
 
     def _tell_credential(self, credential: str, reason: str) -> None:
         for listener in self.credential_listeners:
             self.node.on_loop(partial(listener, credential, reason))
 
-    def _tell_account(self, user_id: int) -> None:
+    def _tell_account(self, user_id: int, reason: str = "account_changed") -> None:
         for listener in self.account_listeners:
-            self.node.on_loop(partial(listener, user_id))
+            self.node.on_loop(partial(listener, user_id, reason))
 
     def create_user(self, username: str, password: str, role: str = "trader",
                     display_name: str | None = None) -> int:
@@ -83,15 +98,19 @@ class Accounts:
         with self.node.db.connect() as conn:
             row = conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).mappings().first()
         return None if row is None else {k: row[k] for k in (
-            "id", "username", "display_name", "role", "created_ms")}
+            "id", "username", "display_name", "role", "created_ms")} | {
+            "suspended": bool(row["disabled"])}
 
     def login(self, username: str, password: str) -> tuple[str, str, int]:
         """(session token, csrf token, user id), or `Refused` (unauthenticated)."""
         with self.node.db.connect() as conn:
             row = conn.execute(sa.select(t.users).where(
                 t.users.c.username == username)).mappings().first()
-        if row is None or row["disabled"] or not check_password(row["password_hash"], password):
+        if row is None or not check_password(row["password_hash"], password):
             raise Refused("unauthenticated", "Wrong username or password.")
+        if row["disabled"]:  # told only to whoever knows the password
+            raise Refused("account_suspended", "This account is suspended by the exchange; "
+                          "contact the operator.")
         return (*self.new_session(int(row["id"])), int(row["id"]))
 
     def new_session(self, user_id: int) -> tuple[str, str]:
@@ -125,13 +144,113 @@ class Accounts:
                                    str(row["csrf_token"]), int(row["expires_ms"]), now)
         return int(row["user_id"]), str(row["role"]), str(row["csrf_token"])
 
-    def forget_user(self, user_id: int) -> None:
-        """Drop cached sessions and keys of a user whose role changed; the user's live
-        WebSockets check their credential again."""
+    def forget_user(self, user_id: int, reason: str = "account_changed") -> None:
+        """Drop cached sessions and keys of a user whose role or standing changed; the user's
+        live WebSockets check their credential again ("account_changed") or are downgraded at
+        once ("account_suspended")."""
+        self.drop_cached(user_id)
+        self._tell_account(user_id, reason)
+
+    def drop_cached(self, user_id: int) -> None:
+        """Only the caches (a cluster's other gateways do this when told, cluster/notices.py)."""
         self.session_cache = {k: v for k, v in self.session_cache.items() if v[0] != user_id}
+        # A key refused while the account was suspended is cached as None, without its user:
+        # those entries go too (rare and cheap to read again), or a reinstated bot's key
+        # would stay refused until the recheck.
         self.key_cache = {k: v for k, v in self.key_cache.items()
-                          if v[0] is None or v[0][0] != user_id}
-        self._tell_account(user_id)
+                          if v[0] is not None and v[0][0] != user_id}
+
+    def drop_credential(self, credential: str) -> None:
+        """Only the cache entry of "s:<session hash>" or "k:<key id>"."""
+        if credential.startswith("s:"):
+            self.session_cache.pop(credential[2:], None)
+        elif credential.startswith("k:"):
+            self.key_cache.pop(credential[2:], None)
+
+    # -- suspension ---------------------------------------------------------------------------
+
+    async def suspend(self, user_id: int, reason: str, by: int | None) -> dict[str, Any]:
+        """Suspend an account (see the module docstring). `by` is the supervisor's account,
+        None for an operator at the CLI. Refusals: unknown_user, cannot_suspend_self,
+        cannot_suspend_supervisor, already_suspended."""
+        reason = _reason(reason)
+        now = self.node.clock()
+        with self.node.db.begin() as conn:
+            row = conn.execute(sa.select(t.users.c.role, t.users.c.disabled).where(
+                t.users.c.id == user_id).with_for_update()).first()
+            if row is None:
+                raise Refused("unknown_user", "No such user.")
+            if by is not None and user_id == by:
+                raise Refused("cannot_suspend_self", "A supervisor cannot suspend themself.")
+            if row.role == "supervisor":
+                raise Refused("cannot_suspend_supervisor",
+                              "A supervisor cannot be suspended; take the role away first.")
+            if row.disabled:
+                raise Refused("already_suspended", "This account is already suspended.")
+            conn.execute(t.users.update().where(t.users.c.id == user_id).values(disabled=True))
+            sessions = conn.execute(t.sessions.delete().where(
+                t.sessions.c.user_id == user_id)).rowcount
+            conn.execute(t.user_events.insert().values(
+                user_id=user_id, ts_ms=now, kind="suspended", actor=by, reason=reason))
+        # Credentials first, so that nothing new arrives from this account; then the engine.
+        self.forget_user(user_id, "account_suspended")
+        orders, triggers = await self._cancel_everything(user_id)
+        return self.standing(user_id) | {
+            "sessions_ended": sessions, "orders_cancelled": orders,
+            "triggers_cancelled": triggers}
+
+    async def reinstate(self, user_id: int, reason: str, by: int | None) -> dict[str, Any]:
+        """Lift a suspension: the account may log in again and its unrevoked API keys work
+        again. Refusals: unknown_user, not_suspended."""
+        reason = _reason(reason)
+        with self.node.db.begin() as conn:
+            row = conn.execute(sa.select(t.users.c.disabled).where(
+                t.users.c.id == user_id).with_for_update()).first()
+            if row is None:
+                raise Refused("unknown_user", "No such user.")
+            if not row.disabled:
+                raise Refused("not_suspended", "This account is not suspended.")
+            conn.execute(t.users.update().where(t.users.c.id == user_id).values(disabled=False))
+            conn.execute(t.user_events.insert().values(
+                user_id=user_id, ts_ms=self.node.clock(), kind="reinstated", actor=by,
+                reason=reason))
+        self.forget_user(user_id)
+        return self.standing(user_id)
+
+    def standing(self, user_id: int) -> dict[str, Any]:
+        """{user_id, suspended, and the last suspension or reinstatement: who, when, why}."""
+        with self.node.db.connect() as conn:
+            disabled = conn.scalar(sa.select(t.users.c.disabled).where(t.users.c.id == user_id))
+            if disabled is None:
+                raise Refused("unknown_user", "No such user.")
+            last = conn.execute(sa.select(t.user_events).where(
+                t.user_events.c.user_id == user_id).order_by(
+                t.user_events.c.id.desc()).limit(1)).mappings().first()
+        out: dict[str, Any] = {"user_id": user_id, "suspended": bool(disabled)}
+        if last is not None:
+            out["last_change"] = {"kind": last["kind"], "ts_ms": last["ts_ms"],
+                                  "by": last["actor"], "reason": last["reason"]}
+        return out
+
+    async def _cancel_everything(self, user_id: int) -> tuple[int, int]:
+        """Cancel the account's resting orders (one CancelAll) and each trigger order, as
+        journaled commands. A trigger gone meanwhile (fired, or its one-cancels-other partner
+        cancelled) is skipped."""
+        account = self.node.engine.accounts.get(user_id)
+        if account is None:
+            return 0, 0
+        outcome = await self.node.execute(cmd.CancelAll(0, user_id, 0, DONE_SUSPENDED), user_id)
+        orders = sum(1 for e in outcome.events if isinstance(e, ev.OrderDone)) if outcome.ok else 0
+        triggers = 0
+        for trigger_id in sorted(account.triggers):
+            if trigger_id not in account.triggers:
+                continue
+            done = await self.node.execute(cmd.CancelTrigger(0, user_id, trigger_id), user_id)
+            if done.ok:
+                triggers += 1
+            elif done.code != codes.UNKNOWN_TRIGGER:
+                raise refused(done.code)
+        return orders, triggers
 
     def logout(self, token: str) -> None:
         self.session_cache.pop(sha256_hex(token), None)
@@ -187,3 +306,11 @@ class Accounts:
             self.key_cache.clear()
         self.key_cache[key_id] = (found, now)
         return found
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not 3 <= len(reason) <= suspend_reason_chars_max:
+        raise Refused("invalid_reason", f"Give a reason of 3 to {suspend_reason_chars_max} "
+                      "characters; it is kept on record.")
+    return reason

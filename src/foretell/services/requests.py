@@ -150,3 +150,9 @@ class SettleIn(Strict):
 
 class VoidIn(Strict):
     reason: Line = Field(min_length=3, max_length=200)
+
+
+class SuspendIn(Strict):
+    """Suspend or reinstate an account: the reason is kept on record with who did it."""
+
+    reason: Line = Field(min_length=3, max_length=200)

@@ -64,6 +64,19 @@ users = sa.Table(
     sa.CheckConstraint("role IN ('trader', 'creator', 'supervisor')", name="role"),
 )
 
+# Who suspended or reinstated an account, when and why ('suspended' | 'reinstated'); the
+# account's current standing is `users.disabled`, this is its history (services/accounts.py).
+user_events = sa.Table(
+    "user_events", metadata,
+    _auto_id(),
+    sa.Column("user_id", AutoId, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("ts_ms", Ms, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.BigInteger, nullable=True),  # None = an operator at the CLI
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_user_events_user_id_id", "user_id", "id"),
+)
+
 api_keys = sa.Table(
     "api_keys", metadata,
     _auto_id(),

@@ -1,4 +1,5 @@
-"""`foretell audit` on a real data directory: clean totals, and a tampered snapshot is caught."""
+"""`foretell audit` on a real data directory: clean totals, and a tampered snapshot is caught;
+`foretell admin suspend` / `reinstate` on a stopped exchange."""
 
 from __future__ import annotations
 
@@ -67,3 +68,25 @@ def test_serve_on_a_directory_in_use_says_so_in_one_line(tmp_path: Path) -> None
     assert "already running" in result.output and "Traceback" not in result.output
     # Released: the check itself must not keep the lock.
     Journal.open(journal_dir).close()
+
+
+def test_admin_suspend_and_reinstate(tmp_path: Path) -> None:
+    from foretell.config import Settings
+    from foretell.services import Services
+
+    svc = Services(Settings(data=tmp_path, demo=False, market_maker=False))
+    try:
+        ada = svc.accounts.create_user("ada", "password-1")
+    finally:
+        svc.close()
+    runner = CliRunner()
+    done = runner.invoke(app, ["admin", "suspend", str(ada), "--reason", "chargeback fraud",
+                               "--data", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "'suspended': True" in done.output
+    again = runner.invoke(app, ["admin", "suspend", str(ada), "--reason", "again",
+                                "--data", str(tmp_path)])
+    assert again.exit_code == 1 and "already_suspended" in again.output
+    back = runner.invoke(app, ["admin", "reinstate", str(ada), "--reason", "cleared",
+                               "--data", str(tmp_path)])
+    assert back.exit_code == 0 and "'suspended': False" in back.output

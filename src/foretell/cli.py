@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from foretell.domain.codes import Refused
 from foretell.domain.units import format_micro
 
 app = typer.Typer(help="Foretell prediction-market exchange.", no_args_is_help=True)
@@ -219,6 +220,41 @@ def credit(account_id: int, amount: str, reason: str = typer.Option(..., "--reas
 
 async def _credit(svc: Any, account_id: int, micro: int, reason: str) -> Any:
     return await svc.accounts.credit(account_id, micro, f"{reason} (cli)", 0)
+
+
+@admin.command("suspend")
+def suspend(account_id: int, reason: str = typer.Option(..., "--reason"),
+            data: Path = typer.Option(None)) -> None:
+    """Suspend an account: sessions end, API keys refused, resting and trigger orders cancelled;
+    its money stays. The reason is kept on record (by: the CLI)."""
+    import asyncio
+
+    svc = _offline(data)
+    try:
+        result = asyncio.run(svc.accounts.suspend(account_id, reason, None))
+    except Refused as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        svc.close()
+    console.print(result)
+
+
+@admin.command("reinstate")
+def reinstate(account_id: int, reason: str = typer.Option(..., "--reason"),
+              data: Path = typer.Option(None)) -> None:
+    """Lift a suspension: the account can log in and use its API keys again."""
+    import asyncio
+
+    svc = _offline(data)
+    try:
+        result = asyncio.run(svc.accounts.reinstate(account_id, reason, None))
+    except Refused as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        svc.close()
+    console.print(result)
 
 
 @admin.command("accounts")

@@ -34,14 +34,31 @@ async def accounts(p: Principal = Admin, svc: Services = Svc) -> dict[str, Any]:
 
     def read() -> list[dict[str, Any]]:
         with svc.db.connect() as conn:
-            return [{k: v for k, v in u.items() if k != "disabled"} | {
-                "suspended": bool(u["disabled"])} for u in conn.execute(sa.select(
-                    t.users.c.id, t.users.c.username, t.users.c.role, t.users.c.created_ms,
-                    t.users.c.disabled).order_by(t.users.c.id)).mappings().all()]
+            users = conn.execute(sa.select(
+                t.users.c.id, t.users.c.username, t.users.c.role, t.users.c.created_ms,
+                t.users.c.disabled).order_by(t.users.c.id)).mappings().all()
+            last = sa.select(sa.func.max(t.user_events.c.id)).group_by(
+                t.user_events.c.user_id).scalar_subquery()
+            events = {e["user_id"]: e for e in conn.execute(sa.select(t.user_events).where(
+                t.user_events.c.id.in_(last))).mappings()}
+        return [_account_row(u, events.get(u["id"])) for u in users]
 
     users = await svc.off_loop(read)
     return {"accounts": [u | {k: v for k, v in svc.portfolio.balance(u["id"]).items()
                               if k in ("free", "reserved")} for u in users]}
+
+
+def _account_row(user: Any, last: Any) -> dict[str, Any]:
+    """`suspended`: by a supervisor (with `suspension`: when, by whom, why); a disabled login
+    with no suspension on record (the demo's bot accounts) is `login_disabled`."""
+    out = {k: user[k] for k in ("id", "username", "role", "created_ms")}
+    suspended = bool(user["disabled"]) and last is not None and last["kind"] == "suspended"
+    out["suspended"] = suspended
+    out["login_disabled"] = bool(user["disabled"]) and not suspended
+    if suspended:
+        out["suspension"] = {"ts_ms": last["ts_ms"], "by": last["actor"],
+                             "reason": last["reason"]}
+    return out
 
 
 _SUSPEND_ERRORS: dict[int | str, dict[str, Any]] = {

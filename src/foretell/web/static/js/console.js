@@ -1,4 +1,4 @@
-/* Supervisor console: accounts with USDC credit/debit, real USDC (reserves, alerts, withdrawals
+/* Supervisor console: accounts with USDC credit/debit and suspend/reinstate, real USDC (reserves, alerts, withdrawals
  * to approve), markets with lifecycle actions, create market, audit. Sections come from
  * pages.CONSOLE_SECTIONS; a later section (creator review, news posting) adds its partial, its
  * renderers here or in its own script, and nothing else. */
@@ -11,8 +11,11 @@
     accounts = (data && data.accounts) || [];
     return html`<table class="data" id="accounts-table">
       <caption class="visually-hidden">Accounts with their cash</caption>
-      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Username</th><th scope="col">Role</th><th scope="col" class="num">Free</th><th scope="col" class="num">Reserved</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
+      <thead><tr><th scope="col" class="num">Id</th><th scope="col">Username</th><th scope="col">Role</th><th scope="col">State</th><th scope="col" class="num">Free</th><th scope="col" class="num">Reserved</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
       <tbody>${accounts.map((a) => html`<tr data-account="${a.id}"><td class="num">${a.id}</td><td>${a.username}</td><td>${a.role}</td>
+        <td>${a.suspended ? html`<span class="badge status-suspended" title="${a.suspension.reason}">Suspended</span>`
+          : a.login_disabled ? html`<span class="badge" title="A system account: no login">No login</span>`
+          : html`<span class="badge status-active">Active</span>`}</td>
         <td class="num">${fmt.amount(a.free)}</td><td class="num">${fmt.amount(a.reserved)}</td><td class="hide-narrow">${FT.timeTag(a.created_ms)}</td></tr>`)}</tbody></table>`;
   };
 
@@ -21,7 +24,64 @@
     const chosen = select.value;
     FT.setHTML(select, html`<option value="">Choose…</option>${accounts.map((a) => html`<option value="${a.id}">${a.id} · ${a.username} (${a.role})</option>`)}`);
     select.value = chosen;
+    fillSuspendSelect();
   }
+
+  // -- suspend / reinstate: supervisors cannot be suspended, so they are not offered ---------
+
+  function fillSuspendSelect() {
+    const select = document.getElementById("suspend-account");
+    if (!select) return;
+    const chosen = select.value;
+    const offered = accounts.filter((a) => a.role !== "supervisor" && !a.login_disabled);
+    FT.setHTML(select, html`<option value="">Choose…</option>${offered.map((a) => html`<option value="${a.id}">${a.id} · ${a.username} (${a.role})${a.suspended ? " · suspended" : ""}</option>`)}`);
+    select.value = chosen;
+    showSuspendState();
+  }
+
+  function showSuspendState() {
+    const form = document.getElementById("suspend-form");
+    const a = accounts.find((x) => String(x.id) === form.elements.account_id.value);
+    form.querySelector("#suspend-button").disabled = Boolean(a && a.suspended);
+    form.querySelector("#reinstate-button").disabled = Boolean(a && !a.suspended);
+    const state = document.getElementById("suspend-state");
+    state.textContent = !a ? "Suspending ends the account's sessions, refuses its API keys and cancels its resting and trigger orders; its cash and positions stay."
+      : a.suspended ? `${a.username} is suspended since ${fmt.time(a.suspension.ts_ms)}: “${a.suspension.reason}”. No login, API keys refused, no trading.`
+      : `${a.username} is active.`;
+  }
+
+  async function suspendOrReinstate(form, action) {
+    FT.clearError(form);
+    const id = form.elements.account_id.value;
+    const reason = form.elements.reason.value.trim();
+    const a = accounts.find((x) => String(x.id) === id);
+    if (!a) { FT.showError(form, "Choose an account."); return; }
+    if (reason.length < 3) { FT.showError(form, "Give a reason (3 characters or more); it is kept on record."); form.elements.reason.focus(); return; }
+    const question = action === "suspend"
+      ? `Suspend ${a.username} (account ${a.id})? Their sessions end, their API keys are refused and their resting and trigger orders are cancelled. Their cash and positions stay.`
+      : `Reinstate ${a.username} (account ${a.id})? They can log in and use their API keys again.`;
+    if (!window.confirm(question)) return;
+    try {
+      const done = await api.post(`/admin/users/${id}/${action}`, { reason });
+      FT.toast(action === "suspend"
+        ? `${a.username} suspended: ${done.orders_cancelled} order${done.orders_cancelled === 1 ? "" : "s"} and ${done.triggers_cancelled} trigger${done.triggers_cancelled === 1 ? "" : "s"} cancelled.`
+        : `${a.username} reinstated.`, "ok");
+      form.elements.reason.value = "";
+      document.body.dispatchEvent(new CustomEvent("ft:accounts"));
+    } catch (err) {
+      FT.showError(form, err);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("suspend-form");
+    if (!form) return;
+    form.addEventListener("change", (e) => { if (e.target.name === "account_id") showSuspendState(); });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      suspendOrReinstate(form, e.submitter ? e.submitter.value : "suspend");
+    });
+  });
 
   FT.hooks.credited = (balance, form) => {
     FT.toast(`Account ${balance.account_id}: free cash now ${fmt.amount(balance.free)}.`, "ok");

@@ -121,7 +121,7 @@ async def alerts(request: Request, p: Principal = Admin) -> dict[str, Any]:
 
     f = _funding(request)
     return {"alerts": await f.svc.off_loop(lambda: store.alerts(f.db)),
-            "withdrawals_halted": f.halted}
+            "withdrawals_halted": await f.svc.off_loop(f.halted)}
 
 
 @router.post("/admin/funding/alerts/{alert_id}/resolve")

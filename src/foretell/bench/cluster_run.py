@@ -85,6 +85,7 @@ class Run:
     db_name: str = field(default_factory=lambda: f"fc_{uuid.uuid4().hex[:12]}")
     database_url: str = ""
     admin_url: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)  # for every process (FORETELL_CHAIN_*)
 
     # -- infrastructure -----------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Run:
                     "FORETELL_SNAPSHOT_EVERY": env.get("FORETELL_SNAPSHOT_EVERY", "200"),
                     "FORETELL_RATE_PER_S": "100000", "FORETELL_RATE_BURST": "100000",
                     "PYTHONPATH": str(ROOT / "src")})
+        env.update(self.extra_env)
         return env
 
     def cluster_settings(self) -> Any:

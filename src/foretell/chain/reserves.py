@@ -64,10 +64,11 @@ class Holdings:
         return self.hot_wallet_micro + self.deposit_addresses_micro
 
 
-def holdings(evm: Evm, hot_wallet: str, addresses: list[str],
-             pending_hashes: list[str]) -> Holdings:
-    """Blocking: balances at one block, and which pending withdrawals were mined by then."""
-    block = evm.head()
+def holdings(evm: Evm, hot_wallet: str, addresses: list[str], pending_hashes: list[str],
+             block: int | None = None) -> Holdings:
+    """Blocking: balances at one block (the head if not given), and which pending withdrawals
+    were mined by then."""
+    block = evm.head() if block is None else block
     held = Holdings(block, evm.balance(hot_wallet, block),
                     sum(evm.balance(a, block) for a in addresses),
                     evm.eth_balance(hot_wallet, block))

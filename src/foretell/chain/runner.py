@@ -8,8 +8,14 @@ tell what was done (`store.reconcile`):
   withdraw  `Withdraw(account, amount, "usdc-out #<id>")` at the request;
   refund    `Deposit(account, amount, "usdc-refund #<id>")` when the transfer failed on chain
             or a supervisor rejected the request.
-One lock orders withdrawal requests, refunds and the reserves snapshot, so the reserves never
-see a withdrawal half taken out of the ledger.
+One lock orders this process's withdrawal requests and refunds. The reserves need no lock:
+they take the ledger at one seq and count the withdrawals owed as of that same seq from the
+journal's record (`store.owed_out_at`), so a withdrawal half taken out of the ledger, here or
+on another gateway, is counted once either way.
+
+A shortfall halts withdrawals on every gateway: the halt is the open `reserves_shortfall` alert
+in the shared store, read where it matters (each request, each chain cycle before signing), not
+a flag of one process; a supervisor's resolution (on any gateway) lifts it everywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import logging
 import os
 import re
 import signal
+import time
 from functools import partial
 from typing import Any
 
@@ -26,6 +33,7 @@ from eth_utils.address import to_checksum_address
 
 from foretell.chain import reserves, store, watcher, withdrawals
 from foretell.chain.evm import Evm, create2_address
+from foretell.chain.reserves import Liabilities
 from foretell.config import ChainSettings
 from foretell.domain import commands as cmd
 from foretell.domain.codes import Refused, refused
@@ -38,6 +46,8 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # Fault injection for the crash test only: the server kills itself (SIGKILL) right after
 # storing signed withdrawals and before broadcasting them.
 CRASH_ENV = "FORETELL_CHAIN_TEST_CRASH_AFTER_SIGN"
+SHORTFALL = "reserves_shortfall"  # its open alert halts withdrawals
+catch_up_s = 10.0  # a reserves check waits this long for the engine and the store, then fails
 
 
 class Funding:
@@ -50,10 +60,8 @@ class Funding:
         self.factory = to_checksum_address(cfg.factory)
         self.lock = asyncio.Lock()
         self.head = 0
-        self.halted = False  # an unresolved reserves shortfall
         self.last_reserves: dict[str, Any] | None = None
         self._init_code_hash = b""
-        self._resolutions = 0  # a report begun before a supervisor's resolution never halts
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -63,8 +71,6 @@ class Funding:
         fixed = await asyncio.to_thread(store.reconcile, self.db)
         if any(fixed.values()):
             log.warning("chain: finished after a restart: %s", fixed)
-        self.halted = bool([a for a in store.alerts(self.db, open_only=True)
-                            if a["kind"] == "reserves_shortfall"])
 
     async def lead(self) -> None:
         """Cluster mode: the chain job, on the one gateway holding its lease. Waits until the
@@ -108,7 +114,8 @@ class Funding:
         self.head = found.head
         for dep in found.ready:
             await self._credit(dep)
-        if not self.halted:
+        halted = await asyncio.to_thread(self.halted)
+        if not halted:
             crash = _crash if os.environ.get(CRASH_ENV) else None
             await asyncio.to_thread(withdrawals.sign_due, self.db, self.evm, self.cfg,
                                     self.wallet, now, crash)
@@ -116,7 +123,8 @@ class Funding:
                                            found.head, now)
         for withdrawal_id in followed.failed:
             await self._refund(withdrawal_id, (store.FAILED,), "the transfer failed on chain")
-        await asyncio.to_thread(self._sweep, now)
+        if not halted:
+            await asyncio.to_thread(self._sweep, now)
         await self.reserves()
 
     async def _credit(self, dep: store.Deposit) -> None:
@@ -154,8 +162,6 @@ class Funding:
 
     def _sweep(self, now_ms: int) -> None:
         """Move deposits from their addresses to the hot wallet (gas from the hot wallet)."""
-        if self.halted:
-            return
         busy = store.sweeps_in_flight(self.db)
         for account_id in store.sweep_candidates(self.db):
             if account_id in busy:
@@ -206,9 +212,6 @@ class Funding:
         async with self.lock:
             await self.svc.off_loop(partial(self._check_request, account_id, request_id, to,
                                             amount_micro))
-            if self.halted:
-                raise Refused("withdrawals_halted", "Withdrawals are halted: the "
-                               "exchange's on-chain reserves are short. A supervisor is on it.")
             a = self.svc.engine.accounts.get(account_id)
             if a is None or a.free < amount_micro:
                 raise refused("insufficient_funds")
@@ -270,6 +273,14 @@ class Funding:
             left = max(0, self.cfg.withdrawal_daily_max_micro - used)
             raise Refused("daily_limit_exceeded", "That would pass the daily withdrawal "
                            f"limit; {format_micro(left)} USDC is left for the next 24 hours.")
+        if self.halted():  # last, as before: the other refusals say more to the trader
+            raise Refused("withdrawals_halted", "Withdrawals are halted: the "
+                           "exchange's on-chain reserves are short. A supervisor is on it.")
+
+    def halted(self) -> bool:
+        """Blocking (one small SQL read): whether a reserves shortfall is open in the store the
+        gateways share, so withdrawals are halted everywhere."""
+        return store.is_open(self.db, SHORTFALL)
 
     async def withdrawal(self, withdrawal_id: int,
                          account_id: int | None = None) -> dict[str, Any]:
@@ -306,42 +317,68 @@ class Funding:
     # -- reserves and alerts --------------------------------------------------------------------
 
     async def reserves(self) -> dict[str, Any]:
-        began = self._resolutions
-        async with self.lock:  # no withdrawal or refund half done in this snapshot
-            ledger = reserves.liabilities(self.svc.engine)
-            out = await asyncio.to_thread(store.owed_out, self.db)
-        addresses = await asyncio.to_thread(lambda: sorted(store.addresses(self.db)))
-        held = await asyncio.to_thread(reserves.holdings, self.evm, self.wallet.address,
-                                       addresses, [tx for _, tx in out if tx])
-        gas = await asyncio.to_thread(store.gas_spent_wei, self.db)
-        report = reserves.report(ledger, out, held, gas)
-        if report["shortfall"] and began == self._resolutions:
-            message = (f"reserves shortfall at block {held.block}: held {report['held']} < "
-                       f"owed {report['owed']} USDC; withdrawals halted")
-            if await asyncio.to_thread(store.alert, self.db, "reserves_shortfall", None,
-                                       message, self.svc.clock(), True):
+        """Check the reserves now; a shortfall opens the alert that halts withdrawals (unless a
+        supervisor resolved one since this check began: its view may predate the top-up)."""
+        began = await asyncio.to_thread(store.resolved_count, self.db, SHORTFALL)
+        report = await self.check()
+        if report["shortfall"]:
+            message = (f"reserves shortfall at block {report['block']}: held {report['held']} "
+                       f"< owed {report['owed']} USDC; withdrawals halted")
+            if await asyncio.to_thread(store.alert, self.db, SHORTFALL, None, message,
+                                       self.svc.clock(), True, began):
                 log.error(message)
-            self.halted = True
-        report["withdrawals_halted"] = self.halted
+        report["withdrawals_halted"] = await asyncio.to_thread(self.halted)
         report["hot_wallet_address"] = self.wallet.address
         report["confirmations_required"] = self.cfg.confirmations
         self.last_reserves = report
         return report
+
+    async def check(self) -> dict[str, Any]:
+        """The report, with held and owed taken at one consistent point:
+          1 the chain's head block H (balances and receipts are read at H);
+          2 the engine here catches up with every command stored by then: a withdrawal mined
+            by H was signed before, so its Withdraw is in the ledger taken next;
+          3 the ledger at the engine's seq S (on the loop, at once);
+          4 the withdrawals owed as of S, from the journal's record (once the store has S).
+        Debited on another gateway but not yet in this engine is not owed twice; in this engine
+        but not yet marked debited is not missed."""
+        block = await asyncio.to_thread(self.evm.head)
+        if not await self.svc.node.caught_up(catch_up_s):
+            raise Refused("unavailable", "This gateway's engine is behind the command "
+                           "stream; the reserves are checked again shortly.")
+        seq = self.svc.pipeline.seq
+        ledger = reserves.liabilities(self.svc.engine)
+        return await self.report_at(ledger, seq, block)
+
+    async def report_at(self, ledger: Liabilities, seq: int,
+                        block: int) -> dict[str, Any]:
+        """The report for the ledger as of `seq` against the chain at `block`."""
+        deadline = time.monotonic() + catch_up_s
+        while (out := await asyncio.to_thread(store.owed_out_at, self.db, seq)) is None:
+            if time.monotonic() > deadline:
+                raise Refused("unavailable", "The store is behind the ledger; the reserves "
+                               "are checked again shortly.")
+            await asyncio.sleep(0.02)
+        addresses = await asyncio.to_thread(lambda: sorted(store.addresses(self.db)))
+        held = await asyncio.to_thread(reserves.holdings, self.evm, self.wallet.address,
+                                       addresses, [tx for _, tx in out if tx], block)
+        gas = await asyncio.to_thread(store.gas_spent_wei, self.db)
+        return reserves.report(ledger, out, held, gas)
 
     async def resolve_alert(self, alert_id: int, by: int) -> dict[str, Any]:
         alerts = await asyncio.to_thread(store.alerts, self.db)
         found = next((a for a in alerts if a["id"] == alert_id), None)
         if found is None:
             raise Refused("unknown_alert", "No such alert.")
-        if found["kind"] == "reserves_shortfall":
-            self._resolutions += 1
-            self.halted = False  # checked again at once: still short means halted again
+        if found["kind"] == SHORTFALL and found["resolved_ms"] is None:
+            # Checked again at once (the alert still open, so this check adds none): still
+            # short means it stays open and withdrawals stay halted.
             if (await self.reserves())["shortfall"]:
-                self.halted = True
                 raise Refused("reserves_still_short", "Reserves are still short; "
                                "withdrawals stay halted.")
         await asyncio.to_thread(store.resolve_alert, self.db, alert_id, by, self.svc.clock())
-        return {"resolved": alert_id, "withdrawals_halted": self.halted}
+        return {"resolved": alert_id,
+                "withdrawals_halted": await asyncio.to_thread(self.halted)}
 
 
 def _withdrawal_view(w: dict[str, Any]) -> dict[str, Any]:

@@ -33,12 +33,15 @@ def deposit_reason(tx_hash: str, log_index: int) -> str:
     return f"usdc-in {digest}:{log_index}"
 
 
+OUT, REFUND = "usdc-out #", "usdc-refund #"  # + the withdrawal's id: the journaled reasons
+
+
 def withdrawal_reason(withdrawal_id: int) -> str:
-    return f"usdc-out #{withdrawal_id}"
+    return f"{OUT}{withdrawal_id}"
 
 
 def refund_reason(withdrawal_id: int) -> str:
-    return f"usdc-refund #{withdrawal_id}"
+    return f"{REFUND}{withdrawal_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,12 +359,40 @@ def gas_spent_wei(db: sa.Engine) -> int:
 
 
 def owed_out(db: sa.Engine) -> list[tuple[int, str | None]]:
-    """(amount, tx hash or None) of every withdrawal the ledger debited and still owes."""
+    """(amount, tx hash or None) of every withdrawal the ledger debited and still owes, by the
+    rows' state now (for the offline audit, where the ledger is the journal's end; a live
+    report uses `owed_out_at`)."""
     w, x = t.chain_withdrawals, t.chain_txs
     with db.connect() as conn:
         return [(int(r.amount_micro), r.tx_hash) for r in conn.execute(
             sa.select(w.c.amount_micro, x.c.tx_hash).outerjoin(x, x.c.id == w.c.tx_id)
             .where(w.c.debited.is_(True), w.c.status.in_(PENDING_OUT)))]
+
+
+def owed_out_at(db: sa.Engine, seq: int) -> list[tuple[int, str | None]] | None:
+    """(amount, tx hash or None) of every withdrawal the ledger owes as of command `seq`: its
+    Withdraw journaled at or before `seq` and its refund (if any) not, whatever the row's
+    `debited` and status say now (a request on another gateway marks its row debited when its
+    own replica has applied the Withdraw, which may be before or after the caller's replica
+    has); transfers confirmed on chain are not owed. Both from the journal's own record (the
+    store's `cash_movements`, which name the withdrawal and carry the seq). None while the
+    store has not projected `seq` yet: then that record is not complete."""
+    w, x, cash = t.chain_withdrawals, t.chain_txs, t.cash_movements
+
+    def journaled(prefix: str) -> sa.Exists:
+        return sa.exists().where(cash.c.account_id == w.c.account_id,
+                                 cash.c.reason == sa.literal(prefix) + sa.cast(w.c.id, sa.String),
+                                 cash.c.seq <= seq)
+
+    with db.connect() as conn:
+        projected = conn.scalar(sa.select(t.projector_state.c.last_seq)
+                                .where(t.projector_state.c.id == 1))
+        if int(projected or 0) < seq:
+            return None
+        return [(int(r.amount_micro), r.tx_hash) for r in conn.execute(
+            sa.select(w.c.amount_micro, x.c.tx_hash).outerjoin(x, x.c.id == w.c.tx_id)
+            .where(w.c.status.not_in((CONFIRMED, CANCELLED)),
+                   journaled(OUT), ~journaled(REFUND)))]
 
 
 # -- alerts and frozen accounts -------------------------------------------------------------
@@ -379,15 +410,39 @@ def _freeze(conn: sa.Connection, account_id: int, reason: str, now_ms: int) -> N
 
 
 def alert(db: sa.Engine, kind: str, account_id: int | None, message: str, now_ms: int,
-          once: bool = False) -> bool:
-    """Record an alert (with `once`, not while an unresolved one of this kind exists)."""
+          once: bool = False, resolved: int | None = None) -> bool:
+    """Record an alert (with `once`, not while an unresolved one of this kind exists; with
+    `resolved`, not if the number of resolved ones of this kind is no longer that: a check
+    begun before a supervisor's resolution does not raise it again)."""
     a = t.chain_alerts
     with db.begin() as conn:
         if once and conn.execute(sa.select(a.c.id).where(
                 a.c.kind == kind, a.c.resolved_ms.is_(None))).first() is not None:
             return False
+        if resolved is not None and _resolved(conn, kind) != resolved:
+            return False
         _alert(conn, kind, account_id, message, now_ms)
     return True
+
+
+def _resolved(conn: sa.Connection, kind: str) -> int:
+    a = t.chain_alerts
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(a).where(
+        a.c.kind == kind, a.c.resolved_ms.is_not(None))) or 0)
+
+
+def resolved_count(db: sa.Engine, kind: str) -> int:
+    with db.connect() as conn:
+        return _resolved(conn, kind)
+
+
+def is_open(db: sa.Engine, kind: str) -> bool:
+    """Whether an unresolved alert of this kind exists (`reserves_shortfall`: withdrawals are
+    halted, on every gateway, since they all read it here)."""
+    a = t.chain_alerts
+    with db.connect() as conn:
+        return conn.execute(sa.select(a.c.id).where(
+            a.c.kind == kind, a.c.resolved_ms.is_(None)).limit(1)).first() is not None
 
 
 def alerts(db: sa.Engine, open_only: bool = False) -> list[dict[str, Any]]:

@@ -145,6 +145,18 @@ class GatewayNode(Node):
         assert self.jobs is not None, "start the node first"
         return self.jobs.run(job, work)
 
+    async def caught_up(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the follower here has applied every command the stream held at the call
+        (other gateways' included); False if not within `timeout_s`."""
+        assert self.cluster is not None, "start the node first"
+        target = await self.cluster.last_cmd_seq()
+        deadline = time.monotonic() + timeout_s
+        while self.follower.seq < target:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def stop(self) -> None:
         if self.cluster is not None:  # off the list at once, not after the TTL
             with contextlib.suppress(Exception):

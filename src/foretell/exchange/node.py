@@ -119,6 +119,11 @@ class Node:
         while it holds the job's lease."""
         return asyncio.create_task(work())
 
+    async def caught_up(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the engine here has applied every command stored before the call (False
+        if not within `timeout_s`). Here at once: this node's engine is where they are applied."""
+        return True
+
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve from this loop: durable outcomes are published and answered on it."""
         self.loop = loop

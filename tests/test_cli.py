@@ -90,3 +90,32 @@ def test_admin_suspend_and_reinstate(tmp_path: Path) -> None:
     back = runner.invoke(app, ["admin", "reinstate", str(ada), "--reason", "cleared",
                                "--data", str(tmp_path)])
     assert back.exit_code == 0 and "'suspended': False" in back.output
+
+
+def test_cluster_commands_without_postgres_say_so_and_write_nothing(tmp_path: Path) -> None:
+    """The store of cluster mode is PostgreSQL: without FORETELL_DATABASE_URL the projector
+    said KeyError in a traceback, and create-supervisor made the supervisor in a SQLite file
+    that no gateway reads ("supervisor x created")."""
+    env = {"FORETELL_DATABASE_URL": None}
+    for args in (["cluster", "projector"],
+                 ["cluster", "create-supervisor", "ops", "--password", "long-enough-pass",
+                  "--data", str(tmp_path)],
+                 ["cluster", "gateway", "--data", str(tmp_path), "--port", "1"]):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert isinstance(result.exception, SystemExit), args  # not a traceback
+        assert "FORETELL_DATABASE_URL=postgresql://" in result.output
+    assert not (tmp_path / "foretell.db").exists()
+
+
+def test_gateway_start_line_gives_the_url_and_with_the_demo_its_logins() -> None:
+    from foretell.cli import gateway_start_line
+    from foretell.demo import content
+
+    assert gateway_start_line("http://127.0.0.1:8001", False) == \
+        "Foretell gateway on http://127.0.0.1:8001"
+    line = gateway_start_line("http://127.0.0.1:8001", True)
+    assert line.startswith("Foretell gateway on http://127.0.0.1:8001")
+    for user in content.USERS:
+        assert user.username in line
+    assert f"password {content.DEMO_PASSWORD}" in line

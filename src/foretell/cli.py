@@ -319,13 +319,40 @@ def cluster_gateway(host: str = typer.Option(None), port: int = typer.Option(Non
     if not demo:
         overrides["market_maker"] = False
     settings = Settings.from_env(demo=demo, **overrides)
-    if not settings.database_url.startswith("postgresql"):
-        Console(stderr=True).print("[red]cluster mode needs FORETELL_DATABASE_URL=postgresql://"
-                                   "...[/red]")
+    _require_postgres(settings.database_url)
+
+    def ready(_: str | None) -> None:
+        console.print(gateway_start_line(settings.public_base_url, demo), soft_wrap=True,
+                      highlight=False)
+
+    uvicorn.run(create_app(settings, on_ready=ready, node=lambda s: GatewayNode(s, cs)),
+                host=settings.host, port=settings.port, log_level="warning",
+                timeout_keep_alive=60, **server_options(settings))
+
+
+def _require_postgres(database_url: str | None) -> None:
+    """Cluster mode keeps its store in PostgreSQL: without it, say so (not a traceback, and not
+    a SQLite file in ./var that no gateway reads)."""
+    if not (database_url or "").startswith("postgresql"):
+        Console(stderr=True).print("[red]cluster mode needs FORETELL_DATABASE_URL="
+                                   "postgresql://user@host/db (an existing database)[/red]",
+                                   soft_wrap=True)
         raise typer.Exit(2)
-    uvicorn.run(create_app(settings, node=lambda s: GatewayNode(s, cs)), host=settings.host,
-                port=settings.port, log_level="warning", timeout_keep_alive=60,
-                **server_options(settings))
+
+
+def gateway_start_line(url: str, demo: bool) -> str:
+    """What `cluster gateway` prints once it serves: its URL and, with --demo, the logins (the
+    demo is loaded once into the cluster by whichever gateway holds the demo job)."""
+    if not demo:
+        return f"Foretell gateway on {url}"
+    from foretell.demo import content
+
+    def names(role: str) -> str:
+        return ", ".join(u.username for u in content.USERS if u.role == role)
+
+    return (f"Foretell gateway on {url} — demo logins (once the cluster has loaded it): "
+            f"supervisor {names('supervisor')}, creator {names('creator')}, traders "
+            f"{names('trader')} (password {content.DEMO_PASSWORD})")
 
 
 @cluster.command("engine")
@@ -346,7 +373,9 @@ def cluster_projector(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
 
     from foretell.cluster.projector import run_projector
 
-    run_projector(os.environ["FORETELL_DATABASE_URL"], _cluster_settings(nats, prefix, replicas))
+    database_url = os.environ.get("FORETELL_DATABASE_URL", "")
+    _require_postgres(database_url)
+    run_projector(database_url, _cluster_settings(nats, prefix, replicas))
 
 
 @cluster.command("create-supervisor")
@@ -363,6 +392,7 @@ def cluster_create_supervisor(username: str,
 
     overrides = {"data": data} if data is not None else {}
     settings = Settings.from_env(demo=False, market_maker=False, **overrides)
+    _require_postgres(settings.database_url)
     node = GatewayNode(settings, _cluster_settings(None, None, None))
     try:
         user_id = Services(settings, node=node).accounts.create_user(username, password,
@@ -387,9 +417,9 @@ def cluster_audit(nats: str = NATS_OPT, prefix: str = PREFIX_OPT,
     if as_json:
         print(json.dumps(dataclasses.asdict(report) | {"ok": report.ok}))
     else:
-        console.print(f"seq {report.seq} state hash {report.state_hash}")
+        console.print(f"seq {report.seq} state hash {report.state_hash}", soft_wrap=True)
         for name, replica in sorted(report.replicas.items()):
-            console.print(f"{name}: {replica}")
+            console.print(f"{name}: {replica}", soft_wrap=True)
         for violation in report.violations:
             console.print(f"[red]violation[/red] {violation}")
         console.print("[green]clean[/green]" if report.ok else "[red]FAILED[/red]")

@@ -84,7 +84,11 @@ async def load(svc: Services, lease: Lease) -> None:
     state = await ensure_demo(svc, lease)
     if state is not None:
         await load_demo_news(svc)
-    log.info("demo: %s", state or "not a demo exchange (it had accounts or commands)")
+    if state is None:  # the operator asked for the demo and gets none: say why
+        log.warning("demo: not loaded, the cluster already has accounts or commands (--demo "
+                    "loads it only into an empty cluster: no `cluster create-supervisor` first)")
+    else:
+        log.info("demo: %s", state)
 
 
 async def ensure_demo(svc: Services, lease: Lease) -> str | None:

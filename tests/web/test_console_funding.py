@@ -133,8 +133,10 @@ def test_reserves_alerts_and_withdrawal_approval_with_real_usdc(
     expect(section.locator("#no-pending-withdrawals")).to_be_visible()
     assert trader.request("GET", f"/funding/withdrawals/{bigger}")["status"] in (
         "rejected", "refunded")
-    wait_for(lambda: trader.request("GET", f"/funding/withdrawals/{big}")["status"] in (
-        "signed", "broadcast"), what="approved withdrawal sent")
+    # Sent, not just signed: blocks mined before the broadcast would not confirm it (the
+    # race a loaded machine lost: the transaction went into a block after the test's).
+    wait_for(lambda: trader.request("GET", f"/funding/withdrawals/{big}")["status"]
+             == "broadcast", what="approved withdrawal sent")
     chain.net.mine(CONFIRMATIONS)
     wait_for(lambda: trader.request("GET", f"/funding/withdrawals/{big}")["status"]
              == "confirmed", what="confirmed")

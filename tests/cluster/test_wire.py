@@ -4,7 +4,7 @@ stamping rule, de-duplication ids, the capacity model's arithmetic."""
 from __future__ import annotations
 
 from foretell.bench.cluster import capacity
-from foretell.cluster.gateway import message_id
+from foretell.cluster.gateway import message_id, replica_rows, replica_silent_ms
 from foretell.cluster.replica import load_snapshot, snapshot_payload, stamped
 from foretell.domain import commands as cmd
 from foretell.domain.outcome import Outcome, decode_outcome, encode_outcome
@@ -65,3 +65,20 @@ def _engine_at(now_ms: int) -> object:
     engine.apply(cmd.Deposit(now_ms, 1, 10))
     engine.take_events()
     return engine
+
+
+def test_a_silent_replica_is_not_shown_as_a_second_leader() -> None:
+    """A killed leader's last report stays in the status bucket: health shows it unreachable
+    (with its last role) once it has been silent too long, beside the new leader."""
+    now = 1_000_000
+    statuses = {
+        "replica-a": {"id": "a", "role": "leader", "seq": 90, "epoch": 3,
+                      "ts_ms": now - replica_silent_ms - 1},
+        "replica-b": {"id": "b", "role": "leader", "seq": 100, "epoch": 4, "ts_ms": now - 400},
+        "projector": {"seq": 95},
+    }
+    rows = replica_rows(statuses, 100, now)
+    assert [(r["id"], r["role"], r["lag"]) for r in rows] == [("a", "unreachable", 10),
+                                                             ("b", "leader", 0)]
+    assert rows[0]["last_role"] == "leader" and "last_role" not in rows[1]
+    assert rows[1]["age_ms"] == 400

@@ -60,6 +60,9 @@ publish_timeout_s = 10.0  # keep retrying a command's publish (same message id) 
 answer_timeout_s = 30.0  # no outcome for a stored command within this: 503, outcome unknown
 recent_answers_max = 50_000
 health_every_s = 1.0
+# A replica reports its status every 0.5 s (replica.status_every_s); silent this long, it is
+# shown as unreachable (wide enough for some clock skew between machines).
+replica_silent_ms = 10_000
 
 
 @dataclass(frozen=True)
@@ -371,14 +374,32 @@ async def cluster_health(cluster: Cluster,
     if statuses is None:
         statuses = await cluster.statuses()
     jobs = await holders(cluster)
-    replicas = [{"id": s["id"], "role": s["role"], "seq": s["seq"], "lag": max(0, last - s["seq"]),
-                 "epoch": s["epoch"], "ts_ms": s["ts_ms"]}
-                for key, s in sorted(statuses.items()) if key.startswith("replica-")]
+    replicas = replica_rows(statuses, last, wall_clock_ms())
     projector = statuses.get("projector", {"seq": 0})
     return {"stream_seq": last, "leader": leader.get("id"), "epoch": leader.get("epoch", 0),
             "replicas": replicas,
             "projector": {"seq": projector["seq"], "lag": max(0, last - projector["seq"])},
             "jobs": jobs}
+
+
+def replica_rows(statuses: dict[str, dict[str, Any]], last_seq: int,
+                 now_ms: int) -> list[dict[str, Any]]:
+    """Each replica as its last status report says, with that report's age. A replica that
+    has not reported for `replica_silent_ms` is shown as "unreachable" (its last role in
+    `last_role`): a killed leader's report stays in the bucket, and must not read as a
+    second leader beside the one holding the lease."""
+    rows = []
+    for key, s in sorted(statuses.items()):
+        if not key.startswith("replica-"):
+            continue
+        age_ms = max(0, now_ms - int(s["ts_ms"]))
+        row = {"id": s["id"], "role": s["role"], "seq": s["seq"],
+               "lag": max(0, last_seq - s["seq"]), "epoch": s["epoch"], "ts_ms": s["ts_ms"],
+               "age_ms": age_ms}
+        if age_ms > replica_silent_ms:
+            row["role"], row["last_role"] = "unreachable", s["role"]
+        rows.append(row)
+    return rows
 
 
 def cmd_stamped(command: cmd.Command, now_ms: int) -> cmd.Command:

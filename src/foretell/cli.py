@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -227,28 +228,23 @@ def suspend(account_id: int, reason: str = typer.Option(..., "--reason"),
             data: Path = typer.Option(None)) -> None:
     """Suspend an account: sessions end, API keys refused, resting and trigger orders cancelled;
     its money stays. The reason is kept on record (by: the CLI)."""
-    import asyncio
-
-    svc = _offline(data)
-    try:
-        result = asyncio.run(svc.accounts.suspend(account_id, reason, None))
-    except Refused as exc:
-        console.print(f"[red]{exc.code}[/red]: {exc.message}")
-        raise typer.Exit(1) from None
-    finally:
-        svc.close()
-    console.print(result)
+    _standing(data, lambda svc: svc.accounts.suspend(account_id, reason, None))
 
 
 @admin.command("reinstate")
 def reinstate(account_id: int, reason: str = typer.Option(..., "--reason"),
               data: Path = typer.Option(None)) -> None:
     """Lift a suspension: the account can log in and use its API keys again."""
+    _standing(data, lambda svc: svc.accounts.reinstate(account_id, reason, None))
+
+
+def _standing(data: Path | None, verb: Callable[[Any], Coroutine[Any, Any, Any]]) -> None:
+    """Run a suspend or reinstate on a stopped exchange's data; print its answer or refusal."""
     import asyncio
 
     svc = _offline(data)
     try:
-        result = asyncio.run(svc.accounts.reinstate(account_id, reason, None))
+        result = asyncio.run(verb(svc))
     except Refused as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         raise typer.Exit(1) from None

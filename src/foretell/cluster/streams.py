@@ -154,25 +154,14 @@ class Cluster:
 
     async def watch_statuses(self, into: dict[str, dict[str, Any]]) -> None:
         """Keep `into` equal to the status bucket (a watcher: pushed, not polled)."""
-        while True:
-            try:
-                watcher = await self.status.watchall()
-                while True:
-                    try:
-                        entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
-                    except nats.errors.TimeoutError:
-                        continue
-                    if entry is None:
-                        continue
-                    if entry.value and entry.operation is None:
-                        into[entry.key] = msgspec.json.decode(entry.value)
-                    else:
-                        into.pop(entry.key, None)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("watching the status bucket failed (%s); watching again", exc)
-                await asyncio.sleep(0.5)
+
+        def seen(key: str, value: bytes | None) -> None:
+            if value:
+                into[key] = msgspec.json.decode(value)
+            else:
+                into.pop(key, None)
+
+        await _watch(self.status, seen, "status")
 
     async def announce_gateway(self, key: str, url: str) -> None:
         await self.gateways.put(key, msgspec.json.encode({"url": url}))
@@ -184,29 +173,18 @@ class Cluster:
         """Keep `into` as key -> (public URL, time.monotonic() it was last heard of) for every
         gateway in the bucket. An entry that expires by the bucket's TTL sends no event, so
         readers drop the ones not heard of within `gateway_ttl_s` (local time: no clock skew)."""
-        while True:
-            try:
-                watcher = await self.gateways.watchall()
-                while True:
-                    try:
-                        entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
-                    except nats.errors.TimeoutError:
-                        continue
-                    if entry is None:
-                        continue
-                    url = ""
-                    if entry.value and entry.operation is None:
-                        with contextlib.suppress(Exception):
-                            url = str(msgspec.json.decode(entry.value).get("url", ""))
-                    if url:
-                        into[entry.key] = (url, time.monotonic())
-                    else:
-                        into.pop(entry.key, None)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("watching the gateway bucket failed (%s); watching again", exc)
-                await asyncio.sleep(0.5)
+
+        def seen(key: str, value: bytes | None) -> None:
+            url = ""
+            if value:
+                with contextlib.suppress(Exception):
+                    url = str(msgspec.json.decode(value).get("url", ""))
+            if url:
+                into[key] = (url, time.monotonic())
+            else:
+                into.pop(key, None)
+
+        await _watch(self.gateways, seen, "gateway")
 
     async def events_at(self, stream_seq: int) -> list[Outcome]:
         msg = await self.js.get_msg(self.settings.evt_stream, stream_seq)
@@ -329,6 +307,28 @@ async def retrying(call: Callable[[], Awaitable[T]], timeout_s: float = 120.0) -
             if time.monotonic() > deadline:
                 raise
             log.warning("a cluster request failed (%s); trying again", exc)
+            await asyncio.sleep(0.5)
+
+
+async def _watch(kv: KeyValue, seen: Callable[[str, bytes | None], None], what: str) -> None:
+    """Hand every change of a bucket to `seen` (key, value; None for a delete or purge) for
+    as long as the task runs, watching again after a failure."""
+    while True:
+        try:
+            watcher = await kv.watchall()
+            while True:
+                try:
+                    entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
+                except nats.errors.TimeoutError:
+                    continue
+                if entry is None:
+                    continue
+                seen(entry.key, entry.value if entry.value and entry.operation is None
+                     else None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("watching the %s bucket failed (%s); watching again", what, exc)
             await asyncio.sleep(0.5)
 
 

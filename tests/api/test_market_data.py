@@ -61,6 +61,8 @@ SDK_METHODS = {
     ("GET", "/api/v1/portfolio/export.csv"): "export_csv",
     ("GET", "/api/v1/admin/accounts"): "admin_accounts",
     ("POST", "/api/v1/admin/credit"): "admin_credit",
+    ("POST", "/api/v1/admin/users/{user_id}/suspend"): "admin_suspend",
+    ("POST", "/api/v1/admin/users/{user_id}/reinstate"): "admin_reinstate",
     ("POST", "/api/v1/admin/markets"): "admin_create_market",
     ("POST", "/api/v1/admin/markets/{market_id}/status"): "admin_set_market_status",
     ("POST", "/api/v1/admin/markets/{market_id}/settle"): "admin_settle",

@@ -21,11 +21,11 @@ def _error(call: Any, *args: Any, **kw: Any) -> tuple[int, str]:
 
 
 def _suspend(ex: Any, user_id: int, reason: str = "under review") -> Any:
-    return ex.admin.request("POST", f"/admin/users/{user_id}/suspend", body={"reason": reason})
+    return ex.admin.admin_suspend(user_id, reason)  # the SDK's method
 
 
 def _reinstate(ex: Any, user_id: int, reason: str = "review cleared") -> Any:
-    return ex.admin.request("POST", f"/admin/users/{user_id}/reinstate", body={"reason": reason})
+    return ex.admin.admin_reinstate(user_id, reason)
 
 
 def _account(ex: Any, user_id: int) -> Any:

@@ -407,6 +407,16 @@ def admin_credit(account_id: int, amount: Price, reason: str) -> JFlow:
     return (yield Call("POST", "/admin/credit", body=body))
 
 
+def admin_suspend(user_id: int, reason: str) -> JFlow:
+    path = f"/admin/users/{_id(user_id, 'user_id')}/suspend"
+    return (yield Call("POST", path, body={"reason": reason}))
+
+
+def admin_reinstate(user_id: int, reason: str) -> JFlow:
+    path = f"/admin/users/{_id(user_id, 'user_id')}/reinstate"
+    return (yield Call("POST", path, body={"reason": reason}))
+
+
 def _market_body(fields: Mapping[str, Any], allowed: Iterable[str]) -> Json:
     """A market definition; an int tick (micro-USDC) is written as the API spells it."""
     body = _fields({k: v for k, v in fields.items() if k != "tick"}, allowed)

@@ -290,6 +290,13 @@ class Client:
     def admin_credit(self, account_id: int, amount: Price, reason: str) -> Json:
         return self._run(ep.admin_credit(account_id, amount, reason))
 
+    def admin_suspend(self, user_id: int, reason: str) -> Json:
+        """Suspend a trader or creator: sessions end, orders cancelled, money kept."""
+        return self._run(ep.admin_suspend(user_id, reason))
+
+    def admin_reinstate(self, user_id: int, reason: str) -> Json:
+        return self._run(ep.admin_reinstate(user_id, reason))
+
     def admin_create_market(self, **market: Unpack[MarketFields]) -> Json:
         return self._run(ep.admin_create_market(market))
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from tests.services.conftest import World, refused, run, trader
 
+from foretell.domain import commands as cmd
 from foretell.domain.units import MICRO
 from foretell.services import Services
 from foretell.services.requests import TriggerIn
@@ -54,6 +55,10 @@ def test_suspend_ends_sessions_refuses_keys_cancels_orders_and_keeps_money(
     assert w.shares(ada, c) == (4, 0)
     assert svc.accounts.keys(ada)[0]["revoked_ms"] is None  # kept, only refused
     assert svc.accounts.user(ada)["suspended"] is True  # type: ignore[index]
+    # An order authenticated before the suspension but sequenced after it (in flight) is
+    # refused by the engine itself: nothing of ada's can rest while she is suspended.
+    late = run(svc.node.execute(cmd.PlaceOrder(0, ada, c, 0, 0, 1, 300_000), ada))
+    assert late.code == "account_suspended" and not a.orders
 
     again = run(svc.accounts.reinstate(ada, "review cleared", w.sam))
     assert again["suspended"] is False and again["last_change"]["kind"] == "reinstated"

@@ -58,6 +58,7 @@ CONVERSION_NOT_ALLOWED: Final = "conversion_not_allowed"
 UNKNOWN_ORDER_GROUP: Final = "unknown_order_group"
 ORDER_GROUP_TRIGGERED: Final = "order_group_triggered"
 INVALID_RISK_CONTROL: Final = "invalid_risk_control"
+ACCOUNT_SUSPENDED: Final = "account_suspended"
 TOO_MANY_ORDER_GROUPS: Final = "too_many_order_groups"
 
 DESCRIPTIONS: dict[str, str] = {
@@ -98,6 +99,7 @@ DESCRIPTIONS: dict[str, str] = {
     UNKNOWN_ORDER_GROUP: "No such order group.",
     ORDER_GROUP_TRIGGERED: "The group hit its contract limit; reset it before adding orders.",
     INVALID_RISK_CONTROL: "The limit, window or timeout is out of range.",
+    ACCOUNT_SUSPENDED: "The account is suspended by the exchange: it cannot place orders.",
     TOO_MANY_ORDER_GROUPS: "The account has the maximum number of order groups.",
 }
 

@@ -204,6 +204,15 @@ class ArmDeadMan(Command, tag=62, frozen=True):
     timeout_ms: int
 
 
+class SuspendAccount(Command, tag=63, frozen=True):
+    """The exchange suspends an account (or lifts it: suspended False). While suspended, its
+    orders and trigger orders are refused; suspending cancels the ones it has. Its cash and
+    positions are untouched."""
+
+    account: int
+    suspended: bool
+
+
 AnyCommand = (
     Deposit
     | Withdraw
@@ -227,6 +236,7 @@ AnyCommand = (
     | CreateOrderGroup
     | ResetOrderGroup
     | ArmDeadMan
+    | SuspendAccount
 )
 
 _encoder = msgspec.msgpack.Encoder()

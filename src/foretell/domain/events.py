@@ -272,6 +272,16 @@ class DeadManFired(Base, tag=28, frozen=True, gc=False):
     cancelled: int
 
 
+class AccountSuspended(Base, tag=29, frozen=True, gc=False):
+    """The account was suspended (its `orders` resting orders and `triggers` trigger orders
+    cancelled, in the events before this one) or reinstated (suspended False)."""
+
+    account: int
+    suspended: bool
+    orders: int
+    triggers: int
+
+
 Event = (
     OrderAccepted
     | OrderDone
@@ -301,6 +311,7 @@ Event = (
     | DeadManArmed
     | DeadManDisarmed
     | DeadManFired
+    | AccountSuspended
 )
 
 # Events that name the account (and contract) whose order or trigger they concern.

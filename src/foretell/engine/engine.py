@@ -98,6 +98,7 @@ class Engine:
         self.grouped: dict[int, OrderGroup] = {}
         self.dead_men: dict[int, tuple[int, int]] = {}
         self.dead_man_due: list[tuple[int, int]] = []
+        self.suspended: set[int] = set()  # accounts the exchange suspended (engine/risk.py)
         self._risk_from = -1  # index of the command's first event while groups must look
         self.events: list[ev.Event] = []
         # The matcher's messages to the ledger (engine/seam.py): one of each, refilled for
@@ -128,6 +129,7 @@ class Engine:
             cmd.CreateOrderGroup: lambda c: risk.create_group(self, c),
             cmd.ResetOrderGroup: lambda c: risk.reset_group(self, c),
             cmd.ArmDeadMan: lambda c: risk.arm_dead_man(self, c),
+            cmd.SuspendAccount: lambda c: risk.suspend(self, c),
         }
 
     # -- entry point --------------------------------------------------------------------------
@@ -203,6 +205,7 @@ class Engine:
         a = self.accounts.get(account_id)
         if a is None:
             a = self.accounts[account_id] = Account(account_id)
+            a.suspended = account_id in self.suspended
         a.free += amount
         self.deposits_micro += amount
         self.events.append(_Cash(self.now, a.key, amount, reason))
@@ -417,6 +420,8 @@ class Engine:
         Returns the order as it would be accepted (its reservation in `reserved`, not yet taken
         from the account) and the walk that matching would apply, or raises `Reject`. The
         dry-run quote calls this too, so the quote and the order cannot disagree."""
+        if a.suspended:
+            raise Reject(codes.ACCOUNT_SUSPENDED)
         m = c.market
         if m.status != 1:  # mk.OPEN
             raise Reject(codes.MARKET_NOT_OPEN)

@@ -18,6 +18,11 @@ after it cancels every resting order of the account (reason "dead_man_switch"), 
 does. A renewal replaces the due time; the heap's entry for the old one is dropped when it
 reaches the top (`next_due`), so a switch renewed in time never fires.
 
+Suspension. `SuspendAccount` puts an account in `Engine.suspended` (or takes it out): while
+there, `Engine.admit` and trigger placement refuse it (`account_suspended`), so nothing it sent
+before the suspension can rest after it; suspending cancels its resting orders and trigger
+orders in the same command. Money is not touched.
+
 Invariants, checked by `problems` (the audit): every id in `Engine.grouped` is a live order of
 the group's account, in that group's `orders`, and the reverse; a group's `window_filled` is the
 sum of its `fills`.
@@ -32,6 +37,7 @@ from foretell.domain import codes, limits
 from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain.codes import Reject
+from foretell.domain.orders import DONE_SUSPENDED
 from foretell.engine.state import OrderGroup
 
 if TYPE_CHECKING:
@@ -226,4 +232,40 @@ def problems(e: Engine) -> list[str]:
             out.append(f"group {g.id} lists an order that is not grouped with it")
         if g.window_filled != sum(size for _, size in g.fills):
             out.append(f"group {g.id} window count disagrees with its fills")
+    for a in e.accounts.values():
+        if a.suspended != (a.id in e.suspended):
+            out.append(f"account {a.id}: suspended flag disagrees with the engine's record")
+        if a.suspended and (a.orders or a.triggers):
+            out.append(f"suspended account {a.id} has live orders or triggers")
     return out
+
+
+# -- suspension --------------------------------------------------------------------------------
+
+
+def suspend(e: Engine, c: cmd.SuspendAccount) -> tuple[int, int]:
+    """Suspend an account (cancelling what it has live) or lift it. Returns (orders, trigger
+    orders) cancelled. Idempotent: suspending twice cancels nothing more."""
+    from foretell.engine import triggers  # (compiled; imported here as engine.py does)
+
+    if c.account <= 0:
+        raise Reject(codes.UNKNOWN_ACCOUNT)
+    orders = trigger_count = 0
+    a = e.accounts.get(c.account)
+    if a is not None:
+        a.suspended = c.suspended
+    if not c.suspended:
+        e.suspended.discard(c.account)
+    else:
+        e.suspended.add(c.account)
+        if a is not None:
+            for o in list(a.orders.values()):
+                e.cancel_resting(o, DONE_SUSPENDED)
+                orders += 1
+            for t in list(a.triggers.values()):
+                if t.live:  # (an OCO partner is killed with its leg)
+                    triggers.kill(e, t, DONE_SUSPENDED)
+                    trigger_count += 1
+    e.events.append(ev.AccountSuspended(e.now_ms, c.account, c.suspended, orders,
+                                        trigger_count))
+    return orders, trigger_count

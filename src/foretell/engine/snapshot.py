@@ -40,6 +40,8 @@ def to_plain(e: Engine) -> dict[str, Any]:
     controls = risk.to_plain(e)
     if controls is not None:  # only once used, so older snapshots keep their bytes and hash
         plain["risk"] = controls
+    if e.suspended:  # likewise
+        plain["suspended"] = sorted(e.suspended)
     return plain
 
 
@@ -118,6 +120,10 @@ def from_plain(data: dict[str, Any]) -> Engine:
         if row[10]:
             e.triggers[row[0]].oco = e.triggers[row[10]]
     risk.from_plain(e, data.get("risk"))
+    e.suspended = set(data.get("suspended", ()))
+    for account_id in e.suspended:
+        if account_id in e.accounts:
+            e.accounts[account_id].suspended = True
     return e
 
 

@@ -32,7 +32,7 @@ class Account:
     """Ledger side, keyed by account: cash, positions, live orders and triggers."""
 
     __slots__ = ("id", "key", "free", "reserved", "positions", "orders", "triggers", "client_ids",
-                 "recent_client_ids")
+                 "recent_client_ids", "suspended")
 
     def __init__(self, account_id: int) -> None:
         self.id = account_id
@@ -46,6 +46,9 @@ class Account:
         self.triggers: dict[int, Trigger] = {}
         self.client_ids: dict[str, int] = {}  # live orders and triggers
         self.recent_client_ids: dict[str, int] = {}  # finished ones, oldest first, bounded
+        # Suspended by the exchange: mirrors Engine.suspended (the record, which also holds
+        # accounts not made yet), so that placing an order checks one native flag.
+        self.suspended = False
 
 
 class Market:

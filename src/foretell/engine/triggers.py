@@ -68,6 +68,8 @@ def place(engine: Engine, c: cmd.PlaceTrigger) -> list[int]:
     (_, account_id, contract_id, outcome, size, take_profit_micro, stop_loss_micro,
      trail_micro, limit_micro, client_id) = _astuple(c)
     a = engine.account(account_id)
+    if a.suspended:
+        raise Reject(codes.ACCOUNT_SUSPENDED)
     contract = engine.contracts.get(contract_id)
     if contract is None:
         raise Reject(codes.UNKNOWN_CONTRACT)

@@ -10,8 +10,9 @@ database by an operator, a cluster's other gateway) reaches it within that. Refu
 Suspension (`suspend` / `reinstate`, a supervisor's verb): a suspended account cannot log in
 (`account_suspended`), its sessions are ended, its API keys are kept but refused while it is
 suspended (a real exchange does not make a reinstated bot re-provision its keys; a key the
-operator wants gone is revoked as any other), its resting orders and trigger orders are
-cancelled through the engine (journaled, so a replay cancels them too), its live WebSockets
+operator wants gone is revoked as any other), the engine suspends it (`SuspendAccount`, a
+journaled command: its resting orders and trigger orders are cancelled in it, and anything of
+the account sequenced after it is refused, so an order in flight cannot rest), its live WebSockets
 lose their private channels and trading at once, and its money is not touched: cash,
 positions and pending withdrawals stay as they are. Supervisors (and so oneself) cannot be
 suspended: a supervisor's role is taken away first, outside this verb. Every suspension and
@@ -27,11 +28,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from foretell.domain import codes
 from foretell.domain import commands as cmd
-from foretell.domain import events as ev
 from foretell.domain.codes import Refused, refused
-from foretell.domain.orders import DONE_SUSPENDED
 from foretell.exchange.node import Node
 from foretell.services.auth import (
     check_password,
@@ -192,9 +190,10 @@ class Accounts:
                 t.sessions.c.user_id == user_id)).rowcount
             conn.execute(t.user_events.insert().values(
                 user_id=user_id, ts_ms=now, kind="suspended", actor=by, reason=reason))
-        # Credentials first, so that nothing new arrives from this account; then the engine.
+        # Credentials first, so that nothing new arrives from this account; then the engine,
+        # which refuses whatever of it is sequenced after, and cancels what it has live.
         self.forget_user(user_id, "account_suspended")
-        orders, triggers = await self._cancel_everything(user_id)
+        orders, triggers = await self._engine_standing(user_id, True)
         return self.standing(user_id) | {
             "sessions_ended": sessions, "orders_cancelled": orders,
             "triggers_cancelled": triggers}
@@ -214,6 +213,7 @@ class Accounts:
             conn.execute(t.user_events.insert().values(
                 user_id=user_id, ts_ms=self.node.clock(), kind="reinstated", actor=by,
                 reason=reason))
+        await self._engine_standing(user_id, False)
         self.forget_user(user_id)
         return self.standing(user_id)
 
@@ -232,25 +232,16 @@ class Accounts:
                                   "by": last["actor"], "reason": last["reason"]}
         return out
 
-    async def _cancel_everything(self, user_id: int) -> tuple[int, int]:
-        """Cancel the account's resting orders (one CancelAll) and each trigger order, as
-        journaled commands. A trigger gone meanwhile (fired, or its one-cancels-other partner
-        cancelled) is skipped."""
-        account = self.node.engine.accounts.get(user_id)
-        if account is None:
-            return 0, 0
-        outcome = await self.node.execute(cmd.CancelAll(0, user_id, 0, DONE_SUSPENDED), user_id)
-        orders = sum(1 for e in outcome.events if isinstance(e, ev.OrderDone)) if outcome.ok else 0
-        triggers = 0
-        for trigger_id in sorted(account.triggers):
-            if trigger_id not in account.triggers:
-                continue
-            done = await self.node.execute(cmd.CancelTrigger(0, user_id, trigger_id), user_id)
-            if done.ok:
-                triggers += 1
-            elif done.code != codes.UNKNOWN_TRIGGER:
-                raise refused(done.code)
-        return orders, triggers
+    async def _engine_standing(self, user_id: int, suspended: bool) -> tuple[int, int]:
+        """The suspension in the engine (a journaled command, engine/risk.py): while it holds,
+        the account's orders and trigger orders are refused, so one sent just before the
+        suspension cannot rest after it; suspending cancels what it has live. Returns the
+        (orders, trigger orders) cancelled."""
+        outcome = await self.node.execute(cmd.SuspendAccount(0, user_id, suspended), user_id)
+        if not outcome.ok:
+            raise refused(outcome.code)
+        orders, triggers = outcome.value
+        return int(orders), int(triggers)
 
     def logout(self, token: str) -> None:
         self.session_cache.pop(sha256_hex(token), None)

@@ -87,7 +87,8 @@ def test_outcomes_round_trip_exactly(seed: int, n: int, pool_share: float) -> No
 def test_every_event_kind_has_its_own_tag_and_name() -> None:
     kinds = ev.Event.__args__  # type: ignore[attr-defined]
     tags = [k.__struct_config__.tag for k in kinds]
-    assert len(set(tags)) == len(tags) == 28
+    assert len(set(tags)) == len(tags) == 29
     fill = ev.Fill(1, 2, 500_000, 3, 0, 4, 5, 0, 0, 6, 7, 8, 1, 0, 9)
     assert ev.as_dict(fill)["event"] == "fill" and ev.as_dict(fill)["maker_order"] == 7
     assert ev.name(ev.OrderAccepted(1, 2, 3, 4, 0, 0, 0, 1, 1, 0, 0, "")) == "order_accepted"
+    assert ev.name(ev.AccountSuspended(1, 2, True, 3, 4)) == "account_suspended"

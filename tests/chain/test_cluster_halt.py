@@ -9,7 +9,6 @@ passes there); the request is accepted there and the holder signs and sends it."
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,12 @@ from foretell.bench.cluster_run import (
     INSTALL_HINT,
     NATS_SERVER,
     PG_URL,
+    SHARED_NATS_HINT,
     SUPERVISOR,
     Proc,
     Run,
     health,
+    shared_nats_up,
     wait_http,
 )
 from foretell.client import Client, ForetellError
@@ -38,15 +39,10 @@ pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
                                  "(e.g. postgresql://postgres@127.0.0.1:5432/test)")]
 
 
-def _shared_nats_up() -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
 @pytest.fixture
 def run(chain: Chain, tmp_path: Path) -> Iterator[Run]:
-    if not _shared_nats_up():
-        pytest.skip("no NATS server with JetStream on 127.0.0.1:4222 (`make nats`)")
+    if not shared_nats_up():
+        pytest.skip(SHARED_NATS_HINT)
     r = Run(tmp_path, extra_env=chain.env())
     try:
         r.start_nats()

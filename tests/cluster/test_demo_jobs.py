@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from foretell.bench.cluster_run import INSTALL_HINT, NATS_SERVER, PG_URL, Run, health, wait_http
+from foretell.bench.cluster_run import (
+    INSTALL_HINT,
+    NATS_SERVER,
+    PG_URL,
+    SHARED_NATS_HINT,
+    Run,
+    health,
+    shared_nats_up,
+    wait_http,
+)
 from foretell.cluster.jobs import gateway_id
 from foretell.cluster.streams import connect
 from foretell.demo import cluster as cluster_demo
@@ -29,17 +38,10 @@ pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
                                  "(e.g. postgresql://postgres@127.0.0.1:5432/test)")]
 
 
-def _shared_nats_up() -> bool:
-    import socket
-
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Run]:
-    if not _shared_nats_up():
-        pytest.skip("no NATS server with JetStream on 127.0.0.1:4222 (`make nats`)")
+    if not shared_nats_up():
+        pytest.skip(SHARED_NATS_HINT)
     r = Run(tmp_path)
     try:
         r.start_nats()

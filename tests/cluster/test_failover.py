@@ -35,9 +35,11 @@ from foretell.bench.cluster_run import (
     INSTALL_HINT,
     NATS_SERVER,
     PG_URL,
+    SHARED_NATS_HINT,
     SUPERVISOR,
     Run,
     health,
+    shared_nats_up,
     wait_http,
 )
 from foretell.client import Client, ForetellError
@@ -53,21 +55,14 @@ PASSWORD = "trader-password-1"
 
 @pytest.fixture(params=[3, 1], ids=["R3-own-cluster", "R1-shared-server"])
 def run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Run]:
-    if request.param == 1 and not _shared_nats_up():
-        pytest.skip("no NATS server with JetStream on 127.0.0.1:4222")
+    if request.param == 1 and not shared_nats_up():
+        pytest.skip(SHARED_NATS_HINT)
     r = Run(tmp_path, replicas=request.param)
     try:
         r.start_all()
         yield r
     finally:
         r.close()
-
-
-def _shared_nats_up() -> bool:
-    import socket
-
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
 
 
 class Bot(threading.Thread):

@@ -8,27 +8,18 @@ renewing."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 
 import pytest
 
+from foretell.bench.cluster_run import SHARED_NATS_HINT, shared_nats_up
 from foretell.cluster import jobs as jobs_module
 from foretell.cluster import news as cluster_news
 from foretell.cluster.jobs import Jobs, Lease, holders
 from foretell.cluster.streams import ClusterSettings, connect, destroy, lease_ttl_s
 
-INSTALL_HINT = ("no NATS server with JetStream on 127.0.0.1:4222: `apt-get install "
-                "nats-server` and run `nats-server -js` (or `make nats`)")
-
-
-def _nats_up() -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
-pytestmark = pytest.mark.skipif(not _nats_up(), reason=INSTALL_HINT)
+pytestmark = pytest.mark.skipif(not shared_nats_up(), reason=SHARED_NATS_HINT)
 
 
 async def _until(check: object, timeout_s: float = 15.0) -> None:

@@ -6,25 +6,19 @@ drops the cached credentials on both and reaches both hubs' listeners."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from foretell.bench.cluster_run import SHARED_NATS_HINT, shared_nats_up
 from foretell.cluster import notices
 from foretell.cluster.streams import ClusterSettings, connect, destroy
 from foretell.config import Settings
 from foretell.services import Services
 
-
-def _nats_up() -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
-pytestmark = pytest.mark.skipif(not _nats_up(), reason="no NATS server on 127.0.0.1:4222")
+pytestmark = pytest.mark.skipif(not shared_nats_up(), reason=SHARED_NATS_HINT)
 
 
 async def _everywhere(tmp_path: Path) -> None:

@@ -6,22 +6,16 @@ holding the stream back meanwhile)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from typing import Any
 
 import pytest
 
+from foretell.bench.cluster_run import SHARED_NATS_HINT, shared_nats_up
 from foretell.cluster import streams
 from foretell.cluster.streams import ClusterSettings, connect, destroy, read_stream
 
-
-def _nats_up() -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
-pytestmark = pytest.mark.skipif(not _nats_up(), reason="no NATS server on 127.0.0.1:4222")
+pytestmark = pytest.mark.skipif(not shared_nats_up(), reason=SHARED_NATS_HINT)
 
 
 async def _read_through_flow_control() -> tuple[list[int], list[int], int, bool]:

@@ -11,7 +11,6 @@ runs), then lets it through. Screenshots go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +24,11 @@ from foretell.bench.cluster_run import (
     NATS_SERVER,
     PG_URL,
     ROOT,
+    SHARED_NATS_HINT,
     SUPERVISOR,
     Run,
     health,
+    shared_nats_up,
 )
 from foretell.client import Client
 
@@ -47,19 +48,14 @@ PASSWORD = "trader-password-1"
 NOTICE = "Connection lost, moving to another server"
 
 
-def _shared_nats_up() -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", 4222)) == 0
-
-
 @pytest.fixture()
 def run(tmp_path: Path) -> Iterator[Run]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     if not VENDOR.is_file():
         pytest.skip("the web vendor files are missing: run scripts/build-web.sh")
-    if not _shared_nats_up():
-        pytest.skip("no NATS server with JetStream on 127.0.0.1:4222")
+    if not shared_nats_up():
+        pytest.skip(SHARED_NATS_HINT)
     r = Run(tmp_path, replicas=1)
     try:
         r.start_all()

@@ -26,6 +26,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent.parent.parent  # the checkout (src/foretell/bench)
 PG_URL = os.environ.get("FORETELL_TEST_PG_URL")
 NATS_SERVER = shutil.which("nats-server")
+SHARED_NATS_PORT = 4222  # the machine's own NATS server with JetStream (R1 runs share it)
+SHARED_NATS_HINT = (f"no NATS server with JetStream on 127.0.0.1:{SHARED_NATS_PORT}: `apt-get "
+                    "install nats-server` and run `nats-server -js` (or `make nats`)")
 INSTALL_HINT = ("nats-server is not installed: `apt-get install nats-server` (Debian/Ubuntu) "
                 "or download it from https://github.com/nats-io/nats-server/releases")
 SUPERVISOR = ("root", "root-password-1")
@@ -93,7 +96,7 @@ class Run:
         """Three servers of this run's own (R3), one of its own (R1, `own`), or the shared
         one at 127.0.0.1:4222 (R1)."""
         if self.replicas == 1 and not own:
-            self.nats_urls = ["nats://127.0.0.1:4222"]
+            self.nats_urls = [f"nats://127.0.0.1:{SHARED_NATS_PORT}"]
             return
         assert NATS_SERVER is not None
         ports = [(free_port(), free_port()) for _ in range(3 if self.replicas == 3 else 1)]
@@ -224,6 +227,12 @@ class Run:
     def logs(self) -> str:
         return "\n".join(f"===== {p.name}\n{p.log()[-4000:]}" for p in
                          [*self.procs.values(), *self.nats])
+
+
+def shared_nats_up() -> bool:
+    """Whether the shared NATS server listens (tests on it skip with SHARED_NATS_HINT)."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", SHARED_NATS_PORT)) == 0
 
 
 def wait_port(port: int, timeout_s: float = 20) -> None:

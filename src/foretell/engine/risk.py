@@ -38,6 +38,7 @@ from foretell.domain import commands as cmd
 from foretell.domain import events as ev
 from foretell.domain.codes import Reject
 from foretell.domain.orders import DONE_SUSPENDED
+from foretell.engine import triggers
 from foretell.engine.state import OrderGroup
 
 if TYPE_CHECKING:
@@ -246,8 +247,6 @@ def problems(e: Engine) -> list[str]:
 def suspend(e: Engine, c: cmd.SuspendAccount) -> tuple[int, int]:
     """Suspend an account (cancelling what it has live) or lift it. Returns (orders, trigger
     orders) cancelled. Idempotent: suspending twice cancels nothing more."""
-    from foretell.engine import triggers  # (compiled; imported here as engine.py does)
-
     if c.account <= 0:
         raise Reject(codes.UNKNOWN_ACCOUNT)
     orders = trigger_count = 0

@@ -34,7 +34,7 @@ from foretell.domain import markets as mk
 from foretell.domain.codes import Reject
 from foretell.domain.commands import Convert
 from foretell.domain.units import MICRO
-from foretell.engine.ledger import drop_if_empty, net, position
+from foretell.engine.ledger import drop_if_empty, merge_pairs, position
 from foretell.engine.state import Account, Contract, Market
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def convert(e: Engine, c: Convert) -> int:
             position(conv, x)[1] += k
         m.conv_sets += k
         for x in others:
-            _net(e, a, x)
+            merge_pairs(e, a, x)
     else:
         for x in others:
             pos = a.positions.get(x.id)
@@ -104,7 +104,7 @@ def convert(e: Engine, c: Convert) -> int:
         drop_if_empty(conv, source, cpos)
         position(a, source)[1] += k
         m.conv_sets -= k
-        _net(e, a, source)
+        merge_pairs(e, a, source)
     e.events.append(ev.Converted(e.now_ms, m.id, a.id, c.outcome, k, c.to_no,
                                  tuple(x.id for x in m.contracts)))
     return k
@@ -172,12 +172,6 @@ def settle_converter(e: Engine, m: Market) -> None:
     m.fees_micro += surplus
     del e.accounts[conv.id]
     m.converter = None
-
-
-def _net(e: Engine, a: Account, x: Contract) -> None:
-    pairs = net(a, x)
-    if pairs:
-        e.events.append(ev.Netted(e.now_ms, a.id, x.id, pairs))
 
 
 def _burn_pairs(a: Account, conv: Account, x: Contract, k: int) -> None:

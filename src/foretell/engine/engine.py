@@ -505,9 +505,6 @@ class Engine:
         self.events.append(_OrderDone(self.now, oid, a.key, c.id, reason,
                                       o.filled, remaining, c.yes_keys[o.price_i]))
 
-    def _net(self, a: Account, c: Contract) -> None:
-        ledger.merge_pairs(self, a, c)
-
     # -- the seam (engine/seam.py): the matcher's messages to the ledger, in sequence --------
 
     def settle(self, t: Trade) -> None:
@@ -589,7 +586,7 @@ class Engine:
             o.reserved = need
         else:
             a.positions[o.contract.id][2 + o.outcome] -= cut
-            self._net(a, o.contract)
+            ledger.merge_pairs(self, a, o.contract)
         c = o.contract
         yes_price = c.yes_keys[o.price_i]  # boxed (state.py)
         self.events.append(_OrderAmended(self.now, o.key, a.key, c.id,
@@ -623,7 +620,7 @@ class Engine:
         else:
             a.positions[c.id][2 + o.outcome] += size - o.remaining
             if size < o.remaining:
-                self._net(a, c)
+                ledger.merge_pairs(self, a, c)
         old_yes_price = o.price_i * c.tick
         o.price_i, o.out_price, o.remaining = price_i, out_price, size
         self.events.append(_OrderAmended(self.now, o.id, a.id, c.id, out_price, size,

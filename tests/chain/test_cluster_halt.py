@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cluster import checks
 
 from foretell.bench.cluster_run import (
-    INSTALL_HINT,
-    NATS_SERVER,
-    PG_URL,
     SHARED_NATS_HINT,
     SUPERVISOR,
     Proc,
@@ -34,9 +32,7 @@ from foretell.cluster.jobs import gateway_id
 from .conftest import CONFIRMATIONS, PASSWORD, USDC, Chain, wait_for
 from .test_withdrawals import confirm_all, withdraw
 
-pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
-              pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set "
-                                 "(e.g. postgresql://postgres@127.0.0.1:5432/test)")]
+pytestmark = checks.NEEDS_CLUSTER
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ import tempfile
 from collections import Counter
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from foretell.bench.cluster_run import INSTALL_HINT, NATS_SERVER, PG_URL
 from foretell.cluster.replica import stamped
 from foretell.cluster.streams import ClusterSettings, connect, read_stream
 from foretell.domain import commands as cmd
@@ -20,6 +22,13 @@ from foretell.store import schema as t
 from foretell.store.db import connect as connect_db
 from foretell.store.db import migrate
 from foretell.store.projector import Projector
+
+# What a cluster of processes needs, as marks (`pytestmark = checks.NEEDS_CLUSTER`): a
+# nats-server to start and a PostgreSQL server for the store.
+NEEDS_CLUSTER = [
+    pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
+    pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set "
+                       "(e.g. postgresql://postgres@127.0.0.1:5432/test)")]
 
 # The tables the projector writes (users, sessions and keys are written by the gateways).
 PROJECTED = ("projector_state", "markets", "contracts", "orders", "order_rejections", "trades",

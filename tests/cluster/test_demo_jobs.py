@@ -15,11 +15,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.cluster import checks
 
 from foretell.bench.cluster_run import (
-    INSTALL_HINT,
-    NATS_SERVER,
-    PG_URL,
     SHARED_NATS_HINT,
     Run,
     health,
@@ -33,9 +31,7 @@ from foretell.demo import content
 from foretell.store import schema as t
 from foretell.store.db import connect as connect_db
 
-pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
-              pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set "
-                                 "(e.g. postgresql://postgres@127.0.0.1:5432/test)")]
+pytestmark = checks.NEEDS_CLUSTER
 
 
 @pytest.fixture

@@ -32,8 +32,6 @@ import pytest
 from tests.cluster import checks
 
 from foretell.bench.cluster_run import (
-    INSTALL_HINT,
-    NATS_SERVER,
     PG_URL,
     SHARED_NATS_HINT,
     SUPERVISOR,
@@ -47,8 +45,7 @@ from foretell.client.errors import ConnectionFailed
 from foretell.client.stream import Stream
 from foretell.cluster.audit import audit_cluster
 
-pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
-              pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set")]
+pytestmark = checks.NEEDS_CLUSTER
 PHASE_S = float(os.environ.get("FORETELL_CLUSTER_TEST_S", "1.0"))
 PASSWORD = "trader-password-1"
 

@@ -18,11 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.cluster import checks
 
 from foretell.bench.cluster_run import (
-    INSTALL_HINT,
-    NATS_SERVER,
-    PG_URL,
     ROOT,
     SHARED_NATS_HINT,
     SUPERVISOR,
@@ -32,8 +30,7 @@ from foretell.bench.cluster_run import (
 )
 from foretell.client import Client
 
-pytestmark = [pytest.mark.skipif(NATS_SERVER is None, reason=INSTALL_HINT),
-              pytest.mark.skipif(not PG_URL, reason="FORETELL_TEST_PG_URL not set")]
+pytestmark = checks.NEEDS_CLUSTER
 playwright_sync = pytest.importorskip("playwright.sync_api",
                                       reason="playwright is not installed (pip install playwright)")
 expect = playwright_sync.expect
